@@ -1,0 +1,360 @@
+"""Campaign files (TOML, SPEC section 2): read, validate and resolve, without touching a database.
+
+:func:`load_campaign_file` returns a :class:`CampaignSpec` or raises
+:class:`~serptrack.errors.CampaignFileError` naming the file, the key (and its line where it can
+be found) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .classify import Rule, RuleError, duplicate_patterns, parse_rule
+from .errors import CampaignFileError, ScheduleError, SerptrackError
+from .providers import SettingError, provider_class
+from .schedule import parse_schedule, parse_timezone
+
+__all__ = ["AnnotationSpec", "CampaignSpec", "KeywordSpec", "load_campaign_file", "parse_campaign"]
+
+_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _KeywordFields(_Strict):
+    provider: str | None = None
+    engine: str | None = None
+    country: str | None = None
+    language: str | None = None
+    device: Literal["desktop", "mobile", "tablet"] | None = None
+    location: str | None = None
+    depth: int | None = Field(default=None, ge=1, le=500)
+    schedule: str | None = None
+    timezone: str | None = None
+    tags: list[str] | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_schedule(value)
+            except ScheduleError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_timezone(value)
+            except ScheduleError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("country", "language", "engine")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.strip().lower() if value is not None else None
+
+
+class _KeywordTable(_KeywordFields):
+    query: str = Field(min_length=1)
+
+
+class _CampaignTable(_Strict):
+    name: str
+    brand: str = ""
+    description: str = ""
+    crisis_start: dt.date | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"campaign name {value!r} may only use letters, digits and '-'")
+        return value
+
+
+class _AnnotationTable(_Strict):
+    date: dt.date
+    text: str = Field(min_length=1)
+    query: str | None = None
+
+
+class _LabelsTable(_Strict):
+    official: list[str] = []
+    critical: list[str] = []
+    neutral: list[str] = []
+
+
+class _CampaignDocument(_Strict):
+    campaign: _CampaignTable
+    defaults: _KeywordFields = _KeywordFields()
+    providers: dict[str, dict[str, Any]] = {}
+    keywords: list[_KeywordTable] = Field(min_length=1)
+    labels: _LabelsTable = _LabelsTable()
+    annotations: list[_AnnotationTable] = []
+
+
+_BUILTIN_DEFAULTS: dict[str, Any] = {
+    "engine": "google",
+    "country": "",
+    "language": "",
+    "device": "desktop",
+    "location": "",
+    "depth": 10,
+    "schedule": "1d",
+    "timezone": "UTC",
+    "tags": [],
+}
+
+
+@dataclass(frozen=True)
+class KeywordSpec:
+    """One keyword with every default applied."""
+
+    query: str
+    provider: str
+    engine: str = "google"
+    country: str = ""
+    language: str = ""
+    device: str = "desktop"
+    location: str = ""
+    depth: int = 10
+    schedule: str = "1d"
+    timezone: str = "UTC"
+    tags: tuple[str, ...] = ()
+
+    @property
+    def identity(self) -> tuple[str, str, str, str, str, str]:
+        """What makes two keywords the same keyword (its history follows it)."""
+        return (self.query, self.engine, self.country, self.language, self.device, self.location)
+
+
+@dataclass(frozen=True)
+class AnnotationSpec:
+    """A dated note on the campaign's timeline."""
+
+    date: dt.date
+    text: str
+    query: str | None = None
+
+
+@dataclass
+class CampaignSpec:
+    """A validated campaign file, relative paths resolved."""
+
+    name: str
+    path: str
+    brand: str = ""
+    description: str = ""
+    crisis_start: dt.date | None = None
+    keywords: list[KeywordSpec] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    annotations: list[AnnotationSpec] = field(default_factory=list)
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What is stored in the campaign's ``settings`` column."""
+        return {"providers": self.providers}
+
+
+def load_campaign_file(path: str | Path) -> CampaignSpec:
+    """Read and validate a campaign file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CampaignFileError(str(path), None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CampaignFileError(str(path), None, f"cannot be read ({error})") from None
+    return parse_campaign(text, str(path), base_dir=file.resolve().parent)
+
+
+def parse_campaign(text: str, path: str, *, base_dir: Path) -> CampaignSpec:
+    """Validate a campaign file's text; ``path`` is only used in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CampaignFileError(path, None, f"TOML syntax error: {error}") from None
+    try:
+        doc = _CampaignDocument.model_validate(data)
+    except ValidationError as error:
+        raise _file_error(path, text, data, error) from None
+    providers = _resolve_providers(path, doc, base_dir)
+    keywords = _resolve_keywords(path, text, doc, providers)
+    rules = _resolve_rules(path, text, doc.labels)
+    return CampaignSpec(
+        name=doc.campaign.name,
+        path=str(Path(path).resolve()) if Path(path).exists() else path,
+        brand=doc.campaign.brand,
+        description=doc.campaign.description,
+        crisis_start=doc.campaign.crisis_start,
+        keywords=keywords,
+        rules=rules,
+        annotations=[AnnotationSpec(a.date, a.text, a.query) for a in doc.annotations],
+        providers=providers,
+    )
+
+
+def _resolve_providers(path: str, doc: _CampaignDocument, base_dir: Path) -> dict[str, dict[str, Any]]:
+    resolved = {}
+    for name, settings in doc.providers.items():
+        where = f"providers.{name}"
+        try:
+            cls = provider_class(name)
+            resolved[name] = cls.check_settings(settings, base_dir)
+        except (SerptrackError, SettingError) as error:
+            raise CampaignFileError(path, where, str(error)) from None
+    return resolved
+
+
+def _resolve_keywords(
+    path: str, text: str, doc: _CampaignDocument, providers: Mapping[str, Mapping[str, Any]]
+) -> list[KeywordSpec]:
+    defaults = {**_BUILTIN_DEFAULTS, **doc.defaults.model_dump(exclude_none=True)}
+    keywords: list[KeywordSpec] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for index, table in enumerate(doc.keywords):
+        values = {**defaults, **table.model_dump(exclude_none=True)}
+        where = _keyword_where(text, index, table.query)
+        provider = values.get("provider")
+        if not provider:
+            raise CampaignFileError(path, where, "no provider: set 'provider' here or in [defaults]")
+        try:
+            cls = provider_class(provider)
+        except SerptrackError as error:
+            raise CampaignFileError(path, f"{where}: provider", str(error)) from None
+        for setting in cls.required_settings:
+            if setting not in providers.get(provider, {}):
+                raise CampaignFileError(
+                    path, where, f"provider {provider!r} needs '{setting}' in [providers.{provider}]"
+                )
+        spec = KeywordSpec(
+            query=table.query.strip(),
+            provider=provider,
+            engine=values["engine"],
+            country=values["country"],
+            language=values["language"],
+            device=values["device"],
+            location=values["location"],
+            depth=values["depth"],
+            schedule=values["schedule"],
+            timezone=values["timezone"],
+            tags=tuple(values["tags"]),
+        )
+        if spec.identity in seen:
+            raise CampaignFileError(
+                path, where, f"the same keyword as keywords #{seen[spec.identity] + 1} (same query, engine, locale and device)"
+            )
+        seen[spec.identity] = index
+        keywords.append(spec)
+    return keywords
+
+
+def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:
+    rules = []
+    for stance in ("official", "critical", "neutral"):
+        for index, pattern in enumerate(getattr(labels, stance)):
+            try:
+                rules.append(parse_rule(stance, pattern))
+            except RuleError as error:
+                line = _line_of_value(text, pattern)
+                raise CampaignFileError(path, f"labels.{stance}[{index}]{line}", str(error)) from None
+    for first, second in duplicate_patterns(rules):
+        raise CampaignFileError(
+            path,
+            f"labels{_line_of_value(text, second.pattern)}",
+            f"pattern {second.pattern!r} is under both {first.stance} and {second.stance}; keep one",
+        )
+    return rules
+
+
+def _file_error(path: str, text: str, data: Mapping[str, Any], error: ValidationError) -> CampaignFileError:
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        where = _describe_loc(text, data, loc[:-1])
+        return CampaignFileError(path, where or None, f"unknown key {key!r}{_line_suffix(text, loc)}")
+    if kind == "missing":
+        where = _describe_loc(text, data, loc)
+        return CampaignFileError(path, where, "is required")
+    where = _describe_loc(text, data, loc) + _line_suffix(text, loc)
+    message = first["msg"].removeprefix("Value error, ")
+    if "input" in first and kind != "value_error":
+        message += f" (got {first['input']!r})"
+    return CampaignFileError(path, where, message)
+
+
+def _describe_loc(text: str, data: Mapping[str, Any], loc: list[str]) -> str:
+    if len(loc) >= 2 and loc[0] in ("keywords", "annotations") and loc[1].isdigit():
+        index = int(loc[1])
+        items = data.get(loc[0]) or []
+        label = f"{loc[0]} #{index + 1}"
+        item = items[index] if index < len(items) else None
+        if isinstance(item, dict) and isinstance(item.get("query"), str) and loc[0] == "keywords":
+            label += f" ({item['query']!r})"
+        return ".".join([label, *loc[2:]]) if loc[2:] else label
+    return ".".join(loc)
+
+
+def _line_suffix(text: str, loc: list[str]) -> str:
+    line = _find_line(text, loc)
+    return f" (line {line})" if line else ""
+
+
+def _find_line(text: str, loc: list[str]) -> int | None:
+    """The line of the key at ``loc`` in the TOML text, when it can be found simply."""
+    lines = text.splitlines()
+    if not loc:
+        return None
+    start = 0
+    end = len(lines)
+    table, rest = loc[0], loc[1:]
+    if rest and rest[0].isdigit():
+        headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{table}]]"]
+        index = int(rest[0])
+        if index >= len(headers):
+            return None
+        start, rest = headers[index], rest[1:]
+    else:
+        header = next((i for i, line in enumerate(lines) if line.strip() == f"[{table}]"), None)
+        if header is None:
+            return None
+        start = header
+    for i in range(start + 1, end):
+        stripped = lines[i].strip()
+        if stripped.startswith("["):
+            break
+        if rest and re.match(rf"{re.escape(rest[0])}\s*=", stripped):
+            return i + 1
+    return start + 1
+
+
+def _keyword_where(text: str, index: int, query: str) -> str:
+    line = _find_line(text, ["keywords", str(index)])
+    suffix = f", line {line}" if line else ""
+    return f"keywords #{index + 1} ({query!r}{suffix})"
+
+
+def _line_of_value(text: str, value: str) -> str:
+    needle = f'"{value}"'
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line or f"'{value}'" in line:
+            return f" (line {number})"
+    return ""

@@ -1,0 +1,110 @@
+"""What ``doctor`` and ``providers`` report: the database, the keys, the campaigns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from . import storage, tracker
+from .models import Check, Keyword
+from .providers import PROVIDERS
+
+__all__ = ["doctor_lines", "doctor_report", "provider_rows"]
+
+
+def provider_rows(environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per registered provider; says which variables are set, never their values."""
+    rows = []
+    for name in sorted(PROVIDERS):
+        cls = PROVIDERS[name]
+        missing = cls.missing_keys(environ)
+        rows.append(
+            {
+                "name": name,
+                "description": cls.description,
+                "configured": not missing,
+                "key_env": list(cls.key_env),
+                "missing": missing,
+                "placements": list(cls.placements),
+                "engines": list(cls.engines),
+                "uses_http": cls.uses_http,
+                "notes": cls.notes,
+            }
+        )
+    return rows
+
+
+def doctor_report(engine: Engine, environ: Mapping[str, str], *, now: dt.datetime) -> dict[str, Any]:
+    """The database, its schema revision, the providers' keys and each campaign's state."""
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    with Session(engine) as session:
+        campaigns = []
+        for row in storage.list_campaigns(session):
+            campaign = storage.get_campaign(session, row["name"])
+            last = session.exec(
+                select(func.max(Check.observed_at))
+                .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
+                .where(col(Keyword.campaign_id) == campaign.id)
+            ).one()
+            failed = session.exec(
+                select(func.count(col(Check.id)))
+                .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
+                .where(col(Keyword.campaign_id) == campaign.id, col(Check.status) != "ok")
+            ).one()
+            providers = sorted({k.provider for k in storage.campaign_keywords(session, campaign)})
+            campaigns.append(
+                {
+                    **row,
+                    "providers": providers,
+                    "last_check": last,
+                    "failed_checks": failed,
+                    "due_now": len(tracker.due_slots(session, campaign, now)),
+                    "next_due": tracker.next_due(session, campaign, now),
+                }
+            )
+    return {
+        "database": storage.describe_target(str(engine.url.render_as_string(hide_password=False))),
+        "default_database": str(storage.default_db_path(environ)),
+        "dialect": engine.dialect.name,
+        "schema_revision": revision,
+        "now": now,
+        "providers": provider_rows(environ),
+        "campaigns": campaigns,
+    }
+
+
+def doctor_lines(report: Mapping[str, Any]) -> list[str]:
+    """The human form of :func:`doctor_report`."""
+    lines = [
+        f"Database: {report['database']} ({report['dialect']}, schema {report['schema_revision']})",
+        f"Default database: {report['default_database']} (override with --db or SERPTRACK_DB)",
+        "Providers:",
+    ]
+    for provider in report["providers"]:
+        if not provider["key_env"]:
+            state = "ready (no key needed)"
+        elif provider["configured"]:
+            state = "ready (" + ", ".join(provider["key_env"]) + " set)"
+        else:
+            state = "not configured: set " + " and ".join(provider["missing"])
+        lines.append(f"  {provider['name']:<12} {state}")
+    if not report["campaigns"]:
+        lines.append("Campaigns: none yet (serptrack apply FILE)")
+    else:
+        lines.append("Campaigns:")
+    for campaign in report["campaigns"]:
+        last = campaign["last_check"].strftime("%Y-%m-%d %H:%M UTC") if campaign["last_check"] else "never"
+        lines.append(
+            f"  {campaign['name']}: {campaign['keywords']} active keywords via "
+            f"{', '.join(campaign['providers']) or 'no provider'}; {campaign['checks']} checks "
+            f"({campaign['failed_checks']} failed or blocked); last check {last}"
+        )
+        upcoming = campaign["next_due"].strftime("%Y-%m-%d %H:%M UTC") if campaign["next_due"] else "none"
+        lines.append(f"    due now: {campaign['due_now']} keywords; next slot {upcoming} (run: serptrack check --due)")
+    return lines

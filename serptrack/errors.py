@@ -1,0 +1,115 @@
+"""Every error serptrack raises on purpose.
+
+The CLI turns each into one line, ``Error: <message>``, and exit code 1. Library code raises
+them and never prints or exits.
+
+    SerptrackError
+    ├── CampaignFileError        a campaign file that cannot be applied (names file and key)
+    ├── NotFoundError            a campaign, keyword or file that does not exist
+    ├── DatabaseError            the database cannot be opened or is not ours
+    ├── ProviderError            a provider cannot be used or did not deliver
+    │   ├── UnknownProviderError a provider name nobody registered
+    │   ├── MissingKeyError      an API key the environment does not hold
+    │   └── FetchError           a request that failed after its retries (status_code, kind)
+    │       └── BlockedError     a captcha, "unusual traffic" or anomaly page instead of results
+    ├── ParseError               content that is not a page or payload serptrack knows
+    │   └── BlockedPageError     a saved page that is a block page (also a BlockedError)
+    └── ScheduleError            a schedule that is neither an interval nor a cron expression
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlockedError",
+    "BlockedPageError",
+    "CampaignFileError",
+    "DatabaseError",
+    "FetchError",
+    "MissingKeyError",
+    "NotFoundError",
+    "ParseError",
+    "ProviderError",
+    "ScheduleError",
+    "SerptrackError",
+    "UnknownProviderError",
+]
+
+
+class SerptrackError(Exception):
+    """Base class: an error the user can act on."""
+
+
+class CampaignFileError(SerptrackError):
+    """A campaign file that cannot be applied."""
+
+    def __init__(self, path: str, where: str | None, message: str) -> None:
+        self.path = path
+        self.where = where
+        self.message = message
+        location = f"{path}: {where}" if where else path
+        super().__init__(f"{location}: {message}")
+
+
+class NotFoundError(SerptrackError):
+    """Something the user named does not exist."""
+
+
+class DatabaseError(SerptrackError):
+    """The database cannot be opened, created or upgraded."""
+
+
+class ProviderError(SerptrackError):
+    """A provider cannot be used, or did not deliver a result page."""
+
+
+class UnknownProviderError(ProviderError):
+    """A provider name that nobody registered."""
+
+
+class MissingKeyError(ProviderError):
+    """An API key or login that the environment does not hold."""
+
+
+class FetchError(ProviderError):
+    """A check that could not get its result page.
+
+    ``kind`` is a short reason used to group failures (``http-429``, ``timeout``,
+    ``missing-fixture``, ``provider-error`` ...); ``status_code`` is the last HTTP status seen.
+    ``pages`` holds whatever raw evidence was received before the failure.
+    """
+
+    status = "failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "error",
+        status_code: int | None = None,
+        pages: list | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status_code = status_code
+        self.pages = pages or []
+
+
+class BlockedError(FetchError):
+    """The engine answered with a block page (captcha, unusual traffic, anomaly)."""
+
+    status = "blocked"
+
+
+class ParseError(SerptrackError):
+    """Content that is not a result page or payload serptrack can read."""
+
+
+class BlockedPageError(ParseError, BlockedError):
+    """A saved or fetched page that is a block page, not results."""
+
+    def __init__(self, message: str) -> None:
+        BlockedError.__init__(self, message, kind="blocked")
+
+
+class ScheduleError(SerptrackError):
+    """A schedule that is neither an interval nor a 5-field cron expression."""

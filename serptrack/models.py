@@ -1,0 +1,192 @@
+"""The tables of a serptrack database (SQLModel on SQLAlchemy 2).
+
+Every datetime is stored in UTC and comes back timezone-aware; a naive datetime is refused on
+save, so local times can never slip in unnoticed. Schema changes go through the Alembic
+migrations in ``serptrack/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CHECK_STATUSES",
+    "Annotation",
+    "Campaign",
+    "Check",
+    "Keyword",
+    "LabelRule",
+    "Payload",
+    "Result",
+    "UTCDateTime",
+    "utcnow",
+]
+
+CHECK_STATUSES = ("ok", "failed", "blocked")
+
+
+def utcnow() -> dt.datetime:
+    """The current time, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A datetime stored in UTC that refuses naive values and returns aware ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: serptrack stores timezone-aware UTC only")
+        value = value.astimezone(dt.UTC)
+        # SQLite has no time zone type: store the UTC wall time and put the zone back on read.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Campaign(SQLModel, table=True):
+    """A crisis campaign: a brand, its keywords, its label rules and its annotations."""
+
+    __tablename__ = "campaigns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    brand: str = ""
+    description: str = ""
+    crisis_start: dt.date | None = None
+    source_path: str = ""
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Keyword(SQLModel, table=True):
+    """One query tracked with one engine, locale and device; deactivated, never deleted."""
+
+    __tablename__ = "keywords"
+    __table_args__ = (
+        UniqueConstraint(
+            "campaign_id", "query", "engine", "country", "language", "device", "location",
+            name="uq_keywords_identity",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True))
+    query: str
+    engine: str = "google"
+    country: str = ""
+    language: str = ""
+    device: str = "desktop"
+    location: str = ""
+    provider: str
+    depth: int = 10
+    schedule: str = "1d"
+    timezone: str = "UTC"
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LabelRule(SQLModel, table=True):
+    """A pattern that gives matching result URLs a stance."""
+
+    __tablename__ = "label_rules"
+    __table_args__ = (UniqueConstraint("campaign_id", "key", name="uq_label_rules_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True))
+    stance: str
+    pattern: str
+    kind: str
+    key: str
+    position: int = 0
+
+
+class Annotation(SQLModel, table=True):
+    """A dated note on the campaign's timeline (a statement published, ads started ...)."""
+
+    __tablename__ = "annotations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True))
+    date: dt.date
+    text: str
+    query: str | None = None
+
+
+class Check(SQLModel, table=True):
+    """One attempt to record a keyword's result page: ``ok``, ``failed`` or ``blocked``."""
+
+    __tablename__ = "checks"
+    __table_args__ = (
+        Index("ix_checks_keyword_observed", "keyword_id", "observed_at"),
+        Index("ix_checks_keyword_slot", "keyword_id", "slot"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    keyword_id: int = Field(sa_column=Column(Integer, ForeignKey("keywords.id"), nullable=False))
+    provider: str
+    slot: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    observed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    status: str = "ok"
+    error: str | None = None
+    error_kind: str | None = None
+    status_code: int | None = None
+    source: str | None = None
+    result_count: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Payload(SQLModel, table=True):
+    """The raw response behind a check, one row per fetched page, zlib-compressed, keys stripped."""
+
+    __tablename__ = "payloads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: int = Field(sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False, index=True))
+    page: int = 1
+    url: str = ""
+    content_type: str = ""
+    status_code: int | None = None
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Result(SQLModel, table=True):
+    """One item of a check's result page."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        Index("ix_results_check_position", "check_id", "page_position"),
+        Index("ix_results_norm_url", "norm_url"),
+        Index("ix_results_domain", "domain"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: int = Field(sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False))
+    placement: str
+    block: str | None = None
+    rank: int
+    page_position: int
+    url: str
+    norm_url: str
+    domain: str
+    title: str = ""
+    snippet: str = ""
+    tracking_url: str | None = None

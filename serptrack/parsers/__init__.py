@@ -1,0 +1,134 @@
+"""Content detection: turn any supported page or payload into a Snapshot.
+
+The content is detected, not declared (SPEC section 5). JSON documents are offered to each
+registered :class:`JsonFormat` in turn (the serptrack snapshot, then each API's raw payload);
+HTML pages to each :class:`HtmlFormat` (Google, Bing, DuckDuckGo). A new format plugs in as one
+module that calls :func:`register_json` or :func:`register_html`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ParseError, SerptrackError
+from ..snapshot import FORMAT, Snapshot, snapshot_from_json
+
+__all__ = [
+    "HTML_FORMATS",
+    "JSON_FORMATS",
+    "HtmlFormat",
+    "JsonFormat",
+    "parse_content",
+    "register_html",
+    "register_json",
+    "sniff_kind",
+]
+
+
+@dataclass(frozen=True)
+class JsonFormat:
+    """A JSON payload format: ``matches`` looks at the decoded document, ``parse`` maps it.
+
+    ``parse`` raises :class:`~serptrack.errors.ParseError` for a malformed document and
+    :class:`~serptrack.errors.FetchError` (or ``BlockedError``) for an API error body.
+    """
+
+    name: str
+    matches: Callable[[Any], bool]
+    parse: Callable[[Any], Snapshot]
+
+
+@dataclass(frozen=True)
+class HtmlFormat:
+    """A saved result page format; both callables take the raw bytes of the page."""
+
+    name: str
+    matches: Callable[[bytes], bool]
+    parse: Callable[[bytes], Snapshot]
+
+
+JSON_FORMATS: list[JsonFormat] = []
+HTML_FORMATS: list[HtmlFormat] = []
+
+
+def register_json(fmt: JsonFormat) -> JsonFormat:
+    """Add a JSON format (formats registered first are tried first)."""
+    JSON_FORMATS.append(fmt)
+    return fmt
+
+
+def register_html(fmt: HtmlFormat) -> HtmlFormat:
+    """Add a saved-page format."""
+    HTML_FORMATS.append(fmt)
+    return fmt
+
+
+def sniff_kind(data: bytes) -> str:
+    """``json``, ``html`` or ``unknown``, from the first meaningful bytes."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n\x00")
+    if head[:1] in (b"{", b"["):
+        return "json"
+    lowered = data[:65536].lower()
+    if head[:1] == b"<" or b"<html" in lowered or b"<!doctype html" in lowered:
+        return "html"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 byte order marks: decoded by HTML parsers
+        return "html"
+    return "unknown"
+
+
+def parse_content(data: bytes, *, where: str = "content") -> Snapshot:
+    """Detect what ``data`` is and parse it into a snapshot.
+
+    ``where`` names the file or request in error messages.
+    """
+    kind = sniff_kind(data)
+    if kind == "json":
+        try:
+            doc = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ParseError(f"{where}: not valid JSON ({error})") from None
+        for fmt in JSON_FORMATS:
+            if fmt.matches(doc):
+                return _located(fmt.parse, doc, where)
+        raise ParseError(
+            f"{where}: JSON of an unknown format (expected a {FORMAT} document or the raw "
+            f"response of a supported API: {', '.join(f.name for f in JSON_FORMATS)})"
+        )
+    if kind == "html":
+        for html_fmt in HTML_FORMATS:
+            if html_fmt.matches(data):
+                return _located(html_fmt.parse, data, where)
+        known = ", ".join(f.name for f in HTML_FORMATS) or "none yet"
+        raise ParseError(f"{where}: an HTML page of no known result-page format (known: {known})")
+    if not data.strip():
+        raise ParseError(f"{where}: the file is empty")
+    raise ParseError(
+        f"{where}: not a known format (expected a {FORMAT} document, an API payload "
+        "or a saved Google, Bing or DuckDuckGo result page)"
+    )
+
+
+def _located(parse: Callable[[Any], Snapshot], content: Any, where: str) -> Snapshot:
+    """Run a parser, prefixing any error it raises with the name of what was parsed."""
+    try:
+        return parse(content)
+    except SerptrackError as error:
+        error.args = (f"{where}: {error}",)
+        raise
+
+
+def _is_snapshot(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def _parse_snapshot(doc: Any) -> Snapshot:
+    return snapshot_from_json(doc)
+
+
+register_json(JsonFormat(FORMAT, _is_snapshot, _parse_snapshot))
+
+# Each further format registers itself on import; keep this list in step with the modules.
+from . import formats as _formats  # noqa: E402, F401

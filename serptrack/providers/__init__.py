@@ -1,0 +1,49 @@
+"""The registry of result sources. Each provider lives in its own module and registers here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import UnknownProviderError
+from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
+
+__all__ = [
+    "PROVIDERS",
+    "Fetched",
+    "Provider",
+    "RawPage",
+    "SearchRequest",
+    "SettingError",
+    "build_provider",
+    "provider_class",
+    "register",
+]
+
+PROVIDERS: dict[str, type[Provider]] = {}
+
+
+def register(cls: type[Provider]) -> type[Provider]:
+    """Class decorator: make a provider known by its ``name``."""
+    PROVIDERS[cls.name] = cls
+    return cls
+
+
+def provider_class(name: str) -> type[Provider]:
+    """The provider class called ``name``, or an error that lists the known ones."""
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        known = ", ".join(sorted(PROVIDERS))
+        raise UnknownProviderError(f"unknown provider {name!r}; known providers: {known}") from None
+
+
+def build_provider(
+    name: str, settings: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None
+) -> Provider:
+    """An instance of provider ``name`` configured with a campaign's settings for it."""
+    return provider_class(name)(settings, environ)
+
+
+# Importing a provider module registers it; keep one line per module.
+from . import replay as _replay  # noqa: E402, F401

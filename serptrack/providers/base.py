@@ -1,0 +1,141 @@
+"""The one interface every result source implements.
+
+A provider turns a :class:`SearchRequest` into a :class:`Fetched` page: a normalised
+:class:`~serptrack.snapshot.Snapshot` plus the raw payloads it came from (keys stripped). It
+never labels, stores or renders. When it cannot deliver it raises
+:class:`~serptrack.errors.FetchError` (``failed``) or :class:`~serptrack.errors.BlockedError`
+(``blocked``), carrying whatever raw evidence it received.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from ..errors import MissingKeyError
+from ..snapshot import Snapshot
+
+__all__ = ["Fetched", "Provider", "RawPage", "SearchRequest", "SettingError"]
+
+
+class SettingError(ValueError):
+    """A provider setting in a campaign file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What one check asks a provider for."""
+
+    query: str
+    engine: str = "google"
+    country: str = ""
+    language: str = ""
+    device: str = "desktop"
+    location: str = ""
+    depth: int = 10
+    as_of: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass
+class RawPage:
+    """One raw response, kept as evidence. ``url`` has every secret removed."""
+
+    body: bytes
+    content_type: str = "application/json"
+    url: str = ""
+    status_code: int | None = None
+    name: str = ""  # a file name hint for --record (e.g. "page-2.json")
+
+
+@dataclass
+class Fetched:
+    """A provider's answer: the normalised page and the raw pages behind it."""
+
+    snapshot: Snapshot
+    pages: list[RawPage] = field(default_factory=list)
+
+
+class Provider(ABC):
+    """Base class for result sources; subclasses set the class attributes and ``fetch``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: environment variables that must all be set (their values are secrets)
+    key_env: ClassVar[tuple[str, ...]] = ()
+    #: placements this source can return (organic, paid, news, ai_overview ...)
+    placements: ClassVar[tuple[str, ...]] = ("organic",)
+    engines: ClassVar[tuple[str, ...]] = ("google",)
+    uses_http: ClassVar[bool] = True
+    default_base_url: ClassVar[str] = ""
+    #: settings a campaign file may give under [providers.<name>], with their types
+    settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
+        "base_url": str,
+        "rate_limit": (int, float),
+        "timeout": (int, float),
+    }
+    required_settings: ClassVar[tuple[str, ...]] = ()
+    notes: ClassVar[str] = ""
+
+    def __init__(self, settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None):
+        self.settings: dict[str, Any] = dict(settings or {})
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.keys: dict[str, str] = self._read_keys()
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go: the ``base_url`` setting or the provider's public endpoint."""
+        return str(self.settings.get("base_url") or self.default_base_url).rstrip("/")
+
+    def secrets(self) -> list[str]:
+        """Every secret value this provider holds, for redaction."""
+        return [value for value in self.keys.values() if value]
+
+    @classmethod
+    def missing_keys(cls, environ: Mapping[str, str]) -> list[str]:
+        """The environment variables this provider needs that are not set."""
+        return [name for name in cls.key_env if not environ.get(name)]
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
+        """Validate the ``[providers.<name>]`` table of a campaign file; return it resolved."""
+        resolved: dict[str, Any] = {}
+        for key, value in settings.items():
+            expected = cls.settings_types.get(key)
+            if expected is None:
+                known = ", ".join(sorted(cls.settings_types))
+                raise SettingError(f"unknown setting {key!r} (known: {known})")
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise SettingError(f"{key} has the wrong type ({type(value).__name__})")
+            resolved[key] = value
+        if "rate_limit" in resolved and resolved["rate_limit"] <= 0:
+            raise SettingError("rate_limit must be a positive number of requests per second")
+        if "timeout" in resolved and resolved["timeout"] <= 0:
+            raise SettingError("timeout must be a positive number of seconds")
+        base_url = resolved.get("base_url")
+        if base_url is not None and not str(base_url).startswith(("http://", "https://")):
+            raise SettingError(f"base_url {base_url!r} must start with http:// or https://")
+        return resolved
+
+    def _read_keys(self) -> dict[str, str]:
+        return {name: self.environ.get(name, "") for name in self.key_env}
+
+    def require_keys(self) -> None:
+        """Raise :class:`MissingKeyError` naming every variable to set, if any is missing."""
+        missing = self.missing_keys(self.environ)
+        if missing:
+            names = " and ".join(missing)
+            raise MissingKeyError(
+                f"provider {self.name!r} needs {names} in the environment; "
+                f"set it with: export {missing[0]}=..."
+            )
+
+    @abstractmethod
+    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
+        """Fetch and map one result page (paginating up to ``request.depth`` organic results)."""

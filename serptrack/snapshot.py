@@ -1,0 +1,238 @@
+"""The ``serptrack-snapshot/1`` format: one check's result page, normalised (SPEC sections 3, 4).
+
+Providers and parsers build :class:`Snapshot` objects; the replay provider, ``parse`` and
+``check --record`` read and write them as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import ParseError
+
+__all__ = [
+    "FORMAT",
+    "PLACEMENTS",
+    "Item",
+    "Snapshot",
+    "format_datetime",
+    "number_items",
+    "parse_datetime",
+    "snapshot_from_json",
+]
+
+FORMAT = "serptrack-snapshot/1"
+PLACEMENTS = (
+    "organic",
+    "paid",
+    "news",
+    "ai_overview",
+    "featured_snippet",
+    "shopping",
+    "video",
+    "local",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One result on a result page."""
+
+    placement: str
+    url: str
+    title: str = ""
+    snippet: str = ""
+    block: str | None = None
+    rank: int | None = None
+    page_position: int | None = None
+    tracking_url: str | None = None  # e.g. Google's /aclk link of an ad, kept as evidence
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as a snapshot JSON object (``block`` and ``tracking_url`` only when set)."""
+        data: dict[str, Any] = {"placement": self.placement}
+        if self.block is not None:
+            data["block"] = self.block
+        data.update(
+            rank=self.rank,
+            page_position=self.page_position,
+            url=self.url,
+            title=self.title,
+            snippet=self.snippet,
+        )
+        if self.tracking_url:
+            data["tracking_url"] = self.tracking_url
+        return data
+
+
+@dataclass
+class Snapshot:
+    """A normalised result page: the request it answers and its items in page order."""
+
+    query: str
+    results: list[Item] = field(default_factory=list)
+    engine: str = "google"
+    country: str | None = None
+    language: str | None = None
+    device: str | None = None
+    location: str | None = None
+    observed_at: dt.datetime | None = None
+    source: str = FORMAT  # which parser produced it (serpapi, google-html, ...)
+
+    def to_json(self) -> dict[str, Any]:
+        """The snapshot as a ``serptrack-snapshot/1`` document."""
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "query": self.query,
+            "engine": self.engine,
+            "country": self.country,
+            "language": self.language,
+            "device": self.device,
+        }
+        if self.location:
+            data["location"] = self.location
+        data["observed_at"] = format_datetime(self.observed_at) if self.observed_at else None
+        if self.source != FORMAT:
+            data["source"] = self.source
+        data["results"] = [item.to_json() for item in number_items(self.results)]
+        return data
+
+    def with_context(
+        self,
+        *,
+        query: str | None = None,
+        engine: str | None = None,
+        country: str | None = None,
+        language: str | None = None,
+        device: str | None = None,
+        location: str | None = None,
+        observed_at: dt.datetime | None = None,
+    ) -> Snapshot:
+        """A copy with missing request fields filled from what the check asked for."""
+        return replace(
+            self,
+            query=self.query or query or "",
+            engine=self.engine or engine or "google",
+            country=self.country or country,
+            language=self.language or language,
+            device=self.device or device,
+            location=self.location or location,
+            observed_at=self.observed_at or observed_at,
+        )
+
+
+def number_items(items: Iterable[Item]) -> list[Item]:
+    """Fill in ``rank`` and ``page_position`` from page order where a source left them out.
+
+    ``page_position`` counts every item in reading order. ``rank`` counts within a placement;
+    paid ranks count the top block first, then the others, as SPEC section 3 asks.
+    """
+    listed = list(items)
+    out = [
+        item if item.page_position is not None else replace(item, page_position=index)
+        for index, item in enumerate(listed, start=1)
+    ]
+    counters: dict[str, int] = {}
+    ordered = sorted(range(len(out)), key=lambda i: _rank_order(out[i], i))
+    for index in ordered:
+        item = out[index]
+        counters[item.placement] = counters.get(item.placement, 0) + 1
+        if item.rank is None:
+            out[index] = replace(item, rank=counters[item.placement])
+    return out
+
+
+def _rank_order(item: Item, index: int) -> tuple[int, int]:
+    if item.placement == "paid":
+        return (0 if item.block == "top" else 1, index)
+    return (0, index)
+
+
+def snapshot_from_json(doc: Mapping[str, Any], *, where: str = "snapshot") -> Snapshot:
+    """Read a ``serptrack-snapshot/1`` document, raising :class:`ParseError` on a bad one."""
+    if doc.get("format") != FORMAT:
+        raise ParseError(f"{where}: not a {FORMAT} document")
+    query = doc.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise ParseError(f"{where}: 'query' must be a non-empty string")
+    raw_results = doc.get("results")
+    if not isinstance(raw_results, list):
+        raise ParseError(f"{where}: 'results' must be a list")
+    observed = doc.get("observed_at")
+    observed_at = parse_datetime(observed, where=f"{where}: observed_at") if observed else None
+    items = [_item_from_json(entry, f"{where}: results[{i}]") for i, entry in enumerate(raw_results)]
+    return Snapshot(
+        query=query,
+        results=number_items(items),
+        engine=_optional_str(doc, "engine", where) or "google",
+        country=_optional_str(doc, "country", where),
+        language=_optional_str(doc, "language", where),
+        device=_optional_str(doc, "device", where),
+        location=_optional_str(doc, "location", where),
+        observed_at=observed_at,
+        source=_optional_str(doc, "source", where) or FORMAT,
+    )
+
+
+def _item_from_json(entry: Any, where: str) -> Item:
+    if not isinstance(entry, dict):
+        raise ParseError(f"{where}: must be an object")
+    placement = entry.get("placement", "organic")
+    if not isinstance(placement, str) or not placement:
+        raise ParseError(f"{where}: 'placement' must be a string")
+    url = entry.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ParseError(f"{where}: 'url' must be a non-empty string")
+    for name in ("rank", "page_position"):
+        value = entry.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ParseError(f"{where}: '{name}' must be a whole number from 1")
+    return Item(
+        placement=placement,
+        url=url.strip(),
+        title=_text(entry.get("title")),
+        snippet=_text(entry.get("snippet")),
+        block=entry.get("block") if isinstance(entry.get("block"), str) else None,
+        rank=entry.get("rank"),
+        page_position=entry.get("page_position"),
+        tracking_url=entry.get("tracking_url") if isinstance(entry.get("tracking_url"), str) else None,
+    )
+
+
+def _optional_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def parse_datetime(value: Any, *, where: str = "datetime") -> dt.datetime:
+    """Parse an ISO 8601 datetime into an aware UTC datetime (naive input is taken as UTC)."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            raise ParseError(f"{where}: {value!r} is not an ISO 8601 datetime") from None
+    else:
+        raise ParseError(f"{where}: {value!r} is not an ISO 8601 datetime")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix, as every JSON output uses."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    text = value.astimezone(dt.UTC).isoformat()
+    return text.replace("+00:00", "Z")

@@ -1,0 +1,571 @@
+"""The rank store: engines, migrations, sessions and the typed queries every command uses.
+
+There is no module-level engine: :func:`connect` returns one and callers pass it (or a
+session made from it) down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+from sqlmodel import Session, col, select
+
+from .campaign import CampaignSpec, KeywordSpec
+from .classify import Labeller, Rule
+from .errors import DatabaseError, NotFoundError
+from .models import Annotation, Campaign, Check, Keyword, LabelRule, Payload, Result, utcnow
+from .snapshot import Item, number_items
+from .urls import normalise_url, registrable_domain
+
+__all__ = [
+    "ApplySummary",
+    "CheckRecord",
+    "apply_campaign",
+    "campaign_labeller",
+    "campaign_rules",
+    "connect",
+    "database_url",
+    "default_db_path",
+    "describe_target",
+    "done_slots",
+    "get_campaign",
+    "history_rows",
+    "list_campaigns",
+    "load_payloads",
+    "record_check",
+]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+# --- where the database is ------------------------------------------------------------------
+
+
+def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$SERPTRACK_HOME/serptrack.db``, else ``$XDG_DATA_HOME/serptrack/serptrack.db``,
+    else ``~/.local/share/serptrack/serptrack.db``."""
+    env = os.environ if environ is None else environ
+    if env.get("SERPTRACK_HOME"):
+        return Path(env["SERPTRACK_HOME"]).expanduser() / "serptrack.db"
+    base = Path(env["XDG_DATA_HOME"]).expanduser() if env.get("XDG_DATA_HOME") else Path.home() / ".local" / "share"
+    return base / "serptrack" / "serptrack.db"
+
+
+def database_url(target: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """A SQLAlchemy URL for ``target``: a URL as given, a file path as SQLite, None as the default."""
+    if target and "://" in target:
+        return target
+    if target:
+        path = Path(target).expanduser()
+        if not path.parent.is_dir():
+            raise DatabaseError(
+                f"cannot create database {target}: folder {path.parent} does not exist "
+                "(create it, or pass another --db)"
+            )
+        return f"sqlite:///{path.resolve()}"
+    path = default_db_path(environ)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def describe_target(url: str) -> str:
+    """The URL with any password hidden, for messages and ``doctor``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+# --- opening and migrating ------------------------------------------------------------------
+
+
+def connect(target: str | None = None, environ: Mapping[str, str] | None = None) -> Engine:
+    """Open (creating or upgrading in place) the serptrack database at ``target``."""
+    url = database_url(target, environ)
+    shown = describe_target(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"{url!r} is not a database URL or file path") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        _require_sqlite_file(Path(parsed.database))
+    try:
+        engine = _create_engine(url)
+    except (ArgumentError, ImportError, SQLAlchemyError) as error:
+        raise DatabaseError(f"cannot open database {shown}: {_first_line(error)}") from None
+    try:
+        _migrate(engine, shown)
+    except (OperationalError, SADatabaseError) as error:
+        engine.dispose()
+        raise DatabaseError(f"cannot open database {shown}: {_first_line(error)}") from None
+    except DatabaseError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return engine
+
+
+def _require_sqlite_file(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(len(_SQLITE_MAGIC))
+    except OSError as error:
+        raise DatabaseError(f"cannot read database {path}: {error.strerror}") from None
+    if magic != _SQLITE_MAGIC:
+        raise DatabaseError(f"{path} is not a serptrack database (not even SQLite); pass another --db")
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _migrate(engine: Engine, shown: str) -> None:
+    with engine.begin() as connection:
+        tables = set(inspect(connection).get_table_names())
+        if tables and "alembic_version" not in tables:
+            names = ", ".join(sorted(tables)[:5])
+            raise DatabaseError(f"{shown} is not a serptrack database (it has tables: {names}); pass another --db")
+        config = _alembic_config(connection)
+        script = ScriptDirectory.from_config(config)
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and not _known(script, current):
+            raise DatabaseError(f"{shown} was written by a newer serptrack (schema {current}); upgrade serptrack")
+        if current != script.get_current_head():
+            command.upgrade(config, "head")
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except (CommandError, ResolutionError):
+        return False
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplySummary:
+    """What ``apply`` changed."""
+
+    campaign: str
+    created: bool
+    keywords_added: list[str] = field(default_factory=list)
+    keywords_updated: list[str] = field(default_factory=list)
+    keywords_reactivated: list[str] = field(default_factory=list)
+    keywords_deactivated: list[str] = field(default_factory=list)
+    keywords_active: int = 0
+    rules: int = 0
+    annotations: int = 0
+
+
+def apply_campaign(engine: Engine, spec: CampaignSpec, now: dt.datetime | None = None) -> ApplySummary:
+    """Create or update a campaign from its validated file, in one transaction."""
+    now = now or utcnow()
+    with Session(engine) as session, session.begin():
+        campaign = session.exec(select(Campaign).where(Campaign.name == spec.name)).first()
+        created = campaign is None
+        if campaign is None:
+            campaign = Campaign(name=spec.name, created_at=now)
+        campaign.brand = spec.brand
+        campaign.description = spec.description
+        campaign.crisis_start = spec.crisis_start
+        campaign.source_path = spec.path
+        campaign.settings = spec.settings
+        campaign.updated_at = now
+        session.add(campaign)
+        session.flush()
+        assert campaign.id is not None
+        summary = ApplySummary(spec.name, created)
+        _apply_keywords(session, campaign.id, spec.keywords, now, summary)
+        session.execute(delete(LabelRule).where(col(LabelRule.campaign_id) == campaign.id))
+        session.execute(delete(Annotation).where(col(Annotation.campaign_id) == campaign.id))
+        for position, rule in enumerate(spec.rules):
+            session.add(
+                LabelRule(
+                    campaign_id=campaign.id,
+                    stance=rule.stance,
+                    pattern=rule.pattern,
+                    kind=rule.kind,
+                    key=rule.key,
+                    position=position,
+                )
+            )
+        for note in spec.annotations:
+            session.add(Annotation(campaign_id=campaign.id, date=note.date, text=note.text, query=note.query))
+        summary.rules = len(spec.rules)
+        summary.annotations = len(spec.annotations)
+        summary.keywords_active = len(spec.keywords)
+    return summary
+
+
+def _apply_keywords(
+    session: Session, campaign_id: int, specs: Sequence[KeywordSpec], now: dt.datetime, summary: ApplySummary
+) -> None:
+    existing = {
+        _identity(k): k
+        for k in session.exec(select(Keyword).where(col(Keyword.campaign_id) == campaign_id))
+    }
+    wanted = {spec.identity for spec in specs}
+    for spec in specs:
+        keyword = existing.get(spec.identity)
+        values = {
+            "provider": spec.provider,
+            "depth": spec.depth,
+            "schedule": spec.schedule,
+            "timezone": spec.timezone,
+            "tags": list(spec.tags),
+        }
+        if keyword is None:
+            session.add(
+                Keyword(
+                    campaign_id=campaign_id,
+                    query=spec.query,
+                    engine=spec.engine,
+                    country=spec.country,
+                    language=spec.language,
+                    device=spec.device,
+                    location=spec.location,
+                    active=True,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+            summary.keywords_added.append(spec.query)
+            continue
+        changed = any(getattr(keyword, name) != value for name, value in values.items())
+        if not keyword.active:
+            summary.keywords_reactivated.append(spec.query)
+        elif changed:
+            summary.keywords_updated.append(spec.query)
+        if changed or not keyword.active:
+            for name, value in values.items():
+                setattr(keyword, name, value)
+            keyword.active = True
+            keyword.updated_at = now
+            session.add(keyword)
+    for identity, keyword in existing.items():
+        if identity not in wanted and keyword.active:
+            keyword.active = False
+            keyword.updated_at = now
+            session.add(keyword)
+            summary.keywords_deactivated.append(keyword.query)
+
+
+def _identity(keyword: Keyword) -> tuple[str, ...]:
+    return (keyword.query, keyword.engine, keyword.country, keyword.language, keyword.device, keyword.location)
+
+
+def get_campaign(session: Session, name: str) -> Campaign:
+    """The campaign called ``name``, or an error that says how to create it."""
+    campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
+    if campaign is None:
+        names = list(session.exec(select(Campaign.name).order_by(col(Campaign.name))))
+        known = f" (known: {', '.join(names)})" if names else ""
+        raise NotFoundError(f"no campaign named {name!r}{known}; create it with: serptrack apply FILE")
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[dict[str, Any]]:
+    """Every campaign with its keyword and check counts."""
+    keyword_counts = dict(
+        session.exec(
+            select(Keyword.campaign_id, func.count()).where(col(Keyword.active)).group_by(col(Keyword.campaign_id))
+        ).all()
+    )
+    check_counts = dict(
+        session.exec(
+            select(Keyword.campaign_id, func.count(col(Check.id)))
+            .join(Check, col(Check.keyword_id) == col(Keyword.id))
+            .group_by(col(Keyword.campaign_id))
+        ).all()
+    )
+    rows = []
+    for campaign in session.exec(select(Campaign).order_by(col(Campaign.name))):
+        rows.append(
+            {
+                "name": campaign.name,
+                "brand": campaign.brand,
+                "crisis_start": campaign.crisis_start.isoformat() if campaign.crisis_start else None,
+                "keywords": keyword_counts.get(campaign.id, 0),
+                "checks": check_counts.get(campaign.id, 0),
+                "source_path": campaign.source_path,
+            }
+        )
+    return rows
+
+
+def campaign_keywords(session: Session, campaign: Campaign, *, active_only: bool = True) -> list[Keyword]:
+    """The campaign's keywords, in the order they were added."""
+    query = select(Keyword).where(col(Keyword.campaign_id) == campaign.id)
+    if active_only:
+        query = query.where(col(Keyword.active))
+    return list(session.exec(query.order_by(col(Keyword.id))))
+
+
+def campaign_rules(session: Session, campaign: Campaign) -> list[Rule]:
+    """The campaign's label rules in file order."""
+    rows = session.exec(
+        select(LabelRule).where(col(LabelRule.campaign_id) == campaign.id).order_by(col(LabelRule.position))
+    )
+    return [Rule(r.stance, r.pattern, r.kind, r.key) for r in rows]
+
+
+def campaign_labeller(session: Session, campaign: Campaign) -> Labeller:
+    """A labeller for the campaign's current rules (labels apply retroactively)."""
+    return Labeller(campaign_rules(session, campaign))
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckRecord:
+    """Everything stored for one check."""
+
+    keyword_id: int
+    provider: str
+    observed_at: dt.datetime
+    status: str = "ok"
+    slot: dt.datetime | None = None
+    items: Sequence[Item] = ()
+    pages: Sequence[Any] = ()  # RawPage-like: body, content_type, url, status_code
+    error: str | None = None
+    error_kind: str | None = None
+    status_code: int | None = None
+    source: str | None = None
+
+
+def record_check(engine: Engine, record: CheckRecord) -> int:
+    """Store one check, its results and its raw pages in one transaction; return its id."""
+    items = number_items(record.items) if record.status == "ok" else []
+    with engine.begin() as connection:
+        check_id = connection.execute(
+            insert(Check).values(
+                keyword_id=record.keyword_id,
+                provider=record.provider,
+                slot=record.slot,
+                observed_at=record.observed_at,
+                status=record.status,
+                error=record.error,
+                error_kind=record.error_kind,
+                status_code=record.status_code,
+                source=record.source,
+                result_count=len(items),
+                created_at=utcnow(),
+            )
+        ).inserted_primary_key[0]
+        if items:
+            connection.execute(insert(Result), [_result_row(check_id, item) for item in items])
+        if record.pages:
+            connection.execute(
+                insert(Payload),
+                [
+                    {
+                        "check_id": check_id,
+                        "page": number,
+                        "url": page.url,
+                        "content_type": page.content_type,
+                        "status_code": page.status_code,
+                        "body": zlib.compress(page.body, 6),
+                    }
+                    for number, page in enumerate(record.pages, start=1)
+                ],
+            )
+    return int(check_id)
+
+
+_DOMAIN_CACHE: dict[str, tuple[str, str]] = {}
+
+
+def _result_row(check_id: int, item: Item) -> dict[str, Any]:
+    cached = _DOMAIN_CACHE.get(item.url)
+    if cached is None:
+        norm = normalise_url(item.url)
+        cached = (norm, registrable_domain(norm))
+        if len(_DOMAIN_CACHE) > 100_000:
+            _DOMAIN_CACHE.clear()
+        _DOMAIN_CACHE[item.url] = cached
+    norm_url, domain = cached
+    return {
+        "check_id": check_id,
+        "placement": item.placement,
+        "block": item.block,
+        "rank": item.rank,
+        "page_position": item.page_position,
+        "url": item.url,
+        "norm_url": norm_url,
+        "domain": domain,
+        "title": item.title,
+        "snippet": item.snippet,
+        "tracking_url": item.tracking_url,
+    }
+
+
+def load_payloads(session: Session, check_id: int) -> list[tuple[str, bytes]]:
+    """The raw pages of a check, decompressed, as (content type, body)."""
+    rows = session.exec(
+        select(Payload.content_type, Payload.body).where(col(Payload.check_id) == check_id).order_by(col(Payload.page))
+    )
+    return [(content_type, zlib.decompress(body)) for content_type, body in rows]
+
+
+def done_slots(
+    session: Session, keyword_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *, ok_only: bool = False
+) -> set[tuple[int, dt.datetime]]:
+    """(keyword id, slot) pairs that already have a check (a successful one with ``ok_only``)."""
+    ids = list(keyword_ids)
+    if not ids:
+        return set()
+    query = select(Check.keyword_id, Check.slot).where(
+        col(Check.keyword_id).in_(ids), col(Check.slot) >= start, col(Check.slot) <= end
+    )
+    if ok_only:
+        query = query.where(col(Check.status) == "ok")
+    return {(keyword_id, slot) for keyword_id, slot in session.exec(query) if slot is not None}
+
+
+# --- history --------------------------------------------------------------------------------
+
+HISTORY_COLUMNS = [
+    "campaign",
+    "query",
+    "engine",
+    "country",
+    "language",
+    "device",
+    "provider",
+    "check_id",
+    "observed_at",
+    "status",
+    "error",
+    "placement",
+    "block",
+    "rank",
+    "page_position",
+    "url",
+    "domain",
+    "title",
+    "snippet",
+    "stance",
+]
+
+
+def history_rows(
+    session: Session,
+    campaign: Campaign,
+    *,
+    query: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    labeller: Labeller | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every stored result of the campaign, one row each, oldest check first.
+
+    A failed or blocked check is one row with its error and null result fields.
+    """
+    labeller = labeller or campaign_labeller(session, campaign)
+    statement = (
+        select(
+            Keyword.query,
+            Keyword.engine,
+            Keyword.country,
+            Keyword.language,
+            Keyword.device,
+            Check.provider,
+            Check.id,
+            Check.observed_at,
+            Check.status,
+            Check.error,
+            Result.placement,
+            Result.block,
+            Result.rank,
+            Result.page_position,
+            Result.url,
+            Result.domain,
+            Result.title,
+            Result.snippet,
+            Result.norm_url,
+        )
+        .join(Check, col(Check.keyword_id) == col(Keyword.id))
+        .outerjoin(Result, col(Result.check_id) == col(Check.id))
+        .where(col(Keyword.campaign_id) == campaign.id)
+    )
+    if query is not None:
+        statement = statement.where(col(Keyword.query) == query)
+    if start is not None:
+        statement = statement.where(col(Check.observed_at) >= start)
+    if end is not None:
+        statement = statement.where(col(Check.observed_at) < end)
+    statement = statement.order_by(col(Check.observed_at), col(Check.id), col(Result.page_position))
+    name = campaign.name
+    stance_of = labeller.stance_of
+    for row in session.exec(statement.execution_options(yield_per=2000)):
+        norm_url = row[18]
+        yield {
+            "campaign": name,
+            "query": row[0],
+            "engine": row[1],
+            "country": row[2],
+            "language": row[3],
+            "device": row[4],
+            "provider": row[5],
+            "check_id": row[6],
+            "observed_at": row[7],
+            "status": row[8],
+            "error": row[9],
+            "placement": row[10],
+            "block": row[11],
+            "rank": row[12],
+            "page_position": row[13],
+            "url": row[14],
+            "domain": row[15],
+            "title": row[16],
+            "snippet": row[17],
+            "stance": stance_of(norm_url) if norm_url is not None else None,
+        }

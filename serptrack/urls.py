@@ -1,0 +1,133 @@
+"""URL normalisation, redirect unwrapping and registrable domains (SPEC section 2)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import tldextract
+
+__all__ = ["host_of", "normalise_url", "registrable_domain", "unwrap_redirect"]
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_TRACKING_PARAMS = frozenset({"gclid", "fbclid", "msclkid"})
+_MAX_UNWRAP = 4
+
+
+def normalise_url(url: str) -> str:
+    """Return the form of ``url`` used for matching and grouping.
+
+    >>> normalise_url("HTTP://WWW.Example.com:80/a/?utm_source=x&id=2#top")
+    'https://example.com/a?id=2'
+    """
+    url = unwrap_redirect(url.strip())
+    parts = urlsplit(_with_scheme(url))
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    netloc = host
+    port = _port(parts)
+    if port and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{host}:{port}"
+    path = parts.path or "/"
+    if path != "/" and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    )
+    if scheme in _DEFAULT_PORTS:
+        scheme = "https"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def unwrap_redirect(url: str) -> str:
+    """Follow redirect wrappers (Google ``/url?q=``, DuckDuckGo ``/l/?uddg=``, Bing ``/ck/a``)."""
+    for _ in range(_MAX_UNWRAP):
+        target = _redirect_target(url)
+        if target is None or target == url:
+            return url
+        url = target
+    return url
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host of ``url`` without a leading ``www.``."""
+    host = (urlsplit(_with_scheme(url.strip())).hostname or "").lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def registrable_domain(url_or_host: str) -> str:
+    """The registrable domain (``news.bbc.co.uk`` → ``bbc.co.uk``), offline, from the bundled list."""
+    host = host_of(url_or_host) if "/" in url_or_host else url_or_host.lower().strip(".")
+    if not host:
+        return ""
+    extracted = _extractor()(host)
+    return extracted.top_domain_under_public_suffix or host
+
+
+@functools.cache
+def _extractor() -> tldextract.TLDExtract:
+    # An empty URL list and no cache directory: the Public Suffix List snapshot shipped inside
+    # tldextract is used, so nothing is fetched at run time.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def _with_scheme(url: str) -> str:
+    if url.startswith("//"):
+        return "https:" + url
+    if "://" not in url.split("?", 1)[0]:
+        return "https://" + url
+    return url
+
+
+def _port(parts: object) -> str:
+    netloc = getattr(parts, "netloc", "")
+    host_port = netloc.rsplit("@", 1)[-1]
+    if host_port.startswith("["):
+        return host_port.rsplit("]:", 1)[1] if "]:" in host_port else ""
+    return host_port.rsplit(":", 1)[1] if ":" in host_port else ""
+
+
+def _is_tracking(key: str) -> bool:
+    key = key.lower()
+    return key.startswith("utm_") or key in _TRACKING_PARAMS
+
+
+def _redirect_target(url: str) -> str | None:
+    parts = urlsplit(_with_scheme(url) if url.startswith("//") else url)
+    host = (parts.hostname or "").lower()
+    relative = not parts.netloc
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    path = parts.path
+    if (relative or _is_engine_host(host, "google")) and path in ("/url", "/goto", "/aclk"):
+        target = params.get("q") or params.get("url") or params.get("adurl")
+        return target if target and _looks_absolute(target) else None
+    if (relative or _is_engine_host(host, "duckduckgo")) and path in ("/l/", "/l"):
+        target = params.get("uddg")
+        return target if target and _looks_absolute(target) else None
+    if (relative or _is_engine_host(host, "bing")) and path == "/ck/a":
+        return _decode_bing(params.get("u", ""))
+    return None
+
+
+def _is_engine_host(host: str, engine: str) -> bool:
+    return engine in host.split(".")[:-1]
+
+
+def _looks_absolute(target: str) -> bool:
+    return target.startswith(("http://", "https://", "//"))
+
+
+def _decode_bing(value: str) -> str | None:
+    if not value.startswith("a1"):
+        return None
+    encoded = value[2:]
+    encoded += "=" * (-len(encoded) % 4)
+    try:
+        target = base64.urlsafe_b64decode(encoded).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return target if _looks_absolute(target) else None
