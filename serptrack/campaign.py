@@ -210,7 +210,9 @@ def parse_campaign(text: str, path: str, *, base_dir: Path) -> CampaignSpec:
     )
 
 
-def _resolve_providers(path: str, doc: _CampaignDocument, base_dir: Path) -> dict[str, dict[str, Any]]:
+def _resolve_providers(
+    path: str, doc: _CampaignDocument, base_dir: Path
+) -> dict[str, dict[str, Any]]:
     resolved = {}
     for name, settings in doc.providers.items():
         where = f"providers.{name}"
@@ -233,7 +235,9 @@ def _resolve_keywords(
         where = _keyword_where(text, index, table.query)
         provider = values.get("provider")
         if not provider:
-            raise CampaignFileError(path, where, "no provider: set 'provider' here or in [defaults]")
+            raise CampaignFileError(
+                path, where, "no provider: set 'provider' here or in [defaults]"
+            )
         try:
             cls = provider_class(provider)
         except SerptrackError as error:
@@ -241,7 +245,9 @@ def _resolve_keywords(
         for setting in cls.required_settings:
             if setting not in providers.get(provider, {}):
                 raise CampaignFileError(
-                    path, where, f"provider {provider!r} needs '{setting}' in [providers.{provider}]"
+                    path,
+                    where,
+                    f"provider {provider!r} needs '{setting}' in [providers.{provider}]",
                 )
         spec = KeywordSpec(
             query=table.query.strip(),
@@ -258,7 +264,9 @@ def _resolve_keywords(
         )
         if spec.identity in seen:
             raise CampaignFileError(
-                path, where, f"the same keyword as keywords #{seen[spec.identity] + 1} (same query, engine, locale and device)"
+                path,
+                where,
+                f"the same keyword as keywords #{seen[spec.identity] + 1} (same query, engine, locale and device)",
             )
         seen[spec.identity] = index
         keywords.append(spec)
@@ -273,7 +281,9 @@ def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:
                 rules.append(parse_rule(stance, pattern))
             except RuleError as error:
                 line = _line_of_value(text, pattern)
-                raise CampaignFileError(path, f"labels.{stance}[{index}]{line}", str(error)) from None
+                raise CampaignFileError(
+                    path, f"labels.{stance}[{index}]{line}", str(error)
+                ) from None
     for first, second in duplicate_patterns(rules):
         raise CampaignFileError(
             path,
@@ -283,14 +293,18 @@ def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:
     return rules
 
 
-def _file_error(path: str, text: str, data: Mapping[str, Any], error: ValidationError) -> CampaignFileError:
+def _file_error(
+    path: str, text: str, data: Mapping[str, Any], error: ValidationError
+) -> CampaignFileError:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
     kind = first["type"]
     if kind == "extra_forbidden":
         key = loc[-1]
         where = _describe_loc(text, data, loc[:-1])
-        return CampaignFileError(path, where or None, f"unknown key {key!r}{_line_suffix(text, loc)}")
+        return CampaignFileError(
+            path, where or None, f"unknown key {key!r}{_line_suffix(text, loc)}"
+        )
     if kind == "missing":
         where = _describe_loc(text, data, loc)
         return CampaignFileError(path, where, "is required")

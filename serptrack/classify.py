@@ -118,9 +118,9 @@ class Labeller:
         host = host_of(norm_url)
         labels = host.split(".")
         for start in range(len(labels)):
-            rule = self._hosts.get(".".join(labels[start:]))
-            if rule:
-                return rule
+            host_rule = self._hosts.get(".".join(labels[start:]))
+            if host_rule:
+                return host_rule
         return None
 
 

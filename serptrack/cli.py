@@ -37,13 +37,17 @@ class IsoDateTime(click.ParamType):
 
     name = "ISO-DATETIME"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.datetime:
         if isinstance(value, dt.datetime):
             return value
         try:
             return parse_datetime(value)
         except SerptrackError:
-            self.fail(f"{value!r} is not an ISO 8601 datetime (e.g. 2026-03-13T07:00:00Z)", param, ctx)
+            self.fail(
+                f"{value!r} is not an ISO 8601 datetime (e.g. 2026-03-13T07:00:00Z)", param, ctx
+            )
 
 
 class IsoDate(click.ParamType):
@@ -51,7 +55,9 @@ class IsoDate(click.ParamType):
 
     name = "YYYY-MM-DD"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
         if isinstance(value, dt.date):
             return value
         try:
@@ -165,13 +171,27 @@ def campaigns(db: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("campaign", required=False)
-@click.option("--due", is_flag=True, help="Only keywords whose latest schedule slot has no check yet.")
-@click.option("--as-of", type=IsoDateTime(), help="Check as of this time (replays read that UTC date).")
-@click.option("--concurrency", type=click.IntRange(1, 500), default=tracker.DEFAULT_CONCURRENCY, show_default=True)
+@click.option(
+    "--due", is_flag=True, help="Only keywords whose latest schedule slot has no check yet."
+)
+@click.option(
+    "--as-of", type=IsoDateTime(), help="Check as of this time (replays read that UTC date)."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 500),
+    default=tracker.DEFAULT_CONCURRENCY,
+    show_default=True,
+)
 @db_option
 @json_option
 def check(
-    campaign: str | None, due: bool, as_of: dt.datetime | None, concurrency: int, db: str | None, as_json: bool
+    campaign: str | None,
+    due: bool,
+    as_of: dt.datetime | None,
+    concurrency: int,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """Run the checks of every active keyword now (or --as-of a time).
 
@@ -195,7 +215,12 @@ def check(
 @click.option("--from", "first_day", type=IsoDate(), required=True, help="First day (inclusive).")
 @click.option("--to", "last_day", type=IsoDate(), required=True, help="Last day (inclusive).")
 @click.option("--retry-failed", is_flag=True, help="Also rerun slots whose checks all failed.")
-@click.option("--concurrency", type=click.IntRange(1, 500), default=tracker.DEFAULT_CONCURRENCY, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 500),
+    default=tracker.DEFAULT_CONCURRENCY,
+    show_default=True,
+)
 @db_option
 @json_option
 def backfill(
@@ -233,13 +258,17 @@ def _campaigns(session: Session, name: str | None) -> list[Any]:
     return found
 
 
-def _run_and_report(engine: Engine, campaigns: list[Any], tasks: list[Any], concurrency: int, as_json: bool) -> None:
+def _run_and_report(
+    engine: Engine, campaigns: list[Any], tasks: list[Any], concurrency: int, as_json: bool
+) -> None:
     providers = tracker.build_providers(campaigns, tasks)
     bar = _progress(tasks, quiet=as_json)
     on_done = (lambda _outcome: bar.update(1)) if bar else None
     if bar:
         with bar:
-            outcomes = tracker.run_checks(engine, tasks, providers, concurrency=concurrency, on_done=on_done)
+            outcomes = tracker.run_checks(
+                engine, tasks, providers, concurrency=concurrency, on_done=on_done
+            )
     else:
         outcomes = tracker.run_checks(engine, tasks, providers, concurrency=concurrency)
     if as_json:
@@ -251,7 +280,9 @@ def _run_and_report(engine: Engine, campaigns: list[Any], tasks: list[Any], conc
     for reason, count, example in failures:
         click.echo(f"  {reason}: {count} (e.g. {example})", err=True)
     if failures:
-        raise click.ClickException(f"{sum(count for _, count, _ in failures)} of {len(outcomes)} checks failed")
+        raise click.ClickException(
+            f"{sum(count for _, count, _ in failures)} of {len(outcomes)} checks failed"
+        )
 
 
 @cli.command()
@@ -278,7 +309,11 @@ def history(
     """
     fmt = _format(as_json, as_csv)
     start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) if first_day else None
-    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if last_day else None
+    end = (
+        dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        if last_day
+        else None
+    )
     with _database(db) as engine, Session(engine) as session:
         chosen = storage.get_campaign(session, campaign)
         rows = storage.history_rows(session, chosen, query=query, start=start, end=end)
@@ -288,7 +323,17 @@ def history(
         click.echo("No checks stored yet for this selection.", err=True)
 
 
-_TABLE_HISTORY = ["observed_at", "query", "status", "placement", "rank", "page_position", "stance", "url", "error"]
+_TABLE_HISTORY = [
+    "observed_at",
+    "query",
+    "status",
+    "placement",
+    "rank",
+    "page_position",
+    "stance",
+    "url",
+    "error",
+]
 
 
 @cli.command()
@@ -361,4 +406,3 @@ def demo_command(db: Path, as_json: bool) -> None:
 def main() -> None:  # pragma: no cover - console script entry point
     """Run the CLI."""
     cli(prog_name="serptrack")
-

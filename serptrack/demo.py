@@ -38,7 +38,9 @@ def run_demo(db_path: Path, *, now: dt.datetime) -> dict[str, Any]:
     return {"database": str(db_path), "campaigns": campaigns}
 
 
-def _replay(engine: Engine, name: str, days: tuple[dt.date, dt.date], now: dt.datetime) -> dict[str, Any]:
+def _replay(
+    engine: Engine, name: str, days: tuple[dt.date, dt.date], now: dt.datetime
+) -> dict[str, Any]:
     spec = load_campaign_file(demo_dir() / name / "campaign.toml")
     storage.apply_campaign(engine, spec, now)
     with Session(engine) as session:
@@ -55,7 +57,13 @@ def _replay(engine: Engine, name: str, days: tuple[dt.date, dt.date], now: dt.da
         "checks": len(outcomes),
         "ok": len(outcomes) - len(failed),
         "failed": [
-            {"query": o.task.request.query, "slot": o.task.slot, "status": o.status, "error": o.error} for o in failed
+            {
+                "query": o.task.request.query,
+                "slot": o.task.slot,
+                "status": o.status,
+                "error": o.error,
+            }
+            for o in failed
         ],
     }
 
@@ -66,7 +74,9 @@ def _replace_demo_database(db_path: Path) -> None:
     try:
         engine = storage.connect(str(db_path))
     except SerptrackError:
-        raise DatabaseError(f"{db_path} exists and is not a serptrack demo database; choose another --db") from None
+        raise DatabaseError(
+            f"{db_path} exists and is not a serptrack demo database; choose another --db"
+        ) from None
     try:
         with Session(engine) as session:
             names = {row["name"] for row in storage.list_campaigns(session)}

@@ -39,7 +39,9 @@ def provider_rows(environ: Mapping[str, str]) -> list[dict[str, Any]]:
     return rows
 
 
-def doctor_report(engine: Engine, environ: Mapping[str, str], *, now: dt.datetime) -> dict[str, Any]:
+def doctor_report(
+    engine: Engine, environ: Mapping[str, str], *, now: dt.datetime
+) -> dict[str, Any]:
     """The database, its schema revision, the providers' keys and each campaign's state."""
     with engine.connect() as connection:
         revision = MigrationContext.configure(connection).get_current_revision()
@@ -99,12 +101,20 @@ def doctor_lines(report: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("Campaigns:")
     for campaign in report["campaigns"]:
-        last = campaign["last_check"].strftime("%Y-%m-%d %H:%M UTC") if campaign["last_check"] else "never"
+        last = (
+            campaign["last_check"].strftime("%Y-%m-%d %H:%M UTC")
+            if campaign["last_check"]
+            else "never"
+        )
         lines.append(
             f"  {campaign['name']}: {campaign['keywords']} active keywords via "
             f"{', '.join(campaign['providers']) or 'no provider'}; {campaign['checks']} checks "
             f"({campaign['failed_checks']} failed or blocked); last check {last}"
         )
-        upcoming = campaign["next_due"].strftime("%Y-%m-%d %H:%M UTC") if campaign["next_due"] else "none"
-        lines.append(f"    due now: {campaign['due_now']} keywords; next slot {upcoming} (run: serptrack check --due)")
+        upcoming = (
+            campaign["next_due"].strftime("%Y-%m-%d %H:%M UTC") if campaign["next_due"] else "none"
+        )
+        lines.append(
+            f"    due now: {campaign['due_now']} keywords; next slot {upcoming} (run: serptrack check --due)"
+        )
     return lines

@@ -10,7 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -81,13 +90,21 @@ class Keyword(SQLModel, table=True):
     __tablename__ = "keywords"
     __table_args__ = (
         UniqueConstraint(
-            "campaign_id", "query", "engine", "country", "language", "device", "location",
+            "campaign_id",
+            "query",
+            "engine",
+            "country",
+            "language",
+            "device",
+            "location",
             name="uq_keywords_identity",
         ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True))
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True)
+    )
     query: str
     engine: str = "google"
     country: str = ""
@@ -111,7 +128,9 @@ class LabelRule(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("campaign_id", "key", name="uq_label_rules_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True))
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True)
+    )
     stance: str
     pattern: str
     kind: str
@@ -125,7 +144,9 @@ class Annotation(SQLModel, table=True):
     __tablename__ = "annotations"
 
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True))
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False, index=True)
+    )
     date: dt.date
     text: str
     query: str | None = None
@@ -160,7 +181,9 @@ class Payload(SQLModel, table=True):
     __tablename__ = "payloads"
 
     id: int | None = Field(default=None, primary_key=True)
-    check_id: int = Field(sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False, index=True))
+    check_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False, index=True)
+    )
     page: int = 1
     url: str = ""
     content_type: str = ""

@@ -68,12 +68,16 @@ def _write_json_rows(rows: Iterable[Mapping[str, Any]], stream: TextIO) -> int:
     return count
 
 
-def _write_csv_rows(rows: Iterable[Mapping[str, Any]], stream: TextIO, columns: Sequence[str] | None) -> int:
+def _write_csv_rows(
+    rows: Iterable[Mapping[str, Any]], stream: TextIO, columns: Sequence[str] | None
+) -> int:
     writer: csv.DictWriter | None = None
     count = 0
     for row in rows:
         if writer is None:
-            writer = csv.DictWriter(stream, fieldnames=list(columns or row.keys()), extrasaction="ignore")
+            writer = csv.DictWriter(
+                stream, fieldnames=list(columns or row.keys()), extrasaction="ignore"
+            )
             writer.writeheader()
         writer.writerow({key: _csv_cell(value) for key, value in row.items()})
         count += 1

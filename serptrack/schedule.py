@@ -93,10 +93,14 @@ def parse_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Paris'") from None
+        raise ScheduleError(
+            f"unknown time zone {name!r}; use an IANA name such as 'Europe/Paris'"
+        ) from None
 
 
-def slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> list[dt.datetime]:
+def slots_between(
+    schedule: Schedule, start: dt.datetime, end: dt.datetime, tz: ZoneInfo
+) -> list[dt.datetime]:
     """Every slot with ``start <= slot <= end``, in UTC, oldest first."""
     _require_aware(start, end)
     if end < start:
@@ -155,7 +159,9 @@ def _interval_times_on(schedule: Interval, day: dt.date, tz: ZoneInfo) -> list[d
     return times
 
 
-def _cron_slots(schedule: Cron, start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> list[dt.datetime]:
+def _cron_slots(
+    schedule: Cron, start: dt.datetime, end: dt.datetime, tz: ZoneInfo
+) -> list[dt.datetime]:
     itr = croniter(schedule.expression, start.astimezone(tz) - dt.timedelta(seconds=1))
     slots: list[dt.datetime] = []
     while True:

@@ -162,7 +162,9 @@ def snapshot_from_json(doc: Mapping[str, Any], *, where: str = "snapshot") -> Sn
         raise ParseError(f"{where}: 'results' must be a list")
     observed = doc.get("observed_at")
     observed_at = parse_datetime(observed, where=f"{where}: observed_at") if observed else None
-    items = [_item_from_json(entry, f"{where}: results[{i}]") for i, entry in enumerate(raw_results)]
+    items = [
+        _item_from_json(entry, f"{where}: results[{i}]") for i, entry in enumerate(raw_results)
+    ]
     return Snapshot(
         query=query,
         results=number_items(items),
@@ -187,7 +189,9 @@ def _item_from_json(entry: Any, where: str) -> Item:
         raise ParseError(f"{where}: 'url' must be a non-empty string")
     for name in ("rank", "page_position"):
         value = entry.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
             raise ParseError(f"{where}: '{name}' must be a whole number from 1")
     return Item(
         placement=placement,
@@ -197,7 +201,9 @@ def _item_from_json(entry: Any, where: str) -> Item:
         block=entry.get("block") if isinstance(entry.get("block"), str) else None,
         rank=entry.get("rank"),
         page_position=entry.get("page_position"),
-        tracking_url=entry.get("tracking_url") if isinstance(entry.get("tracking_url"), str) else None,
+        tracking_url=entry.get("tracking_url")
+        if isinstance(entry.get("tracking_url"), str)
+        else None,
     )
 
 

@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
@@ -65,7 +66,11 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("SERPTRACK_HOME"):
         return Path(env["SERPTRACK_HOME"]).expanduser() / "serptrack.db"
-    base = Path(env["XDG_DATA_HOME"]).expanduser() if env.get("XDG_DATA_HOME") else Path.home() / ".local" / "share"
+    base = (
+        Path(env["XDG_DATA_HOME"]).expanduser()
+        if env.get("XDG_DATA_HOME")
+        else Path.home() / ".local" / "share"
+    )
     return base / "serptrack" / "serptrack.db"
 
 
@@ -148,7 +153,9 @@ def _require_sqlite_file(path: Path) -> None:
     except OSError as error:
         raise DatabaseError(f"cannot read database {path}: {error.strerror}") from None
     if magic != _SQLITE_MAGIC:
-        raise DatabaseError(f"{path} is not a serptrack database (not even SQLite); pass another --db")
+        raise DatabaseError(
+            f"{path} is not a serptrack database (not even SQLite); pass another --db"
+        )
 
 
 def _alembic_config(connection: Any) -> Config:
@@ -163,12 +170,16 @@ def _migrate(engine: Engine, shown: str) -> None:
         tables = set(inspect(connection).get_table_names())
         if tables and "alembic_version" not in tables:
             names = ", ".join(sorted(tables)[:5])
-            raise DatabaseError(f"{shown} is not a serptrack database (it has tables: {names}); pass another --db")
+            raise DatabaseError(
+                f"{shown} is not a serptrack database (it has tables: {names}); pass another --db"
+            )
         config = _alembic_config(connection)
         script = ScriptDirectory.from_config(config)
         current = MigrationContext.configure(connection).get_current_revision()
         if current is not None and not _known(script, current):
-            raise DatabaseError(f"{shown} was written by a newer serptrack (schema {current}); upgrade serptrack")
+            raise DatabaseError(
+                f"{shown} was written by a newer serptrack (schema {current}); upgrade serptrack"
+            )
         if current != script.get_current_head():
             command.upgrade(config, "head")
 
@@ -203,7 +214,9 @@ class ApplySummary:
     annotations: int = 0
 
 
-def apply_campaign(engine: Engine, spec: CampaignSpec, now: dt.datetime | None = None) -> ApplySummary:
+def apply_campaign(
+    engine: Engine, spec: CampaignSpec, now: dt.datetime | None = None
+) -> ApplySummary:
     """Create or update a campaign from its validated file, in one transaction."""
     now = now or utcnow()
     with Session(engine) as session, session.begin():
@@ -236,7 +249,11 @@ def apply_campaign(engine: Engine, spec: CampaignSpec, now: dt.datetime | None =
                 )
             )
         for note in spec.annotations:
-            session.add(Annotation(campaign_id=campaign.id, date=note.date, text=note.text, query=note.query))
+            session.add(
+                Annotation(
+                    campaign_id=campaign.id, date=note.date, text=note.text, query=note.query
+                )
+            )
         summary.rules = len(spec.rules)
         summary.annotations = len(spec.annotations)
         summary.keywords_active = len(spec.keywords)
@@ -244,7 +261,11 @@ def apply_campaign(engine: Engine, spec: CampaignSpec, now: dt.datetime | None =
 
 
 def _apply_keywords(
-    session: Session, campaign_id: int, specs: Sequence[KeywordSpec], now: dt.datetime, summary: ApplySummary
+    session: Session,
+    campaign_id: int,
+    specs: Sequence[KeywordSpec],
+    now: dt.datetime,
+    summary: ApplySummary,
 ) -> None:
     existing = {
         _identity(k): k
@@ -253,7 +274,7 @@ def _apply_keywords(
     wanted = {spec.identity for spec in specs}
     for spec in specs:
         keyword = existing.get(spec.identity)
-        values = {
+        values: dict[str, Any] = {
             "provider": spec.provider,
             "depth": spec.depth,
             "schedule": spec.schedule,
@@ -298,7 +319,14 @@ def _apply_keywords(
 
 
 def _identity(keyword: Keyword) -> tuple[str, ...]:
-    return (keyword.query, keyword.engine, keyword.country, keyword.language, keyword.device, keyword.location)
+    return (
+        keyword.query,
+        keyword.engine,
+        keyword.country,
+        keyword.language,
+        keyword.device,
+        keyword.location,
+    )
 
 
 def get_campaign(session: Session, name: str) -> Campaign:
@@ -307,18 +335,22 @@ def get_campaign(session: Session, name: str) -> Campaign:
     if campaign is None:
         names = list(session.exec(select(Campaign.name).order_by(col(Campaign.name))))
         known = f" (known: {', '.join(names)})" if names else ""
-        raise NotFoundError(f"no campaign named {name!r}{known}; create it with: serptrack apply FILE")
+        raise NotFoundError(
+            f"no campaign named {name!r}{known}; create it with: serptrack apply FILE"
+        )
     return campaign
 
 
 def list_campaigns(session: Session) -> list[dict[str, Any]]:
     """Every campaign with its keyword and check counts."""
-    keyword_counts = dict(
+    keyword_counts: dict[int | None, int] = dict(
         session.exec(
-            select(Keyword.campaign_id, func.count()).where(col(Keyword.active)).group_by(col(Keyword.campaign_id))
+            select(Keyword.campaign_id, func.count())
+            .where(col(Keyword.active))
+            .group_by(col(Keyword.campaign_id))
         ).all()
     )
-    check_counts = dict(
+    check_counts: dict[int | None, int] = dict(
         session.exec(
             select(Keyword.campaign_id, func.count(col(Check.id)))
             .join(Check, col(Check.keyword_id) == col(Keyword.id))
@@ -331,7 +363,9 @@ def list_campaigns(session: Session) -> list[dict[str, Any]]:
             {
                 "name": campaign.name,
                 "brand": campaign.brand,
-                "crisis_start": campaign.crisis_start.isoformat() if campaign.crisis_start else None,
+                "crisis_start": campaign.crisis_start.isoformat()
+                if campaign.crisis_start
+                else None,
                 "keywords": keyword_counts.get(campaign.id, 0),
                 "checks": check_counts.get(campaign.id, 0),
                 "source_path": campaign.source_path,
@@ -340,7 +374,9 @@ def list_campaigns(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def campaign_keywords(session: Session, campaign: Campaign, *, active_only: bool = True) -> list[Keyword]:
+def campaign_keywords(
+    session: Session, campaign: Campaign, *, active_only: bool = True
+) -> list[Keyword]:
     """The campaign's keywords, in the order they were added."""
     query = select(Keyword).where(col(Keyword.campaign_id) == campaign.id)
     if active_only:
@@ -351,7 +387,9 @@ def campaign_keywords(session: Session, campaign: Campaign, *, active_only: bool
 def campaign_rules(session: Session, campaign: Campaign) -> list[Rule]:
     """The campaign's label rules in file order."""
     rows = session.exec(
-        select(LabelRule).where(col(LabelRule.campaign_id) == campaign.id).order_by(col(LabelRule.position))
+        select(LabelRule)
+        .where(col(LabelRule.campaign_id) == campaign.id)
+        .order_by(col(LabelRule.position))
     )
     return [Rule(r.stance, r.pattern, r.kind, r.key) for r in rows]
 
@@ -385,7 +423,7 @@ def record_check(engine: Engine, record: CheckRecord) -> int:
     """Store one check, its results and its raw pages in one transaction; return its id."""
     items = number_items(record.items) if record.status == "ok" else []
     with engine.begin() as connection:
-        check_id = connection.execute(
+        primary_key = connection.execute(
             insert(Check).values(
                 keyword_id=record.keyword_id,
                 provider=record.provider,
@@ -399,7 +437,9 @@ def record_check(engine: Engine, record: CheckRecord) -> int:
                 result_count=len(items),
                 created_at=utcnow(),
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert primary_key is not None
+        check_id = primary_key[0]
         if items:
             connection.execute(insert(Result), [_result_row(check_id, item) for item in items])
         if record.pages:
@@ -450,13 +490,20 @@ def _result_row(check_id: int, item: Item) -> dict[str, Any]:
 def load_payloads(session: Session, check_id: int) -> list[tuple[str, bytes]]:
     """The raw pages of a check, decompressed, as (content type, body)."""
     rows = session.exec(
-        select(Payload.content_type, Payload.body).where(col(Payload.check_id) == check_id).order_by(col(Payload.page))
+        select(Payload.content_type, Payload.body)
+        .where(col(Payload.check_id) == check_id)
+        .order_by(col(Payload.page))
     )
     return [(content_type, zlib.decompress(body)) for content_type, body in rows]
 
 
 def done_slots(
-    session: Session, keyword_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *, ok_only: bool = False
+    session: Session,
+    keyword_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    ok_only: bool = False,
 ) -> set[tuple[int, dt.datetime]]:
     """(keyword id, slot) pairs that already have a check (a successful one with ``ok_only``)."""
     ids = list(keyword_ids)
@@ -510,28 +557,29 @@ def history_rows(
     A failed or blocked check is one row with its error and null result fields.
     """
     labeller = labeller or campaign_labeller(session, campaign)
+    columns: list[Any] = [
+        Keyword.query,
+        Keyword.engine,
+        Keyword.country,
+        Keyword.language,
+        Keyword.device,
+        Check.provider,
+        Check.id,
+        Check.observed_at,
+        Check.status,
+        Check.error,
+        Result.placement,
+        Result.block,
+        Result.rank,
+        Result.page_position,
+        Result.url,
+        Result.domain,
+        Result.title,
+        Result.snippet,
+        Result.norm_url,
+    ]
     statement = (
-        select(
-            Keyword.query,
-            Keyword.engine,
-            Keyword.country,
-            Keyword.language,
-            Keyword.device,
-            Check.provider,
-            Check.id,
-            Check.observed_at,
-            Check.status,
-            Check.error,
-            Result.placement,
-            Result.block,
-            Result.rank,
-            Result.page_position,
-            Result.url,
-            Result.domain,
-            Result.title,
-            Result.snippet,
-            Result.norm_url,
-        )
+        sa_select(*columns)
         .join(Check, col(Check.keyword_id) == col(Keyword.id))
         .outerjoin(Result, col(Result.check_id) == col(Check.id))
         .where(col(Keyword.campaign_id) == campaign.id)
@@ -545,7 +593,7 @@ def history_rows(
     statement = statement.order_by(col(Check.observed_at), col(Check.id), col(Result.page_position))
     name = campaign.name
     stance_of = labeller.stance_of
-    for row in session.exec(statement.execution_options(yield_per=2000)):
+    for row in session.connection().execute(statement.execution_options(yield_per=2000)):
         norm_url = row[18]
         yield {
             "campaign": name,

@@ -29,11 +29,11 @@ __all__ = [
     "CheckTask",
     "build_providers",
     "due_slots",
-    "next_due",
-    "plan_due",
     "failure_summary",
+    "next_due",
     "plan_backfill",
     "plan_checks",
+    "plan_due",
     "run_checks",
 ]
 
@@ -123,13 +123,19 @@ def plan_backfill(
     for keyword in keywords:
         tz = parse_timezone(keyword.timezone)
         start = dt.datetime.combine(first_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
-        end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+        end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(
+            dt.UTC
+        )
         end = min(end - dt.timedelta(microseconds=1), now)
         slots = slots_between(parse_schedule(keyword.schedule), start, end, tz)
         done = done_slots(session, [_id(keyword)], start, end, ok_only=retry_failed)
         for slot in slots:
             if (keyword.id, slot) not in done:
-                tasks.append(CheckTask(campaign.name, _id(keyword), keyword.provider, _request(keyword, slot), slot))
+                tasks.append(
+                    CheckTask(
+                        campaign.name, _id(keyword), keyword.provider, _request(keyword, slot), slot
+                    )
+                )
     tasks.sort(key=lambda task: (task.request.as_of, task.keyword_id))
     return tasks
 
@@ -141,11 +147,15 @@ def plan_due(session: Session, campaign: Campaign, now: dt.datetime) -> list[Che
     """
     tasks = []
     for keyword, slot in due_slots(session, campaign, now):
-        tasks.append(CheckTask(campaign.name, _id(keyword), keyword.provider, _request(keyword, now), slot))
+        tasks.append(
+            CheckTask(campaign.name, _id(keyword), keyword.provider, _request(keyword, now), slot)
+        )
     return tasks
 
 
-def due_slots(session: Session, campaign: Campaign, now: dt.datetime) -> list[tuple[Keyword, dt.datetime]]:
+def due_slots(
+    session: Session, campaign: Campaign, now: dt.datetime
+) -> list[tuple[Keyword, dt.datetime]]:
     """(keyword, latest slot) for each active keyword whose latest slot has no check."""
     due = []
     for keyword in campaign_keywords(session, campaign):
@@ -170,7 +180,9 @@ def _id(keyword: Keyword) -> int:
 
 
 def build_providers(
-    campaigns: Sequence[Campaign], tasks: Sequence[CheckTask], environ: Mapping[str, str] | None = None
+    campaigns: Sequence[Campaign],
+    tasks: Sequence[CheckTask],
+    environ: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], Provider]:
     """A configured provider per (campaign, provider name) the tasks use; raises if a key is missing."""
     settings = {c.name: (c.settings or {}).get("providers", {}) for c in campaigns}
@@ -178,7 +190,9 @@ def build_providers(
     for task in tasks:
         key = (task.campaign, task.provider)
         if key not in providers:
-            provider = build_provider(task.provider, settings.get(task.campaign, {}).get(task.provider), environ)
+            provider = build_provider(
+                task.provider, settings.get(task.campaign, {}).get(task.provider), environ
+            )
             provider.require_keys()
             providers[key] = provider
     return providers
@@ -197,7 +211,13 @@ def run_checks(
     """Run ``tasks`` with at most ``concurrency`` in flight; store each check as it completes."""
     return asyncio.run(
         run_checks_async(
-            engine, tasks, providers, concurrency=concurrency, on_done=on_done, client=client, clock=clock
+            engine,
+            tasks,
+            providers,
+            concurrency=concurrency,
+            on_done=on_done,
+            client=client,
+            clock=clock,
         )
     )
 
@@ -241,7 +261,12 @@ async def _run_one(
     secrets: Sequence[str],
     clock: Callable[[], dt.datetime],
 ) -> CheckOutcome:
-    record = CheckRecord(keyword_id=task.keyword_id, provider=task.provider, observed_at=task.request.as_of, slot=task.slot)
+    record = CheckRecord(
+        keyword_id=task.keyword_id,
+        provider=task.provider,
+        observed_at=task.request.as_of,
+        slot=task.slot,
+    )
     fetched: Fetched | None = None
     try:
         fetched = await provider.fetch(task.request, client)

@@ -83,7 +83,9 @@ class Provider(ABC):
     required_settings: ClassVar[tuple[str, ...]] = ()
     notes: ClassVar[str] = ""
 
-    def __init__(self, settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self, settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ):
         self.settings: dict[str, Any] = dict(settings or {})
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.keys: dict[str, str] = self._read_keys()

@@ -87,8 +87,12 @@ class ReplayProvider(Provider):
         try:
             data = path.read_bytes()
         except OSError as error:
-            raise FetchError(f"cannot read {path}: {error.strerror}", kind="missing-fixture") from None
-        page = RawPage(body=data, content_type=_content_type(path, data), url=path.as_uri(), name=path.name)
+            raise FetchError(
+                f"cannot read {path}: {error.strerror}", kind="missing-fixture"
+            ) from None
+        page = RawPage(
+            body=data, content_type=_content_type(path, data), url=path.as_uri(), name=path.name
+        )
         try:
             snapshot = parse_content(data, where=str(path))
         except FetchError as error:
