@@ -18,13 +18,34 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .classify import Rule, RuleError, duplicate_patterns, parse_rule
-from .errors import CampaignFileError, ScheduleError, SerptrackError
+from .ctr import DEFAULT_CURVE, resolve_curve_setting
+from .errors import CampaignFileError, CurveError, ReportError, ScheduleError, SerptrackError
 from .providers import SettingError, provider_class
 from .schedule import parse_schedule, parse_timezone
 
-__all__ = ["AnnotationSpec", "CampaignSpec", "KeywordSpec", "load_campaign_file", "parse_campaign"]
+__all__ = [
+    "LOGO_TYPES",
+    "AnnotationSpec",
+    "CampaignSpec",
+    "KeywordSpec",
+    "check_accent",
+    "check_logo",
+    "load_campaign_file",
+    "parse_campaign",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9-]+$")
+_ACCENT = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: logo file suffix → (MIME type, how the file starts); a logo is embedded in every report
+LOGO_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    ".webp": ("image/webp", (b"RIFF",)),
+    ".svg": ("image/svg+xml", ()),
+}
+_LOGO_MAX_BYTES = 1_000_000
 
 
 class _Strict(BaseModel):
@@ -78,6 +99,8 @@ class _CampaignTable(_Strict):
     brand: str = ""
     description: str = ""
     crisis_start: dt.date | None = None
+    domains: list[str] = []  # the brand's own hosts, for `labels suggest`
+    accounts: list[str] = []  # the brand's accounts elsewhere (twitter.com/acme_help)
 
     @field_validator("name")
     @classmethod
@@ -99,6 +122,28 @@ class _LabelsTable(_Strict):
     neutral: list[str] = []
 
 
+class _AnalysisTable(_Strict):
+    ctr_curve: str = DEFAULT_CURVE  # a built-in curve name or a curve file path
+
+
+class _ReportTable(_Strict):
+    agency: str = ""
+    client: str = ""
+    logo: str | None = None  # an image file, relative to the campaign file
+    accent: str | None = None  # #rrggbb
+    notice: str = ""  # a banner on every report (e.g. "illustrative data")
+
+    @field_validator("accent")
+    @classmethod
+    def _accent(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                return check_accent(value)
+            except ReportError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+
 class _CampaignDocument(_Strict):
     campaign: _CampaignTable
     defaults: _KeywordFields = _KeywordFields()
@@ -106,6 +151,8 @@ class _CampaignDocument(_Strict):
     keywords: list[_KeywordTable] = Field(min_length=1)
     labels: _LabelsTable = _LabelsTable()
     annotations: list[_AnnotationTable] = []
+    analysis: _AnalysisTable = _AnalysisTable()
+    report: _ReportTable = _ReportTable()
 
 
 _BUILTIN_DEFAULTS: dict[str, Any] = {
@@ -165,11 +212,20 @@ class CampaignSpec:
     rules: list[Rule] = field(default_factory=list)
     annotations: list[AnnotationSpec] = field(default_factory=list)
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    domains: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+    ctr_curve: str | dict[str, Any] = DEFAULT_CURVE
+    report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict[str, Any]:
         """What is stored in the campaign's ``settings`` column."""
-        return {"providers": self.providers}
+        return {
+            "providers": self.providers,
+            "analysis": {"ctr_curve": self.ctr_curve},
+            "brand": {"domains": self.domains, "accounts": self.accounts},
+            "report": self.report,
+        }
 
 
 def load_campaign_file(path: str | Path) -> CampaignSpec:
@@ -197,6 +253,19 @@ def parse_campaign(text: str, path: str, *, base_dir: Path) -> CampaignSpec:
     providers = _resolve_providers(path, doc, base_dir)
     keywords = _resolve_keywords(path, text, doc, providers)
     rules = _resolve_rules(path, text, doc.labels)
+    domains, accounts = _resolve_brand(path, text, doc.campaign)
+    try:
+        ctr_curve = resolve_curve_setting(doc.analysis.ctr_curve, base_dir)
+    except CurveError as error:
+        where = f"analysis.ctr_curve{_line_suffix(text, ['analysis', 'ctr_curve'])}"
+        raise CampaignFileError(path, where, str(error)) from None
+    report = doc.report.model_dump()
+    if doc.report.logo is not None:
+        try:
+            report["logo"] = str(check_logo(Path(doc.report.logo).expanduser(), base_dir))
+        except ReportError as error:
+            where = f"report.logo{_line_suffix(text, ['report', 'logo'])}"
+            raise CampaignFileError(path, where, str(error)) from None
     return CampaignSpec(
         name=doc.campaign.name,
         path=str(Path(path).resolve()) if Path(path).exists() else path,
@@ -207,7 +276,66 @@ def parse_campaign(text: str, path: str, *, base_dir: Path) -> CampaignSpec:
         rules=rules,
         annotations=[AnnotationSpec(a.date, a.text, a.query) for a in doc.annotations],
         providers=providers,
+        domains=domains,
+        accounts=accounts,
+        ctr_curve=ctr_curve,
+        report=report,
     )
+
+
+def check_accent(value: str) -> str:
+    """A report accent colour: ``#rrggbb``, returned lower-case."""
+    if not _ACCENT.match(value):
+        raise ReportError(f"accent colour {value!r} is not #rrggbb (e.g. #1f4e79)")
+    return value.lower()
+
+
+def check_logo(path: Path, base_dir: Path | None = None) -> Path:
+    """A usable logo file (relative paths from ``base_dir``), as an absolute path."""
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    path = path.resolve()
+    kind = LOGO_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise ReportError(
+            f"logo {path} is not an image serptrack can embed; use a "
+            f"{', '.join(sorted(LOGO_TYPES))} file"
+        )
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ReportError(f"logo file {path} does not exist; check the path") from None
+    except OSError as error:
+        raise ReportError(f"logo file {path} cannot be read ({error.strerror})") from None
+    if len(data) > _LOGO_MAX_BYTES:
+        raise ReportError(
+            f"logo file {path} is {len(data) / 1e6:.1f} MB; use an image under 1 MB "
+            "(it is embedded in every report)"
+        )
+    starts = kind[1]
+    looks_right = data.startswith(starts) if starts else b"<svg" in data[:4096]
+    if not looks_right:
+        raise ReportError(f"logo file {path} is not a valid {path.suffix[1:].upper()} image")
+    return path
+
+
+def _resolve_brand(path: str, text: str, table: _CampaignTable) -> tuple[list[str], list[str]]:
+    """The brand's hosts and account URLs in normalised form (parsed as classify does)."""
+    resolved: dict[str, list[str]] = {"domains": [], "accounts": []}
+    for key, kind, wanted in (
+        ("domains", "host", "a host such as acme.example"),
+        ("accounts", "url", "an account URL such as twitter.com/acme_help"),
+    ):
+        for index, pattern in enumerate(getattr(table, key)):
+            try:
+                rule = parse_rule("official", pattern)
+            except RuleError:
+                rule = None
+            if rule is None or rule.kind != kind:
+                where = f"campaign.{key}[{index}]{_line_of_value(text, pattern)}"
+                raise CampaignFileError(path, where, f"{pattern!r} is not {wanted}")
+            resolved[key].append(rule.key)
+    return resolved["domains"], resolved["accounts"]
 
 
 def _resolve_providers(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +16,19 @@ import click
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from . import __version__, demo, diagnostics, storage, tracker
+from . import (
+    __version__,
+    analysis,
+    claims,
+    demo,
+    diagnostics,
+    importer,
+    storage,
+    suggest,
+    tracker,
+    units,
+    worker,
+)
 from .campaign import load_campaign_file
 from .errors import SerptrackError
 from .models import utcnow
@@ -183,6 +197,12 @@ def campaigns(db: str | None, as_json: bool) -> None:
     default=tracker.DEFAULT_CONCURRENCY,
     show_default=True,
 )
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each raw payload (keys stripped) into DIR in the replay layout.",
+)
 @db_option
 @json_option
 def check(
@@ -190,6 +210,7 @@ def check(
     due: bool,
     as_of: dt.datetime | None,
     concurrency: int,
+    record_dir: Path | None,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -197,17 +218,24 @@ def check(
 
     Without CAMPAIGN, every campaign is checked. With --due, only the keywords whose
     latest schedule slot has passed without a check. Exits 1 if any check failed, after
-    storing every check.
+    storing every check. With --record DIR, each raw payload is also written to
+    DIR/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.json, ready for the replay provider.
 
     Example: serptrack check acme-recall --as-of 2026-03-13T07:00:00Z --json
     """
     when = as_of or utcnow()
-    plan = tracker.plan_due if due else tracker.plan_checks
     with _database(db) as engine:
+        if due:
+            # Due slots are claimed first, so concurrent runs never check a slot twice.
+            report = worker.run_round(
+                engine, now=when, campaign=campaign, concurrency=concurrency, strict_keys=True, record_dir=record_dir
+            )
+            _report_outcomes(report.outcomes, as_json)
+            return
         with Session(engine) as session:
             chosen = _campaigns(session, campaign)
-            tasks = [task for c in chosen for task in plan(session, c, when)]
-        _run_and_report(engine, chosen, tasks, concurrency, as_json)
+            tasks = [task for c in chosen for task in tracker.plan_checks(session, c, when)]
+        _run_and_report(engine, chosen, tasks, concurrency, as_json, record_dir)
 
 
 @cli.command()
@@ -259,23 +287,43 @@ def _campaigns(session: Session, name: str | None) -> list[Any]:
 
 
 def _run_and_report(
-    engine: Engine, campaigns: list[Any], tasks: list[Any], concurrency: int, as_json: bool
+    engine: Engine,
+    campaigns: list[Any],
+    tasks: list[Any],
+    concurrency: int,
+    as_json: bool,
+    record_dir: Path | None = None,
 ) -> None:
     providers = tracker.build_providers(campaigns, tasks)
     bar = _progress(tasks, quiet=as_json)
     on_done = (lambda _outcome: bar.update(1)) if bar else None
+
+    def run() -> list[tracker.CheckOutcome]:
+        return tracker.run_checks(
+            engine,
+            tasks,
+            providers,
+            concurrency=concurrency,
+            on_done=on_done,
+            record_dir=record_dir,
+        )
+
     if bar:
         with bar:
-            outcomes = tracker.run_checks(
-                engine, tasks, providers, concurrency=concurrency, on_done=on_done
-            )
+            outcomes = run()
     else:
-        outcomes = tracker.run_checks(engine, tasks, providers, concurrency=concurrency)
+        outcomes = run()
+    _report_outcomes(outcomes, as_json)
+
+
+def _report_outcomes(outcomes: list[tracker.CheckOutcome], as_json: bool) -> None:
     if as_json:
         write_json([outcome.to_json() for outcome in outcomes], sys.stdout)
     else:
         ok = sum(1 for outcome in outcomes if outcome.status == "ok")
-        click.echo(f"{len(outcomes)} checks: {ok} ok, {len(outcomes) - ok} failed or blocked.")
+        skipped = sum(1 for outcome in outcomes if outcome.status == "skipped")
+        line = f"{len(outcomes)} checks: {ok} ok, {len(outcomes) - ok - skipped} failed or blocked"
+        click.echo(line + (f", {skipped} skipped." if skipped else "."))
     failures = tracker.failure_summary(outcomes)
     for reason, count, example in failures:
         click.echo(f"  {reason}: {count} (e.g. {example})", err=True)
@@ -378,6 +426,75 @@ def providers(as_json: bool) -> None:
     write_rows(table, "table", sys.stdout)
 
 
+@cli.command(name="worker")
+@click.option("--once", is_flag=True, help="Run one round of due checks, then exit.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(1, 86400),
+    default=worker.DEFAULT_POLL,
+    show_default=True,
+    help="Longest sleep between rounds, in seconds (to pick up newly applied campaigns).",
+)
+@click.option("--concurrency", type=click.IntRange(1, 500), default=tracker.DEFAULT_CONCURRENCY, show_default=True)
+@click.option(
+    "--lease",
+    type=click.FloatRange(10, 86400),
+    default=claims.DEFAULT_LEASE.total_seconds(),
+    show_default=True,
+    help="Seconds after which another worker may take over a slot this one claimed but never stored.",
+)
+@db_option
+def worker_command(once: bool, poll: float, concurrency: int, lease: float, db: str | None) -> None:
+    """Run due checks until stopped, sleeping until the next schedule slot.
+
+    Each slot is claimed in the database first, so any number of workers (on one SQLite
+    file, or on many machines sharing PostgreSQL) check every slot exactly once. SIGTERM or
+    SIGINT lets the checks in flight finish and be stored, then exits 0. One log line per
+    round goes to stderr.
+
+    Example: serptrack worker --db postgresql+psycopg://serp@db.internal/serptrack
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with _database(db) as engine:
+        worker.run_worker(
+            engine,
+            stop=stop,
+            log=lambda line: click.echo(line, err=True),
+            once=once,
+            poll=poll,
+            concurrency=concurrency,
+            lease=dt.timedelta(seconds=lease),
+        )
+
+
+@cli.command()
+@click.option("--cron", "fmt", flag_value="cron", help="Print a crontab line running `check --due`.")
+@click.option("--systemd", "fmt", flag_value="systemd", help="Print systemd units (a worker, or a timer).")
+@click.option("--every", type=click.IntRange(1, 59), default=5, show_default=True, help="Cron: minutes between runs.")
+@click.option("--user", help="systemd: the user the units run as.")
+@db_option
+def schedule(fmt: str | None, every: int, user: str | None, db: str | None) -> None:
+    """Print ready-made cron or systemd configuration for scheduled checks.
+
+    Slots are claimed in the database, so however often cron fires, each keyword's slot is
+    checked once.
+
+    Example: serptrack schedule --cron >> my-crontab
+    """
+    if fmt is None:
+        raise click.UsageError("choose --cron or --systemd")
+    executable = units.serptrack_command()
+    if fmt == "cron":
+        log = storage.default_db_path().parent / "cron.log"
+        click.echo(units.cron_line(executable, db, log, every))
+        return
+    for name, content in units.systemd_units(executable, db, user).items():
+        click.echo(f"# /etc/systemd/system/{name}")
+        click.echo(content)
+
+
 @cli.command(name="demo")
 @click.option(
     "--db",
@@ -401,6 +518,282 @@ def demo_command(db: Path, as_json: bool) -> None:
         return
     for line in demo.summary_lines(result):
         click.echo(line)
+
+
+# --- counter-narrative analysis: status, overtakes, paid, labels suggest ----------------------
+
+
+def _day_range(
+    first_day: dt.date | None, last_day: dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) if first_day else None
+    end = (
+        dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        if last_day
+        else None
+    )
+    if start and end and end <= start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    return start, end
+
+
+def hold_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--hold N``: a new leader counts once it has led N consecutive successful checks."""
+    return click.option(
+        "--hold",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="A new leader counts once it has led N consecutive successful checks.",
+    )(fn)
+
+
+def queries_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--query Q`` (repeatable): only these keywords."""
+    return click.option(
+        "--query", "-q", "queries", multiple=True, help="Only this keyword's query (repeatable)."
+    )(fn)
+
+
+def range_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--from DAY --to DAY``: UTC days, inclusive."""
+    fn = click.option("--to", "last_day", type=IsoDate(), help="To this UTC day (inclusive).")(fn)
+    return click.option(
+        "--from", "first_day", type=IsoDate(), help="From this UTC day (inclusive)."
+    )(fn)
+
+
+@cli.command()
+@click.argument("campaign")
+@queries_option
+@hold_option
+@db_option
+@json_option
+def status(
+    campaign: str, queries: tuple[str, ...], hold: int, db: str | None, as_json: bool
+) -> None:
+    """Where each keyword stands at its latest successful check.
+
+    Per keyword and view (organic, page): who leads and since when, the best official and
+    critical results, critical results in the organic top 10, CTR-weighted share of voice
+    by stance (naming the curve), official ads versus organic, and the days from the crisis
+    start and from each annotation to the first overtake.
+
+    Example: serptrack status acme-recall --json
+    """
+    with _database(db) as engine, Session(engine) as session:
+        chosen = storage.get_campaign(session, campaign)
+        document = analysis.status(session, chosen, hold=hold, queries=queries or None)
+    if as_json:
+        write_json(document, sys.stdout)
+        return
+    write_rows(analysis.status_table(document), "table", sys.stdout)
+    curve = document["ctr_curve"]
+    click.echo(
+        f"\nO vs C: best official and critical positions (organic rank, page position). "
+        f"Share of voice: organic top 10 weighted by CTR curve {curve['name']} ({curve['date']})."
+    )
+
+
+@cli.command()
+@click.argument("campaign")
+@click.option(
+    "--view",
+    type=click.Choice(["organic", "page", "both"]),
+    default="both",
+    show_default=True,
+    help="organic: organic ranks only; page: page positions, ads included.",
+)
+@hold_option
+@queries_option
+@range_options
+@db_option
+@json_option
+def overtakes(
+    campaign: str,
+    view: str,
+    hold: int,
+    queries: tuple[str, ...],
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """When the official response took the lead (overtake) or lost it, oldest first.
+
+    Failed and blocked checks are skipped; labels apply retroactively. --from and --to only
+    choose which events are listed: leads are always followed over the whole history.
+
+    Example: serptrack overtakes acme-recall --view organic --hold 2 --json
+    """
+    start, end = _day_range(first_day, last_day)
+    views = analysis.VIEWS if view == "both" else (view,)
+    with _database(db) as engine, Session(engine) as session:
+        chosen = storage.get_campaign(session, campaign)
+        events = analysis.overtakes(
+            session, chosen, views=views, hold=hold, queries=queries or None, start=start, end=end
+        )
+    if as_json:
+        write_json([event.to_json() for event in events], sys.stdout)
+    elif not events:
+        click.echo("No overtakes or lost leads for this selection.", err=True)
+    else:
+        write_rows(analysis.event_table(events), "table", sys.stdout)
+
+
+@cli.command()
+@click.argument("campaign")
+@queries_option
+@range_options
+@db_option
+@output_options
+def paid(
+    campaign: str,
+    queries: tuple[str, ...],
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    db: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Per keyword and UTC day: is the official side an ad, organic on page 1, both or neither.
+
+    The day's last successful check stands for the day. redundant_ad: an official top ad
+    runs while the official result is already organic #1. ad_carries_lead: only the ad
+    keeps the official side ahead in the page view.
+
+    Example: serptrack paid acme-recall --from 2026-03-01 --csv
+    """
+    fmt = _format(as_json, as_csv)
+    start, end = _day_range(first_day, last_day)
+    with _database(db) as engine, Session(engine) as session:
+        chosen = storage.get_campaign(session, campaign)
+        rows = analysis.paid_rows(session, chosen, queries=queries or None, start=start, end=end)
+    columns = analysis.PAID_TABLE_COLUMNS if fmt == "table" else None
+    if write_rows(rows, fmt, sys.stdout, columns) == 0 and fmt == "table":
+        click.echo("No successful checks for this selection.", err=True)
+
+
+@cli.group()
+def labels() -> None:
+    """Label rules: which results are official, critical or neutral."""
+
+
+@labels.command(name="suggest")
+@click.argument("campaign")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the N most exposed URLs.")
+@db_option
+@output_options
+def labels_suggest(
+    campaign: str, limit: int | None, db: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Unlabelled URLs seen in the top 20, most exposed first, with a suggested stance and why.
+
+    official: on the brand's [campaign] domains or accounts, or under an official URL;
+    critical: title or snippet names the brand with crisis vocabulary (English, French);
+    neutral otherwise. Exposure sums the CTR curve at each appearance's rank.
+
+    Example: serptrack labels suggest acme-recall --limit 20
+    """
+    fmt = _format(as_json, as_csv)
+    with _database(db) as engine, Session(engine) as session:
+        chosen = storage.get_campaign(session, campaign)
+        found = suggest.suggest_labels(session, chosen, limit=limit)
+    rows = [item.to_json() for item in found]
+    columns = ["exposure", "suggested_stance", "pattern", "reason", "title"]
+    write_rows(rows, fmt, sys.stdout, columns if fmt == "table" else None)
+    if fmt == "table":
+        if not rows:
+            click.echo("Every URL seen in the top 20 is labelled.", err=True)
+        else:
+            click.echo(f"\nExposure: CTR curve {found[0].curve}, summed over appearances.")
+
+
+@cli.command(name="parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def parse_command(file: Path, as_json: bool) -> None:
+    """Parse one saved result page or API payload and print its snapshot.
+
+    The format is detected: a serptrack-snapshot/1 document, a supported API's raw
+    response, or a saved Google, Bing or DuckDuckGo page (any encoding, MHTML too). A
+    captcha, "unusual traffic" or anomaly page is an error (exit 1), never an empty result.
+
+    Example: serptrack parse saved/acme-recall.html --json
+    """
+    snapshot = importer.parse_file(file)
+    document = snapshot.to_json()
+    if as_json:
+        write_json(document, sys.stdout)
+        return
+    click.echo(
+        f"{snapshot.engine} ({snapshot.source}), query {snapshot.query!r}: "
+        f"{len(snapshot.results)} results"
+    )
+    write_rows(document["results"], "table", sys.stdout, _PARSE_COLUMNS)
+
+
+_PARSE_COLUMNS = ["placement", "block", "rank", "page_position", "url", "title"]
+
+
+@cli.command(name="import-serp")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", required=True, help="The campaign whose keyword this page is.")
+@click.option("--query", "-q", required=True, help="The keyword's query, as in the campaign.")
+@click.option(
+    "--observed-at", type=IsoDateTime(), required=True, help="When the page was seen (ISO 8601)."
+)
+@click.option("--country", help="The keyword's country, when several share the query.")
+@click.option("--language", help="The keyword's language, when several share the query.")
+@click.option("--device", type=click.Choice(["desktop", "mobile"]), help="The keyword's device.")
+@db_option
+@json_option
+def import_serp(
+    file: Path,
+    campaign: str,
+    query: str,
+    observed_at: dt.datetime,
+    country: str | None,
+    language: str | None,
+    device: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Store one saved result page or API payload as a check of a campaign's keyword.
+
+    The raw file is kept with the check. A block page is stored as a blocked check and
+    exits 1; a file serptrack cannot read stores nothing.
+
+    Example: serptrack import-serp saved/acme.html --campaign acme-recall --query "acme recall" --observed-at 2026-03-03T07:00:00Z
+    """
+    data = importer.read_page(file)
+    with _database(db) as engine:
+        outcome = importer.import_page(
+            engine,
+            campaign,
+            data,
+            query=query,
+            observed_at=observed_at,
+            name=str(file),
+            origin=file.resolve().as_uri(),
+            country=country,
+            language=language,
+            device=device,
+        )
+    if as_json:
+        write_json(outcome.to_json(), sys.stdout)
+    else:
+        click.echo(
+            f"Stored check {outcome.check_id} of {outcome.keyword.query!r} "
+            f"({outcome.keyword.engine}, observed {outcome.observed_at:%Y-%m-%d %H:%M} UTC): "
+            f"{outcome.status}, {outcome.results} results."
+        )
+    for warning in outcome.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if outcome.status != "ok":
+        raise click.ClickException(
+            f"{outcome.error} (stored as {outcome.status} check {outcome.check_id})"
+        )
 
 
 def main() -> None:  # pragma: no cover - console script entry point

@@ -14,7 +14,9 @@ them and never prints or exits.
     │       └── BlockedError     a captcha, "unusual traffic" or anomaly page instead of results
     ├── ParseError               content that is not a page or payload serptrack knows
     │   └── BlockedPageError     a saved page that is a block page (also a BlockedError)
-    └── ScheduleError            a schedule that is neither an interval nor a cron expression
+    ├── ScheduleError            a schedule that is neither an interval nor a cron expression
+    ├── CurveError               a CTR curve that is unknown or whose file cannot be used
+    └── ReportError              a report that cannot be made (empty period, bad logo or colour)
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ __all__ = [
     "BlockedError",
     "BlockedPageError",
     "CampaignFileError",
+    "CurveError",
     "DatabaseError",
     "FetchError",
     "MissingKeyError",
     "NotFoundError",
     "ParseError",
     "ProviderError",
+    "ReportError",
     "ScheduleError",
     "SerptrackError",
     "UnknownProviderError",
@@ -113,3 +117,11 @@ class BlockedPageError(ParseError, BlockedError):
 
 class ScheduleError(SerptrackError):
     """A schedule that is neither an interval nor a 5-field cron expression."""
+
+
+class CurveError(SerptrackError):
+    """A CTR curve name nobody ships, or a curve file that cannot be read or is invalid."""
+
+
+class ReportError(SerptrackError):
+    """A report that cannot be made: a period without checks, a logo or colour that is unusable."""

@@ -33,7 +33,10 @@ __all__ = [
     "LabelRule",
     "Payload",
     "Result",
+    "SlotClaim",
+    "StanceMark",
     "UTCDateTime",
+    "UrlStance",
     "utcnow",
 ]
 
@@ -197,8 +200,17 @@ class Result(SQLModel, table=True):
     __tablename__ = "results"
     __table_args__ = (
         Index("ix_results_check_position", "check_id", "page_position"),
-        Index("ix_results_norm_url", "norm_url"),
-        Index("ix_results_domain", "domain"),
+        # Covers the lead analysis: its join from a campaign's official and critical URLs
+        # reads index entries only, never the wide result rows (migration 0002).
+        Index(
+            "ix_results_norm_url_positions",
+            "norm_url",
+            "check_id",
+            "placement",
+            "rank",
+            "page_position",
+            "block",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -213,3 +225,58 @@ class Result(SQLModel, table=True):
     title: str = ""
     snippet: str = ""
     tracking_url: str | None = None
+
+
+class UrlStance(SQLModel, table=True):
+    """The stance one distinct result URL of a campaign takes under the campaign's rules.
+
+    A cache of :class:`~serptrack.classify.Labeller` so analysis can join stances in SQL:
+    ``rules_hash`` names the rules it was computed with, and rows computed with other rules are
+    relabelled before any analysis reads them (labels apply retroactively).
+    """
+
+    __tablename__ = "url_stances"
+
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaigns.id"), primary_key=True, nullable=False)
+    )
+    norm_url: str = Field(primary_key=True)
+    stance: str = "neutral"
+    rule: str | None = None  # the key of the deciding rule; None when no rule matches
+    rules_hash: str = ""
+
+
+class StanceMark(SQLModel, table=True):
+    """How far ``url_stances`` covers a campaign: every result up to ``result_id`` has its row."""
+
+    __tablename__ = "stance_marks"
+
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaigns.id"), primary_key=True, nullable=False)
+    )
+    result_id: int = 0
+
+
+class SlotClaim(SQLModel, table=True):
+    """A worker's claim on one schedule slot of one keyword: the slot is checked exactly once.
+
+    The primary key makes a second claim on the same slot impossible; ``check_id`` is set in
+    the transaction that stores the check. A claim without a check whose lease has passed (or
+    whose worker process is gone) can be taken over.
+    """
+
+    __tablename__ = "slot_claims"
+
+    keyword_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("keywords.id"), primary_key=True, nullable=False)
+    )
+    slot: dt.datetime = Field(sa_column=Column(UTCDateTime, primary_key=True, nullable=False))
+    worker: str
+    token: str
+    claimed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    lease_until: dt.datetime = Field(sa_type=UTCDateTime)
+    check_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("checks.id"), nullable=True)
+    )
+
+    __table_args__ = (Index("ix_slot_claims_token", "token"),)

@@ -7,7 +7,7 @@ Providers and parsers build :class:`Snapshot` objects; the replay provider, ``pa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "format_datetime",
     "number_items",
     "parse_datetime",
+    "positions",
     "snapshot_from_json",
 ]
 
@@ -130,24 +131,38 @@ def number_items(items: Iterable[Item]) -> list[Item]:
     paid ranks count the top block first, then the others, as SPEC section 3 asks.
     """
     listed = list(items)
-    out = [
-        item if item.page_position is not None else replace(item, page_position=index)
-        for index, item in enumerate(listed, start=1)
+    return [
+        item
+        if (item.rank, item.page_position) == numbers
+        else replace(item, rank=numbers[0], page_position=numbers[1])
+        for item, numbers in zip(listed, positions(listed), strict=True)
     ]
+
+
+def positions(items: Sequence[Item]) -> list[tuple[int, int]]:
+    """(rank, page_position) of each item, as :func:`number_items` would set them."""
+    top_paid = sum(1 for item in items if item.placement == "paid" and item.block == "top")
     counters: dict[str, int] = {}
-    ordered = sorted(range(len(out)), key=lambda i: _rank_order(out[i], i))
-    for index in ordered:
-        item = out[index]
-        counters[item.placement] = counters.get(item.placement, 0) + 1
-        if item.rank is None:
-            out[index] = replace(item, rank=counters[item.placement])
-    return out
-
-
-def _rank_order(item: Item, index: int) -> tuple[int, int]:
-    if item.placement == "paid":
-        return (0 if item.block == "top" else 1, index)
-    return (0, index)
+    seen_top = 0
+    seen_other_paid = 0
+    numbers = []
+    for index, item in enumerate(items, start=1):
+        if item.placement == "paid":
+            if item.block == "top":
+                seen_top += 1
+                rank = seen_top
+            else:
+                seen_other_paid += 1
+                rank = top_paid + seen_other_paid
+        else:
+            rank = counters[item.placement] = counters.get(item.placement, 0) + 1
+        numbers.append(
+            (
+                item.rank if item.rank is not None else rank,
+                item.page_position if item.page_position is not None else index,
+            )
+        )
+    return numbers
 
 
 def snapshot_from_json(doc: Mapping[str, Any], *, where: str = "snapshot") -> Snapshot:

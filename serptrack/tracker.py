@@ -8,21 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from .errors import FetchError, ParseError
+from .fetch import Fetcher, make_client
 from .models import Campaign, Keyword, utcnow
-from .providers import Fetched, Provider, SearchRequest, build_provider
-from .redaction import redact
+from .parsers import sniff_kind
+from .parsers.payload import pages_document
+from .providers import Fetched, Provider, RawPage, SearchRequest, build_provider
+from .providers.replay import slugify
+from .redaction import redact, redact_bytes
 from .schedule import latest_slot, next_slot, parse_schedule, parse_timezone, slots_between
-from .storage import CheckRecord, campaign_keywords, done_slots, record_check
+from .storage import (
+    CheckRecord,
+    campaign_keywords,
+    checked_slots,
+    done_slots,
+    record_check,
+    record_checks,
+)
 
 __all__ = [
     "CheckOutcome",
@@ -34,6 +49,7 @@ __all__ = [
     "plan_backfill",
     "plan_checks",
     "plan_due",
+    "record_pages",
     "run_checks",
 ]
 
@@ -49,6 +65,7 @@ class CheckTask:
     provider: str
     request: SearchRequest
     slot: dt.datetime | None = None
+    claim_token: str | None = None  # the slot's claim, for scheduled checks (claims.py)
 
 
 @dataclass
@@ -63,7 +80,6 @@ class CheckOutcome:
     error: str | None = None
     error_kind: str | None = None
     status_code: int | None = None
-    snapshot: Any = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The ``check --json`` object (SPEC section 6), with a few extra fields."""
@@ -157,12 +173,13 @@ def due_slots(
     session: Session, campaign: Campaign, now: dt.datetime
 ) -> list[tuple[Keyword, dt.datetime]]:
     """(keyword, latest slot) for each active keyword whose latest slot has no check."""
-    due = []
+    latest = []
     for keyword in campaign_keywords(session, campaign):
         slot = latest_slot(parse_schedule(keyword.schedule), now, parse_timezone(keyword.timezone))
-        if slot is not None and not done_slots(session, [_id(keyword)], slot, slot):
-            due.append((keyword, slot))
-    return due
+        if slot is not None:
+            latest.append((keyword, slot))
+    done = checked_slots(session, [(_id(keyword), slot) for keyword, slot in latest])
+    return [(keyword, slot) for keyword, slot in latest if (keyword.id, slot) not in done]
 
 
 def next_due(session: Session, campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
@@ -207,8 +224,17 @@ def run_checks(
     on_done: Callable[[CheckOutcome], None] | None = None,
     client: httpx.AsyncClient | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    fetcher: Fetcher | None = None,
+    record_dir: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[CheckOutcome]:
-    """Run ``tasks`` with at most ``concurrency`` in flight; store each check as it completes."""
+    """Run ``tasks`` with at most ``concurrency`` in flight; store each check as it completes.
+
+    ``fetcher`` sets the retry policy and rate limits (a default one otherwise);
+    ``record_dir`` also writes each raw payload there in the replay layout (SPEC section 5);
+    once ``should_stop()`` is true no further check starts (those in flight finish and are
+    stored) and the rest come back ``skipped``.
+    """
     return asyncio.run(
         run_checks_async(
             engine,
@@ -218,6 +244,9 @@ def run_checks(
             on_done=on_done,
             client=client,
             clock=clock,
+            fetcher=fetcher,
+            record_dir=record_dir,
+            should_stop=should_stop,
         )
     )
 
@@ -231,17 +260,47 @@ async def run_checks_async(
     on_done: Callable[[CheckOutcome], None] | None = None,
     client: httpx.AsyncClient | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    fetcher: Fetcher | None = None,
+    record_dir: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[CheckOutcome]:
     """The async core of :func:`run_checks`; outcomes come back in task order."""
-    semaphore = asyncio.Semaphore(max(1, concurrency))
+    fetching = asyncio.Semaphore(max(1, concurrency))
+    # A fetched check waits for its group commit without holding a fetch slot, so SQLite's
+    # batches grow (a check costs far less to store in a batch of 100 than alone); this bound
+    # keeps memory in check when the store is slower than the API.
+    holding = asyncio.Semaphore(max(1, concurrency) * 4)
     secrets = [secret for provider in providers.values() for secret in provider.secrets()]
+    fetcher = fetcher or Fetcher()
+    for provider in providers.values():
+        provider.attach(fetcher)
     own_client = client is None
-    http = client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    # One client for the run (connection reuse), its pool sharded for concurrency: fetch.py.
+    http = client or make_client(concurrency, fetcher.policy)
+    writer = _Writer(engine)
 
     async def one(task: CheckTask) -> CheckOutcome:
-        async with semaphore:
-            provider = providers[(task.campaign, task.provider)]
-            outcome = await _run_one(engine, task, provider, http, secrets, clock)
+        async with holding:
+            async with fetching:
+                if should_stop is not None and should_stop():
+                    return _skipped(task)
+                provider = providers[(task.campaign, task.provider)]
+                record = await _fetch_one(task, provider, http, secrets, clock, fetcher)
+            check_id = await writer.store(record)
+        if check_id == 0:  # the slot's claim was taken over meanwhile: the check was not kept
+            return _skipped(task, "the slot was taken over by another worker (its lease expired)")
+        if record_dir is not None and record.pages:
+            record_pages(record_dir, task, record.pages, secrets, ok=record.status == "ok")
+        outcome = CheckOutcome(
+            task=task,
+            check_id=check_id,
+            status=record.status,
+            observed_at=record.observed_at,
+            results=len(record.items) if record.status == "ok" else 0,
+            error=record.error,
+            error_kind=record.error_kind,
+            status_code=record.status_code,
+        )
         if on_done:
             on_done(outcome)
         return outcome
@@ -253,23 +312,111 @@ async def run_checks_async(
             await http.aclose()
 
 
-async def _run_one(
-    engine: Engine,
+def _skipped(task: CheckTask, reason: str = "stopped before it started") -> CheckOutcome:
+    return CheckOutcome(
+        task=task,
+        check_id=0,
+        status="skipped",
+        observed_at=task.request.as_of,
+        error=reason,
+        error_kind="skipped",
+    )
+
+
+class _Writer:
+    """Stores checks off the event loop, in group commits.
+
+    Checks that finish while one batch is being written go into the next batch, so a busy run
+    commits once per batch instead of once per check, and the event loop keeps fetching while
+    SQLite writes. Each check is still whole in one transaction (``record_checks``).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pending: list[tuple[CheckRecord, asyncio.Future[int]]] = []
+        self._busy = False
+
+    def store(self, record: CheckRecord) -> asyncio.Future[int]:
+        """Queue ``record`` for the next group commit; the future gives its check id."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, future))
+        if not self._busy:
+            self._write_next()
+        return future
+
+    def _write_next(self) -> None:
+        batch, self._pending = self._pending, []
+        self._busy = bool(batch)
+        if batch:
+            records = [record for record, _ in batch]
+            job = asyncio.get_running_loop().run_in_executor(None, self._write, records)
+            job.add_done_callback(lambda done: self._written(batch, done))
+
+    def _write(self, records: list[CheckRecord]) -> list[int | SQLAlchemyError]:
+        try:
+            return list(record_checks(self._engine, records))
+        except SQLAlchemyError:
+            if len(records) == 1:
+                raise
+        # One bad check must not lose the others of its batch: write them one by one.
+        results: list[int | SQLAlchemyError] = []
+        for record in records:
+            try:
+                results.append(record_check(self._engine, record))
+            except SQLAlchemyError as failure:  # handed to that check's waiter
+                results.append(failure)
+        return results
+
+    def _written(
+        self,
+        batch: list[tuple[CheckRecord, asyncio.Future[int]]],
+        job: asyncio.Future[list[int | SQLAlchemyError]],
+    ) -> None:
+        error = None if job.cancelled() else job.exception()
+        for index, (_, future) in enumerate(batch):
+            if future.done():
+                continue
+            if job.cancelled():
+                future.cancel()
+            elif error is not None:
+                future.set_exception(error)
+            else:
+                outcome = job.result()[index]
+                if isinstance(outcome, SQLAlchemyError):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+        self._write_next()
+
+
+async def _fetch_one(
     task: CheckTask,
     provider: Provider,
     client: httpx.AsyncClient,
     secrets: Sequence[str],
     clock: Callable[[], dt.datetime],
-) -> CheckOutcome:
+    fetcher: Fetcher,
+) -> CheckRecord:
+    """Fetch one check within its time budget; every failure becomes a record, not a raise."""
     record = CheckRecord(
         keyword_id=task.keyword_id,
         provider=task.provider,
         observed_at=task.request.as_of,
         slot=task.slot,
+        claim_token=task.claim_token,
     )
     fetched: Fetched | None = None
+    budget = fetcher.policy.check_budget
     try:
-        fetched = await provider.fetch(task.request, client)
+        async with fetcher.check_budget():
+            fetched = await provider.fetch(task.request, client)
+    except TimeoutError:
+        record.status = "failed"
+        record.error = (
+            f"{task.provider} did not deliver within {budget:g} s (retries included); "
+            "try again later"
+        )
+        record.error_kind = "timeout"
     except FetchError as error:
         record.status = error.status
         record.error = redact(str(error), secrets)
@@ -293,18 +440,44 @@ async def _run_one(
             record.observed_at = snapshot.observed_at
         elif provider.uses_http:
             record.observed_at = clock()
-    check_id = record_check(engine, record)
-    return CheckOutcome(
-        task=task,
-        check_id=check_id,
-        status=record.status,
-        observed_at=record.observed_at,
-        results=len(record.items) if record.status == "ok" else 0,
-        error=record.error,
-        error_kind=record.error_kind,
-        status_code=record.status_code,
-        snapshot=fetched.snapshot if fetched else None,
-    )
+    return record
+
+
+def record_pages(
+    folder: Path, task: CheckTask, pages: Sequence[RawPage], secrets: Sequence[str], *, ok: bool
+) -> Path | None:
+    """Write a check's raw pages where the replay provider will find them (SPEC section 5).
+
+    ``<folder>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>``: one page as
+    received, several as one ``serptrack-pages/1`` document. Secrets are stripped again. A
+    failed check's pages are written only where no recording exists yet, so a later error
+    does not replace a good recording of the same day.
+    """
+    request = task.request
+    day = request.as_of.astimezone(dt.UTC).date().isoformat()
+    bodies = [redact_bytes(page.body, secrets) for page in pages]
+    data, ext = bodies[0], "json"
+    if sniff_kind(data) == "html":
+        ext = "html"
+    elif len(bodies) > 1:
+        try:
+            docs = [json.loads(body) for body in bodies]
+        except ValueError:
+            docs = []
+        if docs:
+            data = json.dumps(pages_document(task.provider, docs), ensure_ascii=False).encode()
+    elif sniff_kind(data) != "json":
+        ext = "txt"
+    directory = folder / day
+    stem = f"{slugify(request.query)}.{request.country}-{request.language}-{request.device}"
+    path = directory / f"{stem}.{ext}"
+    if not ok and path.exists():
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    return path
 
 
 def failure_summary(outcomes: Sequence[CheckOutcome]) -> list[tuple[str, int, str]]:
@@ -312,7 +485,7 @@ def failure_summary(outcomes: Sequence[CheckOutcome]) -> list[tuple[str, int, st
     counts: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for outcome in outcomes:
-        if outcome.status == "ok":
+        if outcome.status in ("ok", "skipped"):
             continue
         reason = outcome.error_kind or outcome.status
         counts[reason] += 1

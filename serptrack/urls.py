@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import tldextract
 
@@ -14,6 +15,7 @@ __all__ = ["host_of", "normalise_url", "registrable_domain", "unwrap_redirect"]
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _TRACKING_PARAMS = frozenset({"gclid", "fbclid", "msclkid"})
 _MAX_UNWRAP = 4
+_IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
 def normalise_url(url: str) -> str:
@@ -23,13 +25,16 @@ def normalise_url(url: str) -> str:
     'https://example.com/a?id=2'
     """
     url = unwrap_redirect(url.strip())
-    parts = urlsplit(_with_scheme(url))
+    try:
+        parts = urlsplit(_with_scheme(url))
+        port = _port(parts)
+    except ValueError:  # not a URL urllib can split (a broken IPv6 host): group it as written
+        return url
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
     netloc = host
-    port = _port(parts)
     if port and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{host}:{port}"
     path = parts.path or "/"
@@ -46,7 +51,10 @@ def normalise_url(url: str) -> str:
 def unwrap_redirect(url: str) -> str:
     """Follow redirect wrappers (Google ``/url?q=``, DuckDuckGo ``/l/?uddg=``, Bing ``/ck/a``)."""
     for _ in range(_MAX_UNWRAP):
-        target = _redirect_target(url)
+        try:
+            target = _redirect_target(url)
+        except ValueError:  # not a URL urllib can split (a broken IPv6 host): leave it
+            return url
         if target is None or target == url:
             return url
         url = target
@@ -55,7 +63,10 @@ def unwrap_redirect(url: str) -> str:
 
 def host_of(url: str) -> str:
     """The lower-cased host of ``url`` without a leading ``www.``."""
-    host = (urlsplit(_with_scheme(url.strip())).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(_with_scheme(url.strip())).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
     return host[4:] if host.startswith("www.") else host
 
 
@@ -65,7 +76,12 @@ def registrable_domain(url_or_host: str) -> str:
     if not host:
         return ""
     extracted = _extractor()(host)
-    return extracted.top_domain_under_public_suffix or host
+    if extracted.top_domain_under_public_suffix:
+        return extracted.top_domain_under_public_suffix
+    if _IP.match(host) or ":" in host:
+        return host
+    # A suffix the list does not know (".example", ".local"): treat the last label as one.
+    return ".".join(host.split(".")[-2:])
 
 
 @functools.cache
@@ -103,13 +119,21 @@ def _redirect_target(url: str) -> str | None:
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     path = parts.path
     if (relative or _is_engine_host(host, "google")) and path in ("/url", "/goto", "/aclk"):
-        target = params.get("q") or params.get("url") or params.get("adurl")
-        return target if target and _looks_absolute(target) else None
+        targets = [params.get(key, "") for key in ("q", "url", "adurl")]
+        return next((target for target in targets if _looks_absolute(target)), None)
     if (relative or _is_engine_host(host, "duckduckgo")) and path in ("/l/", "/l"):
         target = params.get("uddg")
         return target if target and _looks_absolute(target) else None
     if (relative or _is_engine_host(host, "bing")) and path == "/ck/a":
         return _decode_bing(params.get("u", ""))
+    if _is_engine_host(host, "googleadservices") and path == "/pagead/aclk":
+        target = params.get("adurl")
+        return target if target and _looks_absolute(target) else None
+    if (relative or _is_engine_host(host, "bing")) and path == "/aclick":
+        return _decode_bing_ad(params.get("u", ""))
+    if (relative or _is_engine_host(host, "duckduckgo")) and path == "/y.js":
+        target = params.get("u3")  # a DuckDuckGo ad: u3 is the Bing ad click behind it
+        return target if target and _looks_absolute(target) else None
     return None
 
 
@@ -128,6 +152,17 @@ def _decode_bing(value: str) -> str | None:
     encoded += "=" * (-len(encoded) % 4)
     try:
         target = base64.urlsafe_b64decode(encoded).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return target if _looks_absolute(target) else None
+
+
+def _decode_bing_ad(value: str) -> str | None:
+    # A Bing ad click (/aclick) carries its landing URL percent-encoded, then base64-encoded.
+    encoded = (value[2:] if value.startswith("a1") else value).replace(" ", "+")
+    encoded += "=" * (-len(encoded) % 4)
+    try:
+        target = unquote(base64.b64decode(encoded, altchars=b"-_").decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     return target if _looks_absolute(target) else None

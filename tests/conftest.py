@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from serptrack import storage
 
@@ -35,10 +39,62 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     yield
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: the test is about SQLite itself (skipped on PostgreSQL)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get(PG_VARIABLE):
+        return
+    skip = pytest.mark.skip(
+        reason=f"about SQLite itself; {PG_VARIABLE} runs the suite on PostgreSQL"
+    )
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+PG_VARIABLE = "SERPTRACK_TEST_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str] | None]:
+    """With SERPTRACK_TEST_POSTGRES=postgresql+psycopg://user@host/db, a migrated template
+    database that each test's database is copied from (fast: no migrations per test)."""
+    server = os.environ.get(PG_VARIABLE)
+    if not server:
+        yield None
+        return
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    template = f"serptrack_template_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{template}"')
+    url = make_url(server).set(database=template).render_as_string(hide_password=False)
+    storage.connect(url).dispose()
+    yield server, template
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    admin.dispose()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A database for one test: a SQLite file in tmp_path."""
-    return str(tmp_path / "serptrack.db")
+def db_url(tmp_path: Path, postgres_template: tuple[str, str] | None) -> Iterator[str]:
+    """A fresh database for one test: a SQLite file in tmp_path, or with SERPTRACK_TEST_POSTGRES
+    a new PostgreSQL database copied from the migrated template and dropped afterwards."""
+    if postgres_template is None:
+        yield str(tmp_path / "serptrack.db")
+        return
+    server, template = postgres_template
+    name = f"serptrack_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 @pytest.fixture

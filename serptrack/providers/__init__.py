@@ -46,4 +46,11 @@ def build_provider(
 
 
 # Importing a provider module registers it; keep one line per module.
+from . import brave as _brave  # noqa: E402, F401
+from . import dataforseo as _dataforseo  # noqa: E402, F401
+from . import google_cse as _google_cse  # noqa: E402, F401
 from . import replay as _replay  # noqa: E402, F401
+from . import searxng as _searxng  # noqa: E402, F401
+from . import serpapi as _serpapi  # noqa: E402, F401
+from . import serper as _serper  # noqa: E402, F401
+from . import valueserp as _valueserp  # noqa: E402, F401

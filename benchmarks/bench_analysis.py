@@ -1,0 +1,245 @@
+"""Benchmark: ``status`` and ``overtakes`` on 200 keywords x 365 daily checks x 100 results.
+
+Builds a 7.3 M-row SQLite database once with bulk inserts (cached under
+``$SERPTRACK_BENCH_DIR``, default ``/tmp/serptrack-bench``), then times the library
+functions the CLI calls, each in a fresh engine, and prints seconds and the ratio to the
+3-second limit. Run: ``.venv/bin/python benchmarks/bench_analysis.py [--rebuild] [--runs N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from serptrack import analysis, storage, suggest
+from serptrack.campaign import parse_campaign
+from serptrack.models import Result
+from serptrack.stances import refresh_url_stances
+
+KEYWORDS = 200
+DAYS = 365
+PER_CHECK = 100  # 3 top ads, 2 news items, 95 organic results
+LIMIT_SECONDS = 3.0
+LIMITED = ("status", "overtakes")  # the commands the 3-second limit is set for
+VERSION = 3  # bump when the generated data changes, so caches are rebuilt
+FIRST_DAY = dt.datetime(2025, 1, 1, 7, 0)
+
+
+def campaign_text() -> str:
+    """The benchmark campaign: 200 keywords, one official host, critical prefixes and a regex."""
+    keywords = "\n".join(f'[[keywords]]\nquery = "brand crisis {k}"\n' for k in range(KEYWORDS))
+    critical = ", ".join(f'"news{j}.example/*"' for j in range(8))
+    return f"""
+[campaign]
+name = "bench"
+brand = "Brand"
+crisis_start = 2025-01-01
+
+[defaults]
+provider = "replay"
+country = "us"
+language = "en"
+
+[providers.replay]
+path = "."
+
+{keywords}
+[labels]
+official = ["brand.example", "https://twitter.com/brand_help"]
+critical = [{critical}, "re:^https://critic\\\\.example/"]
+"""
+
+
+def keyword_rows(k: int, check_id: int, day: int, rng: random.Random) -> list[tuple[Any, ...]]:
+    """The 100 results of keyword ``k`` on ``day``.
+
+    Each keyword has its own crisis: the best critical article starts near the top and sinks,
+    the official statement climbs and crosses it on a day of its own, with daily jitter (a
+    few flips around the crossing); a critical news box stays for the first weeks; every
+    other keyword runs an official top ad from day 60 to 240; one keyword in five relapses
+    (the critical article back on top) for three weeks late in the year.
+    """
+    plan = random.Random(k)
+    cross = plan.uniform(60, 300)
+    news_until = plan.uniform(20, 150)
+    progress = min(1.0, day / cross)
+    official = [f"https://brand.example/k{k}/page{j}" for j in range(5)]
+    critical = [f"https://news{j}.example/k{k}/article" for j in range(8)]
+    neutral = [f"https://site{(k * 7 + j) % 600}.example/k{k}/p{j}" for j in range(200)]
+    organic = rng.sample(neutral, 95 - len(official) - len(critical))
+    best_official = max(0.0, 12 * (1 - progress) + 1 + rng.gauss(0, 0.8))
+    best_critical = max(0.0, 1 + 8 * progress + rng.gauss(0, 0.8) + (day > cross) * 2)
+    if k % 5 == 0 and 280 <= day < 301:
+        best_critical = 0.0
+    placed = sorted(
+        [(best_official, official[0]), (best_critical + 0.5, critical[0])]
+        + [(rng.uniform(15, 95), url) for url in official[1:] + critical[1:]]
+    )
+    for slot, url in placed:
+        organic.insert(min(int(slot), len(organic)), url)
+    ads = [f"https://ads{j}.example/k{k}" for j in range(3)]
+    if k % 2 == 0 and 60 <= day < 240:
+        ads[0] = f"https://brand.example/k{k}/faq"
+    news = [critical[1] if day < news_until else neutral[0], neutral[1]]
+    rows: list[tuple[Any, ...]] = []
+    page_position = 0
+    for placement, urls, block in (
+        ("paid", ads, "top"),
+        ("news", news, None),
+        ("organic", organic, None),
+    ):
+        for rank, url in enumerate(urls, start=1):
+            page_position += 1
+            host = url.split("/")[2]
+            rows.append(
+                (check_id, placement, block, rank, page_position, url, url, host,
+                 f"Title {k} {rank}", "A short snippet about the brand.", None)
+            )  # fmt: skip
+    return rows
+
+
+def build(path: Path) -> None:
+    """Create the database at ``path`` with bulk inserts (indexes are built after the load)."""
+    started = time.perf_counter()
+    engine = storage.connect(str(path))
+    spec = parse_campaign(campaign_text(), "bench.toml", base_dir=path.parent)
+    storage.apply_campaign(engine, spec)
+    with engine.begin() as connection:
+        keyword_ids = [
+            row[0] for row in connection.execute(text("SELECT id FROM keywords ORDER BY id"))
+        ]
+    indexes = list(Result.__table__.indexes)  # type: ignore[attr-defined]
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for index in indexes:
+            cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
+        check_id = 0
+        for day in range(DAYS):
+            # the text form SQLAlchemy itself stores for a UTC datetime in SQLite
+            at = (FIRST_DAY + dt.timedelta(days=day)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            checks, results = [], []
+            for k, keyword_id in enumerate(keyword_ids):
+                check_id += 1
+                status = "failed" if (day * 31 + k) % 97 == 0 else "ok"
+                checks.append((check_id, keyword_id, "replay", at, at, status, PER_CHECK, at))
+                if status == "ok":
+                    rng = random.Random(day * 1000 + k)
+                    results.extend(keyword_rows(k, check_id, day, rng))
+            cursor.executemany(
+                "INSERT INTO checks (id, keyword_id, provider, slot, observed_at, status, "
+                "result_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                checks,
+            )
+            cursor.executemany(
+                "INSERT INTO results (check_id, placement, block, rank, page_position, url, "
+                "norm_url, domain, title, snippet, tracking_url) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                results,
+            )
+            if day % 73 == 72:
+                print(f"  loaded {day + 1} of {DAYS} days", file=sys.stderr)
+        raw.commit()
+        print("  building indexes", file=sys.stderr)
+        for index in indexes:
+            columns = ", ".join(column.name for column in index.columns)
+            cursor.execute(f"CREATE INDEX {index.name} ON results ({columns})")
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as connection:  # a bulk load bypasses the check path: label its URLs
+        campaign_id = connection.execute(text("SELECT id FROM campaigns")).scalar_one()
+        refresh_url_stances(connection, campaign_id)
+    engine.dispose()
+    print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def timed(label: str, runs: int, fn: Callable[[Engine], int], path: Path) -> list[float]:
+    """Run ``fn`` ``runs`` times, each with a fresh engine; print and return the seconds."""
+    seconds = []
+    count = 0
+    for _ in range(runs):
+        engine = storage.connect(str(path))
+        started = time.perf_counter()
+        count = fn(engine)
+        seconds.append(time.perf_counter() - started)
+        engine.dispose()
+    best, median = min(seconds), statistics.median(seconds)
+    limit = (
+        f"{median / LIMIT_SECONDS:.0%} of the {LIMIT_SECONDS:.0f} s limit"
+        if label.split()[0] in LIMITED
+        else "no limit set"
+    )
+    print(
+        f"{label:<20} first {seconds[0]:5.2f} s  median {median:5.2f} s  best {best:5.2f} s  "
+        f"({limit})  -> {count} rows"
+    )
+    return seconds
+
+
+def with_campaign(call: Callable[[Session, Any], Any]) -> Callable[[Engine], int]:
+    """Wrap a library call as the CLI makes it: a session, the campaign looked up by name."""
+
+    def run(engine: Engine) -> int:
+        with Session(engine) as session:
+            campaign = storage.get_campaign(session, "bench")
+            found = call(session, campaign)
+        return len(found["keywords"]) if isinstance(found, dict) else len(found)
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build (or reuse) the database, then time status and overtakes."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per command")
+    parser.add_argument("--all", action="store_true", help="also time paid and labels suggest")
+    args = parser.parse_args(argv)
+    folder = Path(os.environ.get("SERPTRACK_BENCH_DIR", "/tmp/serptrack-bench"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"analysis-v{VERSION}-{KEYWORDS}x{DAYS}x{PER_CHECK}.db"
+    if args.rebuild or not path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        print(f"Building {path} ({KEYWORDS * DAYS * PER_CHECK:,} result rows) ...", file=sys.stderr)
+        build(path)
+    with storage.connect(str(path)).connect() as connection:
+        rows = connection.execute(text("SELECT COUNT(*) FROM results")).scalar_one()
+        checks = connection.execute(text("SELECT COUNT(*) FROM checks")).scalar_one()
+    print(f"Database: {path} ({os.path.getsize(path) / 1e9:.1f} GB)")
+    print(f"{checks:,} checks, {rows:,} results, {KEYWORDS} keywords, one campaign")
+    worst = 0.0
+    for label, call in commands(args.all):
+        seconds = timed(label, args.runs, with_campaign(call), path)
+        if label.split()[0] in LIMITED:
+            worst = max(worst, statistics.median(seconds))
+    verdict = "PASS" if worst < LIMIT_SECONDS else "FAIL"
+    print(f"{verdict}: slowest median {worst:.2f} s against a {LIMIT_SECONDS:.0f} s limit")
+    return 0 if worst < LIMIT_SECONDS else 1
+
+
+def commands(everything: bool) -> Iterator[tuple[str, Callable[[Session, Any], Any]]]:
+    """The library calls behind each timed command."""
+    yield "status", lambda session, c: analysis.status(session, c)
+    yield "overtakes", lambda session, c: analysis.overtakes(session, c)
+    yield "overtakes --hold 3", lambda session, c: analysis.overtakes(session, c, hold=3)
+    if everything:
+        yield "paid", lambda session, c: analysis.paid_rows(session, c)
+        yield "labels suggest", lambda session, c: suggest.suggest_labels(session, c)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

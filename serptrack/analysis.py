@@ -1,0 +1,1093 @@
+"""Counter-narrative analysis: who leads, when the lead changes, share of voice, paid versus organic.
+
+SPEC section 6 ("Who leads, and when the lead changes") in two layers:
+
+- a pure core over plain data: :func:`leader_of`, :func:`lead_changes`, :func:`current_lead`,
+  the flags of a :class:`CheckPoint` and :func:`paid_days`;
+- the queries that feed it, which aggregate in the database: for each successful check only
+  the best official and critical positions in each view and a few counts come back, computed
+  by a GROUP BY over the results joined to the ``url_stances`` table
+  (:mod:`serptrack.stances`), never by loading result rows into Python.
+
+Views: ``organic`` compares organic ``rank`` among organic results only; ``page`` compares
+``page_position`` across every placement, ads included. Failed and blocked checks are not
+evidence and are skipped. Before reading, analysis relabels any stance row computed with other
+rules than the campaign's current ones, and commits that: labels apply retroactively.
+
+Share of voice weighs each result by a CTR curve (:mod:`serptrack.ctr`): in the organic view
+the organic top 10 by ``rank``, in the page view every item by ``page_position`` (positions
+beyond the curve weigh nothing). Shares by stance sum to 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
+
+from .ctr import CtrCurve, curve_from_settings
+from .errors import NotFoundError
+from .models import Annotation, Campaign, Check, Result, UrlStance
+from .stances import refresh_url_stances
+from .storage import campaign_keywords
+
+__all__ = [
+    "PAGE_ONE",
+    "PAID_TABLE_COLUMNS",
+    "PRESENCES",
+    "SIDES",
+    "VIEWS",
+    "CheckEntry",
+    "CheckPoint",
+    "Event",
+    "KeywordInfo",
+    "KeywordSeries",
+    "LeadChange",
+    "Positions",
+    "ResultRef",
+    "Share",
+    "UrlPosition",
+    "best_results",
+    "check_log",
+    "current_lead",
+    "event_table",
+    "keyword_series",
+    "lead_changes",
+    "leader_of",
+    "overtakes",
+    "page_results",
+    "paid_days",
+    "paid_rows",
+    "status",
+    "status_table",
+    "url_positions",
+]
+
+VIEWS = ("organic", "page")
+SIDES = ("official", "critical")
+STANCE_ORDER = ("official", "critical", "neutral")
+PRESENCES = ("both", "ad", "organic", "neither")
+PAGE_ONE = 10  # organic ranks 1-10: "page 1", the classic reputation yardstick
+PAID_TABLE_COLUMNS = [
+    "date",
+    "query",
+    "country",
+    "language",
+    "presence",
+    "official_ad_rank",
+    "official_organic_rank",
+    "redundant_ad",
+    "ad_carries_lead",
+    "page_leader",
+]
+
+_STANCES = UrlStance.__table__  # type: ignore[attr-defined]
+_RESULTS = Result.__table__  # type: ignore[attr-defined]
+_CHECKS = Check.__table__  # type: ignore[attr-defined]
+_BATCH = 500
+_MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
+
+
+# --- plain data ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeywordInfo:
+    """The keyword a series or event belongs to."""
+
+    id: int
+    query: str
+    engine: str
+    country: str
+    language: str
+    device: str
+    location: str
+    tags: tuple[str, ...] = ()
+
+    def identity(self) -> dict[str, Any]:
+        """query, engine, country, language, device and location, for JSON rows."""
+        return {
+            "query": self.query,
+            "engine": self.engine,
+            "country": self.country,
+            "language": self.language,
+            "device": self.device,
+            "location": self.location,
+        }
+
+    @property
+    def locale(self) -> str:
+        """``country-language device`` for tables."""
+        parts = "-".join(p for p in (self.country, self.language) if p)
+        return f"{parts} {self.device}".strip()
+
+
+class Positions(NamedTuple):
+    """O and C in one view of one check: the best official and critical positions."""
+
+    official: int | None = None
+    critical: int | None = None
+
+    @property
+    def leader(self) -> str | None:
+        """``official``, ``critical`` or None (SPEC section 6)."""
+        return leader_of(self.official, self.critical)
+
+
+_NOBODY = Positions()
+
+
+@dataclass(frozen=True)
+class Share:
+    """CTR-weighted share of voice by stance in each view; None when nothing weighs."""
+
+    organic: Mapping[str, float] | None
+    page: Mapping[str, float] | None
+
+    def view(self, name: str) -> Mapping[str, float] | None:
+        """The shares of one view."""
+        return self.organic if name == "organic" else self.page
+
+
+class CheckPoint(NamedTuple):
+    """One successful check of a keyword, reduced to what the analysis needs.
+
+    A named tuple, not a dataclass: a year of a campaign is ~100,000 of them.
+    """
+
+    check_id: int
+    at: dt.datetime
+    organic: Positions = _NOBODY
+    page: Positions = _NOBODY
+    organic_page: Positions = _NOBODY  # page_position of organic's O and C
+    official_unpaid: int | None = None  # best official page_position, ads left out
+    official_ad_rank: int | None = None  # best rank among the official side's ads
+    official_top_ad: bool = False  # an official ad in the top block
+    official_on_page_1: int = 0  # official organic results ranked 1-10
+    critical_on_page_1: int = 0  # critical organic results ranked 1-10
+    share: Share | None = None
+
+    def view(self, name: str) -> Positions:
+        """The positions of one view (``organic`` or ``page``)."""
+        if name not in VIEWS:
+            raise ValueError(f"unknown view {name!r}")
+        return self.organic if name == "organic" else self.page
+
+    @property
+    def official_ad(self) -> bool:
+        """The official side appears as an ad."""
+        return self.official_ad_rank is not None
+
+    @property
+    def official_organic_page_1(self) -> bool:
+        """The official side has an organic result ranked 1-10."""
+        return self.organic.official is not None and self.organic.official <= PAGE_ONE
+
+    @property
+    def presence(self) -> str:
+        """``both``, ``ad``, ``organic`` or ``neither``: how the official side shows up."""
+        if self.official_ad:
+            return "both" if self.official_organic_page_1 else "ad"
+        return "organic" if self.official_organic_page_1 else "neither"
+
+    @property
+    def redundant_ad(self) -> bool:
+        """An official top ad runs while the official result is already organic #1."""
+        return self.official_top_ad and self.organic.official == 1
+
+    @property
+    def ad_carries_lead(self) -> bool:
+        """The official side leads the page view only thanks to an ad."""
+        if self.page.leader != "official" or self.official_unpaid == self.page.official:
+            return False
+        return leader_of(self.official_unpaid, self.page.critical) != "official"
+
+
+@dataclass
+class KeywordSeries:
+    """A keyword's successful checks in time order."""
+
+    keyword: KeywordInfo
+    points: list[CheckPoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LeadChange:
+    """A side taking the lead at ``points[index]`` (the first check of its streak)."""
+
+    index: int
+    leader: str
+    previous: str | None  # None: the first leader there ever was
+
+    @property
+    def kind(self) -> str | None:
+        """``overtake``, ``lost``, or None for the first leader (not an event)."""
+        if self.previous is None:
+            return None
+        return "overtake" if self.leader == "official" else "lost"
+
+
+@dataclass(frozen=True)
+class ResultRef:
+    """One stored result, as events and status describe it."""
+
+    url: str
+    placement: str
+    block: str | None
+    rank: int
+    page_position: int
+    title: str = ""
+
+    def position(self, view: str) -> int:
+        """Its position in ``view``: organic ``rank`` or ``page_position``."""
+        return self.rank if view == "organic" else self.page_position
+
+    def to_json(self) -> dict[str, Any]:
+        """url, placement, block, rank, page_position, title."""
+        return {
+            "url": self.url,
+            "placement": self.placement,
+            "block": self.block,
+            "rank": self.rank,
+            "page_position": self.page_position,
+            "title": self.title,
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """An overtake or a lost lead (SPEC section 6)."""
+
+    keyword: KeywordInfo
+    view: str
+    kind: str
+    check_id: int
+    at: dt.datetime
+    official: ResultRef | None
+    critical: ResultRef | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``overtakes --json`` object: the SPEC fields, then engine, location, check_id."""
+        k = self.keyword
+        return {
+            "query": k.query,
+            "country": k.country,
+            "language": k.language,
+            "device": k.device,
+            "view": self.view,
+            "kind": self.kind,
+            "at": self.at,
+            "official_url": self.official.url if self.official else None,
+            "official_position": self.official.position(self.view) if self.official else None,
+            "critical_url": self.critical.url if self.critical else None,
+            "critical_position": self.critical.position(self.view) if self.critical else None,
+            "engine": k.engine,
+            "location": k.location,
+            "check_id": self.check_id,
+        }
+
+
+# --- the pure core ---------------------------------------------------------------------------
+
+
+def leader_of(official: int | None, critical: int | None) -> str | None:
+    """Who leads given O and C: the side with the smaller position, or the only one present."""
+    if official is not None and (critical is None or official < critical):
+        return "official"
+    if critical is not None and (official is None or critical < official):
+        return "critical"
+    return None
+
+
+def lead_changes(leaders: Sequence[str | None], hold: int = 1) -> list[LeadChange]:
+    """Every change of the established leader over per-check leaders in time order.
+
+    A side becomes the leader once it has led ``hold`` consecutive checks (a check where
+    nobody leads breaks the streak); the change is dated at the first of them. Checks where
+    nobody leads never end a lead. The first change has ``previous`` None and is no event.
+    """
+    if hold < 1:
+        raise ValueError("hold must be at least 1")
+    changes: list[LeadChange] = []
+    current: str | None = None
+    streak: str | None = None
+    start = length = 0
+    for index, leader in enumerate(leaders):
+        if leader is None or leader == current:
+            streak, length = None, 0
+            continue
+        if leader == streak:
+            length += 1
+        else:
+            streak, start, length = leader, index, 1
+        if length >= hold:
+            changes.append(LeadChange(start, leader, current))
+            current, streak, length = leader, None, 0
+    return changes
+
+
+def current_lead(leaders: Sequence[str | None], hold: int = 1) -> tuple[str | None, int | None]:
+    """(who leads at the last check, index of the check since which that side leads)."""
+    if not leaders or leaders[-1] is None:
+        return None, None
+    latest = leaders[-1]
+    changes = lead_changes(leaders, hold)
+    if changes and changes[-1].leader == latest:
+        return latest, changes[-1].index
+    index = len(leaders) - 1  # a lead not yet held long enough: since its streak began
+    while index > 0 and leaders[index - 1] == latest:
+        index -= 1
+    return latest, index
+
+
+def paid_days(points: Sequence[CheckPoint]) -> list[CheckPoint]:
+    """One point per UTC day: the day's last successful check stands for the day."""
+    by_day: dict[dt.date, CheckPoint] = {}
+    for point in points:
+        by_day[_utc_day(point.at)] = point
+    return [by_day[day] for day in sorted(by_day)]
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def keyword_series(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    curve: CtrCurve | None = None,
+) -> list[KeywordSeries]:
+    """Per active keyword, its successful checks from ``start`` to before ``end``, oldest first.
+
+    With ``curve``, each point also carries its share of voice (this reads every result of
+    the selected checks, so keep the range to what is shown).
+    """
+    keywords = _keywords(session, campaign, queries)
+    connection = _prepared(session, campaign)
+    ids = [k.id for k in keywords]
+    if not ids:
+        return []
+    official, critical = _aggregates(connection, campaign, ids, start, end)
+    shares = _shares(connection, campaign, _ok_checks(ids, start, end), curve) if curve else {}
+    series = {k.id: KeywordSeries(k) for k in keywords}
+    for check_id, keyword_id, at in connection.execute(
+        select(_CHECKS.c.id, _CHECKS.c.keyword_id, _CHECKS.c.observed_at)
+        .where(_ok_checks_clause(ids, start, end))
+        .order_by(_CHECKS.c.keyword_id, _CHECKS.c.observed_at, _CHECKS.c.id)
+    ).all():
+        series[keyword_id].points.append(
+            _point(
+                check_id, at, official.get(check_id), critical.get(check_id), shares.get(check_id)
+            )
+        )
+    return [series[k.id] for k in keywords]
+
+
+def best_results(
+    session: Session, points: Iterable[CheckPoint]
+) -> dict[int, dict[tuple[str, str], ResultRef]]:
+    """For each point, its best official and critical result in each view, keyed (view, side).
+
+    The aggregates already say where they are, so each is one index lookup by
+    (check, page position): no stance join, whatever the number of points.
+    """
+    wanted: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    for point in points:
+        for view, positions in (("organic", point.organic_page), ("page", point.page)):
+            for side, position in zip(SIDES, (positions.official, positions.critical), strict=True):
+                if position is not None:
+                    wanted.setdefault((point.check_id, position), []).append((view, side))
+    r = _RESULTS
+    found: dict[int, dict[tuple[str, str], ResultRef]] = {}
+    statement = select(
+        r.c.check_id, r.c.page_position, r.c.placement, r.c.block, r.c.rank, r.c.url, r.c.title
+    )
+    by_position: dict[int, list[int]] = {}
+    for check_id, position in sorted(wanted):
+        by_position.setdefault(position, []).append(check_id)
+    connection = session.connection()
+    # One position at a time: (check_id, page_position) IN (pairs) is not indexed by SQLite.
+    for position, check_ids in sorted(by_position.items()):
+        for batch in _batches(check_ids):
+            rows = connection.execute(
+                statement.where(r.c.page_position == position, r.c.check_id.in_(batch))
+            ).all()
+            for check_id, page_position, placement, block, rank, url, title in rows:
+                ref = ResultRef(url, placement, block, rank, page_position, title)
+                for key in wanted.get((check_id, page_position), []):
+                    found.setdefault(check_id, {})[key] = ref
+    return found
+
+
+def overtakes(
+    session: Session,
+    campaign: Campaign,
+    *,
+    views: Sequence[str] = VIEWS,
+    hold: int = 1,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[Event]:
+    """Every overtake and lost lead, oldest first (then in keyword order, organic before page).
+
+    Leads are followed over the whole history, so ``start`` and ``end`` only choose which
+    events are returned, never change them.
+    """
+    for view in views:
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}")
+    found: list[tuple[int, KeywordInfo, str, LeadChange, CheckPoint]] = []
+    for order, series in enumerate(keyword_series(session, campaign, queries=queries)):
+        for view in views:
+            leaders = _leaders(series.points, view)
+            for change in lead_changes(leaders, hold):
+                point = series.points[change.index]
+                if change.kind is None or not _within(point.at, start, end):
+                    continue
+                found.append((order, series.keyword, view, change, point))
+    details = best_results(session, [item[4] for item in found])
+    found.sort(key=lambda item: (item[4].at, item[0], VIEWS.index(item[2])))
+    events = []
+    for _order, keyword, view, change, point in found:
+        best = details.get(point.check_id, {})
+        events.append(
+            Event(
+                keyword,
+                view,
+                change.kind or "",
+                point.check_id,
+                point.at,
+                best.get((view, "official")),
+                best.get((view, "critical")),
+            )
+        )
+    return events
+
+
+def status(
+    session: Session,
+    campaign: Campaign,
+    *,
+    hold: int = 1,
+    queries: Sequence[str] | None = None,
+    curve: CtrCurve | None = None,
+) -> dict[str, Any]:
+    """Where each active keyword stands at its latest successful check, as one JSON document."""
+    curve = curve or curve_from_settings(campaign.settings)
+    all_series = keyword_series(session, campaign, queries=queries)
+    latest = {s.keyword.id: s.points[-1] for s in all_series if s.points}
+    latest_ids = [point.check_id for point in latest.values()]
+    connection = session.connection()
+    shares = _shares(connection, campaign, latest_ids, curve)
+    details = best_results(session, latest.values())
+    failed = _failed_since_last_ok(connection, [s.keyword.id for s in all_series])
+    notes = _annotations(session, campaign)
+    rows = []
+    for series in all_series:
+        point = latest.get(series.keyword.id)
+        rows.append(
+            _keyword_status(
+                series,
+                point,
+                details.get(point.check_id, {}) if point else {},
+                shares.get(point.check_id) if point else None,
+                failed.get(series.keyword.id, 0),
+                hold,
+                curve,
+                campaign.crisis_start,
+                [n for n in notes if n["query"] in (None, series.keyword.query)],
+            )
+        )
+    return {
+        "campaign": campaign.name,
+        "brand": campaign.brand,
+        "crisis_start": campaign.crisis_start,
+        "hold": hold,
+        "ctr_curve": curve.describe(),
+        "annotations": notes,
+        "keywords": rows,
+    }
+
+
+def paid_rows(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Per keyword and UTC day, how the official side shows up: ad, organic page 1, both, neither.
+
+    Rows come by day, then in keyword order.
+    """
+    rows = []
+    found = keyword_series(session, campaign, queries=queries, start=start, end=end)
+    for order, series in enumerate(found):
+        for point in paid_days(series.points):
+            rows.append((_utc_day(point.at), order, _paid_row(series.keyword, point)))
+    rows.sort(key=lambda item: (item[0], item[1]))
+    return [row for _day, _order, row in rows]
+
+
+class UrlPosition(NamedTuple):
+    """One stored result of a successful check with its stance: where a URL stood."""
+
+    check_id: int
+    keyword_id: int
+    at: dt.datetime
+    stance: str
+    placement: str
+    block: str | None
+    rank: int
+    page_position: int
+    url: str
+    norm_url: str
+    title: str
+
+
+class CheckEntry(NamedTuple):
+    """One check of any status, without its results (for gaps, counts and failure reasons)."""
+
+    check_id: int
+    keyword_id: int
+    at: dt.datetime
+    status: str
+    provider: str
+    source: str | None
+    error_kind: str | None
+    error: str | None
+
+
+def url_positions(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    stances: Sequence[str] = SIDES,
+) -> list[UrlPosition]:
+    """Every result with one of ``stances`` in the successful checks from ``start`` to before
+    ``end``, by keyword, time and page position: the per-URL series behind rank charts.
+
+    Driven, like the lead analysis, from the campaign's labelled URLs: neutral results are
+    never read.
+    """
+    ids = [k.id for k in _keywords(session, campaign, queries)]
+    connection = _prepared(session, campaign)
+    if not ids:
+        return []
+    s, r, c = _STANCES, _RESULTS, _CHECKS
+    statement = (
+        select(*_POSITION_COLUMNS)
+        .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+        .where(
+            s.c.campaign_id == campaign.id,
+            s.c.stance.in_(list(stances)),
+            _ok_checks_clause(ids, start, end),
+        )
+        .order_by(c.c.keyword_id, c.c.observed_at, c.c.id, r.c.page_position)
+    )
+    return [UrlPosition(*row) for row in connection.execute(statement)]
+
+
+def page_results(
+    session: Session, campaign: Campaign, check_ids: Sequence[int]
+) -> dict[int, list[UrlPosition]]:
+    """Every result of the given checks with its stance (``neutral`` when unlabelled), in
+    page order."""
+    connection = _prepared(session, campaign)
+    s, r, c = _STANCES, _RESULTS, _CHECKS
+    statement = (
+        select(*_POSITION_COLUMNS)
+        .select_from(
+            r.join(c, c.c.id == r.c.check_id).outerjoin(
+                s, and_(s.c.campaign_id == campaign.id, s.c.norm_url == r.c.norm_url)
+            )
+        )
+        .order_by(r.c.check_id, r.c.page_position)
+    )
+    found: dict[int, list[UrlPosition]] = {}
+    for batch in _batches(list(check_ids)):
+        for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
+            found.setdefault(row[0], []).append(UrlPosition(*row))
+    return found
+
+
+def check_log(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[CheckEntry]:
+    """Every check (``ok``, ``failed`` or ``blocked``) of the active keywords from ``start`` to
+    before ``end``, by keyword and time."""
+    ids = [k.id for k in _keywords(session, campaign, queries)]
+    if not ids:
+        return []
+    c = _CHECKS
+    conditions = [c.c.keyword_id.in_(ids)]
+    if start is not None:
+        conditions.append(c.c.observed_at >= start)
+    if end is not None:
+        conditions.append(c.c.observed_at < end)
+    statement = (
+        select(
+            c.c.id,
+            c.c.keyword_id,
+            c.c.observed_at,
+            c.c.status,
+            c.c.provider,
+            c.c.source,
+            c.c.error_kind,
+            c.c.error,
+        )
+        .where(*conditions)
+        .order_by(c.c.keyword_id, c.c.observed_at, c.c.id)
+    )
+    return [CheckEntry(*row) for row in session.connection().execute(statement)]
+
+
+_POSITION_COLUMNS = (
+    _RESULTS.c.check_id,
+    _CHECKS.c.keyword_id,
+    _CHECKS.c.observed_at,
+    func.coalesce(_STANCES.c.stance, "neutral"),
+    _RESULTS.c.placement,
+    _RESULTS.c.block,
+    _RESULTS.c.rank,
+    _RESULTS.c.page_position,
+    _RESULTS.c.url,
+    _RESULTS.c.norm_url,
+    _RESULTS.c.title,
+)
+
+
+def event_table(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The human table of ``overtakes``: one row per event."""
+    return [
+        {
+            "at": event.at,
+            "query": event.keyword.query,
+            "locale": event.keyword.locale,
+            "view": event.view,
+            "kind": event.kind,
+            "official": _ref_cell(event.official, event.view),
+            "critical": _ref_cell(event.critical, event.view),
+        }
+        for event in events
+    ]
+
+
+def status_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The human table of ``status``: one row per keyword."""
+    table = []
+    for row in document["keywords"]:
+        share = (row["share_of_voice"] or {}).get("organic") or {}
+        table.append(
+            {
+                "query": row["query"],
+                "locale": "-".join(p for p in (row["country"], row["language"]) if p)
+                + f" {row['device']}",
+                "checked": row["observed_at"].date().isoformat() if row["observed_at"] else "never",
+                "organic (O vs C)": _lead_cell(row, "organic"),
+                "page (O vs C)": _lead_cell(row, "page"),
+                "critical p1": row["critical_on_page_1"],
+                "SoV off/crit": f"{_percent(share.get('official'))} / {_percent(share.get('critical'))}"
+                if share
+                else "",
+                "ads": row["paid"]["presence"] or "",
+                "failed": row["failed_since_last_ok"] or "",
+            }
+        )
+    return table
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _leaders(points: Sequence[CheckPoint], view: str) -> list[str | None]:
+    if view == "organic":
+        return [leader_of(*point.organic) for point in points]
+    return [leader_of(*point.page) for point in points]
+
+
+def _keywords(
+    session: Session, campaign: Campaign, queries: Sequence[str] | None
+) -> list[KeywordInfo]:
+    keywords = [
+        KeywordInfo(
+            id=k.id or 0,
+            query=k.query,
+            engine=k.engine,
+            country=k.country,
+            language=k.language,
+            device=k.device,
+            location=k.location,
+            tags=tuple(k.tags),
+        )
+        for k in campaign_keywords(session, campaign)
+    ]
+    if not queries:
+        return keywords
+    known = {k.query for k in keywords}
+    for query in queries:
+        if query not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise NotFoundError(
+                f"campaign {campaign.name!r} has no active keyword {query!r} (active: {names})"
+            )
+    return [k for k in keywords if k.query in queries]
+
+
+def _prepared(session: Session, campaign: Campaign) -> Connection:
+    """The session's connection, once stale stance rows are relabelled and committed."""
+    assert campaign.id is not None
+    connection = session.connection()
+    if refresh_url_stances(connection, campaign.id):
+        session.commit()
+        connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Reading a large database through a memory map halves the analysis time: the stance
+        # join touches ~1 M index entries and pread() per page dominates otherwise.
+        connection.exec_driver_sql(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+    return connection
+
+
+def _ok_checks_clause(
+    keyword_ids: Sequence[int], start: dt.datetime | None, end: dt.datetime | None
+) -> ColumnElement[bool]:
+    c = _CHECKS
+    conditions = [c.c.keyword_id.in_(keyword_ids), c.c.status == "ok"]
+    if start is not None:
+        conditions.append(c.c.observed_at >= start)
+    if end is not None:
+        conditions.append(c.c.observed_at < end)
+    return and_(*conditions)
+
+
+def _ok_checks(
+    keyword_ids: Sequence[int], start: dt.datetime | None, end: dt.datetime | None
+) -> Select[Any]:
+    return select(_CHECKS.c.id).where(_ok_checks_clause(keyword_ids, start, end))
+
+
+def _aggregates(
+    connection: Connection,
+    campaign: Campaign,
+    keyword_ids: Sequence[int],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> tuple[dict[int, Any], dict[int, Any]]:
+    """Per successful check, official and critical aggregates (check id first), by side.
+
+    Driven from the campaign's few official and critical URLs through the covering index
+    ``ix_results_norm_url_positions``: neutral results, the vast majority, are never read.
+    One query per side keeps each row's work to a handful of comparisons.
+    """
+    s, r, c = _STANCES, _RESULTS, _CHECKS
+    organic = r.c.placement == "organic"
+    paid = r.c.placement == "paid"
+
+    def best(condition: ColumnElement[bool] | None, column: Any) -> Any:
+        return func.min(column if condition is None else case((condition, column)))
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    in_page_one = organic & (r.c.rank <= PAGE_ONE)
+    columns = {
+        "official": [
+            best(organic, r.c.rank),
+            # organic items come in reading order: the best rank has the best page position
+            best(organic, r.c.page_position),
+            best(None, r.c.page_position),
+            best(~paid, r.c.page_position),
+            best(paid, r.c.rank),
+            func.max(case((paid & (r.c.block == "top"), 1), else_=0)),
+            count(in_page_one),
+        ],
+        "critical": [
+            best(organic, r.c.rank),
+            best(organic, r.c.page_position),
+            best(None, r.c.page_position),
+            count(in_page_one),
+        ],
+    }
+    found: list[dict[int, Any]] = []
+    for side in SIDES:
+        statement = (
+            select(r.c.check_id, *columns[side])
+            .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+            .where(
+                s.c.campaign_id == campaign.id,
+                s.c.stance == side,
+                _ok_checks_clause(keyword_ids, start, end),
+            )
+            .group_by(r.c.check_id)
+        )
+        found.append({row[0]: row for row in connection.execute(statement).all()})
+    return found[0], found[1]
+
+
+def _point(
+    check_id: int, at: dt.datetime, official: Any, critical: Any, share: Share | None
+) -> CheckPoint:
+    if official is None and critical is None:  # no official or critical result at all
+        return CheckPoint(check_id, at, share=share)
+    _, o_rank, o_rank_at, o_page, o_unpaid, o_ad, o_top, o_p1 = official or _NO_OFFICIAL
+    _, c_rank, c_rank_at, c_page, c_p1 = critical or _NO_CRITICAL
+    return CheckPoint(
+        check_id,
+        at,
+        organic=Positions(o_rank, c_rank),
+        page=Positions(o_page, c_page),
+        organic_page=Positions(o_rank_at, c_rank_at),
+        official_unpaid=o_unpaid,
+        official_ad_rank=o_ad,
+        official_top_ad=bool(o_top),
+        official_on_page_1=int(o_p1 or 0),
+        critical_on_page_1=int(c_p1 or 0),
+        share=share,
+    )
+
+
+_NO_OFFICIAL = (None, None, None, None, None, None, 0, 0)
+_NO_CRITICAL = (None, None, None, None, 0)
+
+
+def _shares(
+    connection: Connection,
+    campaign: Campaign,
+    checks: Sequence[int] | Select[Any],
+    curve: CtrCurve,
+) -> dict[int, Share]:
+    """CTR-weighted share of voice by stance for each check, summed in the database."""
+    r, s = _RESULTS, _STANCES
+    stance = func.coalesce(s.c.stance, "neutral")
+    organic_weights = {p: w for p, w in enumerate(curve.positions, start=1) if p <= PAGE_ONE}
+    page_weights = dict(enumerate(curve.positions, start=1))
+    in_top = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE)
+    statement = (
+        select(
+            r.c.check_id,
+            stance,
+            func.sum(case((in_top, case(organic_weights, value=r.c.rank, else_=0.0)), else_=0.0)),
+            func.sum(case(page_weights, value=r.c.page_position, else_=0.0)),
+        )
+        .select_from(
+            r.outerjoin(s, and_(s.c.campaign_id == campaign.id, s.c.norm_url == r.c.norm_url))
+        )
+        .where(or_(in_top, r.c.page_position <= len(curve.positions)))
+        .group_by(r.c.check_id, stance)
+    )
+    sums: dict[int, dict[str, list[float]]] = {}
+    batches = [checks] if isinstance(checks, Select) else list(_batches(list(checks)))
+    for batch in batches:
+        for check_id, side, organic, page in connection.execute(
+            statement.where(r.c.check_id.in_(batch))
+        ):
+            sums.setdefault(check_id, {})[side] = [float(organic or 0), float(page or 0)]
+    return {
+        check_id: Share(_normalise(by_stance, 0), _normalise(by_stance, 1))
+        for check_id, by_stance in sums.items()
+    }
+
+
+def _normalise(by_stance: Mapping[str, list[float]], index: int) -> dict[str, float] | None:
+    total = sum(values[index] for values in by_stance.values())
+    if total <= 0:
+        return None
+    return {
+        stance: (by_stance[stance][index] / total if stance in by_stance else 0.0)
+        for stance in STANCE_ORDER
+    }
+
+
+def _failed_since_last_ok(connection: Connection, keyword_ids: Sequence[int]) -> dict[int, int]:
+    """Per keyword, how many failed or blocked checks came after its latest successful one."""
+    if not keyword_ids:
+        return {}
+    c, ok = _CHECKS, _CHECKS.alias("ok")
+    last_ok = (
+        select(func.max(ok.c.observed_at))
+        .where(ok.c.keyword_id == c.c.keyword_id, ok.c.status == "ok")
+        .scalar_subquery()
+    )
+    statement = (
+        select(c.c.keyword_id, func.count())
+        .where(
+            c.c.keyword_id.in_(keyword_ids),
+            c.c.status != "ok",
+            or_(last_ok.is_(None), c.c.observed_at > last_ok),
+        )
+        .group_by(c.c.keyword_id)
+    )
+    return {keyword_id: count for keyword_id, count in connection.execute(statement)}
+
+
+def _annotations(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
+    notes = session.exec(
+        sm_select(Annotation)
+        .where(col(Annotation.campaign_id) == campaign.id)
+        .order_by(col(Annotation.date), col(Annotation.id))
+    )
+    return [{"date": n.date, "text": n.text, "query": n.query} for n in notes]
+
+
+def _keyword_status(
+    series: KeywordSeries,
+    point: CheckPoint | None,
+    best: Mapping[tuple[str, str], ResultRef],
+    share: Share | None,
+    failed: int,
+    hold: int,
+    curve: CtrCurve,
+    crisis_start: dt.date | None,
+    notes: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        **series.keyword.identity(),
+        "tags": list(series.keyword.tags),
+        "check_id": point.check_id if point else None,
+        "observed_at": point.at if point else None,
+        "checks_ok": len(series.points),
+        "failed_since_last_ok": failed,
+    }
+    for view in VIEWS:
+        leaders = _leaders(series.points, view)
+        leader, since = current_lead(leaders, hold)
+        official, critical = best.get((view, "official")), best.get((view, "critical"))
+        row[view] = {
+            "leader": leader,
+            "since": series.points[since].at if since is not None else None,
+            "official": official.to_json() if official else None,
+            "critical": critical.to_json() if critical else None,
+        }
+    row["official_on_page_1"] = point.official_on_page_1 if point else 0
+    row["critical_on_page_1"] = point.critical_on_page_1 if point else 0
+    row["share_of_voice"] = (
+        {"curve": curve.name, "organic": _rounded(share.organic), "page": _rounded(share.page)}
+        if share
+        else None
+    )
+    row["paid"] = _paid_summary(series.points, point)
+    row["first_overtake"] = {
+        view: _first_overtake(series.points, view, hold, crisis_start, notes) for view in VIEWS
+    }
+    return row
+
+
+def _first_overtake(
+    points: Sequence[CheckPoint],
+    view: str,
+    hold: int,
+    crisis_start: dt.date | None,
+    notes: Sequence[Mapping[str, Any]],
+) -> dict[str, Any] | None:
+    changes = [
+        change for change in lead_changes(_leaders(points, view), hold) if change.kind == "overtake"
+    ]
+    if not changes:
+        return None
+    days = [_utc_day(points[change.index].at) for change in changes]
+    first = points[changes[0].index]
+    return {
+        "at": first.at,
+        "check_id": first.check_id,
+        "days_from_crisis_start": (days[0] - crisis_start).days if crisis_start else None,
+        "annotations": [
+            {
+                "date": note["date"],
+                "text": note["text"],
+                "days_to_first_overtake": (days[0] - note["date"]).days,
+                "days_to_next_overtake": next(
+                    ((day - note["date"]).days for day in days if day >= note["date"]), None
+                ),
+            }
+            for note in notes
+        ],
+    }
+
+
+def _paid_summary(points: Sequence[CheckPoint], latest: CheckPoint | None) -> dict[str, Any]:
+    days = paid_days(points)
+    counts = dict.fromkeys(PRESENCES, 0)
+    for day in days:
+        counts[day.presence] += 1
+    return {
+        "presence": latest.presence if latest else None,
+        "official_ad_rank": latest.official_ad_rank if latest else None,
+        "official_top_ad": latest.official_top_ad if latest else False,
+        "official_organic_rank": latest.organic.official if latest else None,
+        "redundant_ad": latest.redundant_ad if latest else False,
+        "ad_carries_lead": latest.ad_carries_lead if latest else False,
+        "days": {"checked": len(days), **counts},
+        "redundant_ad_days": [_utc_day(d.at) for d in days if d.redundant_ad],
+        "ad_carried_lead_days": [_utc_day(d.at) for d in days if d.ad_carries_lead],
+    }
+
+
+def _paid_row(keyword: KeywordInfo, point: CheckPoint) -> dict[str, Any]:
+    return {
+        **keyword.identity(),
+        "date": _utc_day(point.at),
+        "check_id": point.check_id,
+        "observed_at": point.at,
+        "presence": point.presence,
+        "official_ad": point.official_ad,
+        "official_ad_rank": point.official_ad_rank,
+        "official_top_ad": point.official_top_ad,
+        "official_organic_rank": point.organic.official,
+        "official_organic_page_1": point.official_organic_page_1,
+        "redundant_ad": point.redundant_ad,
+        "ad_carries_lead": point.ad_carries_lead,
+        "organic_leader": point.organic.leader,
+        "page_leader": point.page.leader,
+    }
+
+
+def _rounded(shares: Mapping[str, float] | None) -> dict[str, float] | None:
+    return {k: round(v, 4) for k, v in shares.items()} if shares is not None else None
+
+
+def _utc_day(at: dt.datetime) -> dt.date:
+    return at.astimezone(dt.UTC).date()
+
+
+def _within(at: dt.datetime, start: dt.datetime | None, end: dt.datetime | None) -> bool:
+    return (start is None or at >= start) and (end is None or at < end)
+
+
+def _lead_cell(row: Mapping[str, Any], view: str) -> str:
+    key = "rank" if view == "organic" else "page_position"
+    official, critical = row[view]["official"], row[view]["critical"]
+    o = official[key] if official else "-"
+    c = critical[key] if critical else "-"
+    return f"{row[view]['leader'] or 'nobody'} ({o} vs {c})"
+
+
+def _ref_cell(ref: ResultRef | None, view: str) -> str:
+    return f"#{ref.position(view)} {ref.url}" if ref else "-"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]

@@ -1,0 +1,151 @@
+"""DataForSEO's Google Organic "advanced" payload: one mixed list of items in page order.
+
+Every item has ``rank_absolute`` (its place among all SERP elements), which gives the reading
+order. DataForSEO has no top/bottom field for ads: a paid item before the first organic
+result is a top ad, one after it a bottom ad. HTTP is 200 for almost everything; the
+``status_code`` at the top level and in each task says what happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FetchError, ParseError
+from ..snapshot import Item, Snapshot
+from . import JsonFormat, register_json
+from .payload import clean_url, entries, mapping, number, payload_datetime, text
+
+__all__ = ["dataforseo_error", "is_dataforseo", "parse_dataforseo"]
+
+_OK = (20000, 20100)
+_NO_RESULTS = 40102  # "No Search Results.": the engine answered with an empty page
+
+
+def is_dataforseo(doc: Any) -> bool:
+    """Whether ``doc`` is a DataForSEO API envelope."""
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("status_code"), int)
+        and "tasks" in doc
+        and "status_message" in doc
+    )
+
+
+def dataforseo_error(doc: dict[str, Any]) -> FetchError | None:
+    """The failure the envelope or its first task reports, or None."""
+    for where, entry in (("request", doc), ("task", _first_task(doc))):
+        if not isinstance(entry, dict):
+            continue
+        code = entry.get("status_code")
+        if not isinstance(code, int) or code in _OK or code == _NO_RESULTS:
+            continue
+        message = text(entry.get("status_message")) or "no message"
+        said = f"DataForSEO could not run the {where} (status {code}: {message})"
+        if code >= 50000:
+            return FetchError(f"{said}; try again later", kind="provider-unavailable")
+        return FetchError(
+            f"{said}; see docs.dataforseo.com/v3/appendix/errors for what the code means",
+            kind="provider-error",
+        )
+    if _first_task(doc) is None and doc.get("status_code") not in (_NO_RESULTS,):
+        return FetchError("DataForSEO returned no task in its answer", kind="bad-response")
+    return None
+
+
+def _first_task(doc: dict[str, Any]) -> dict[str, Any] | None:
+    tasks = entries(doc.get("tasks"))
+    return tasks[0] if tasks else None
+
+
+def parse_dataforseo(doc: Any) -> Snapshot:
+    """Map a DataForSEO Live/Task Advanced envelope to a snapshot (FetchError for errors)."""
+    if not isinstance(doc, dict):
+        raise ParseError("a DataForSEO payload must be a JSON object")
+    error = dataforseo_error(doc)
+    if error is not None:
+        raise error
+    task = _first_task(doc) or {}
+    results = entries(task.get("result"))
+    result = results[0] if results else {}
+    data = mapping(task.get("data"))
+    raw_items = entries(result.get("items"))
+    raw_items.sort(key=_absolute)
+    first_organic = min(
+        (_absolute(i) for i in raw_items if i.get("type") == "organic"), default=None
+    )
+    items: list[Item] = []
+    for entry in raw_items:
+        items += _map(entry, first_organic)
+    return Snapshot(
+        query=text(result.get("keyword") or data.get("keyword")),
+        results=items,
+        engine="google",
+        language=text(result.get("language_code") or data.get("language_code")) or None,
+        device=text(data.get("device")) or None,
+        location=text(data.get("location_name")) or None,
+        observed_at=payload_datetime(result.get("datetime")),
+        source="dataforseo",
+    )
+
+
+def _absolute(entry: dict[str, Any]) -> int:
+    return number(entry.get("rank_absolute"), 1_000_000)
+
+
+def _map(entry: dict[str, Any], first_organic: int | None) -> list[Item]:
+    kind = entry.get("type")
+    if kind in ("organic", "paid", "featured_snippet"):
+        url = clean_url(entry.get("url"))
+        if not url:
+            return []
+        block = None
+        if kind == "paid":
+            below = first_organic is not None and _absolute(entry) > first_organic
+            block = "bottom" if below else "top"
+        placement = "organic" if kind == "organic" else kind
+        if kind == "organic" and entry.get("is_featured_snippet"):
+            placement = "featured_snippet"
+        extra = mapping(entry.get("extra"))
+        return [
+            Item(
+                placement,
+                url,
+                title=text(entry.get("title")),
+                snippet=text(entry.get("description")),
+                block=block,
+                tracking_url=clean_url(extra.get("ad_aclk")) if kind == "paid" else None,
+            )
+        ]
+    if kind == "top_stories":
+        return [
+            Item("news", url, title=text(s.get("title")), snippet=text(s.get("source")))
+            for s in entries(entry.get("items"))
+            if (url := clean_url(s.get("url")))
+        ]
+    if kind == "ai_overview":
+        return _references(entry)
+    return []
+
+
+def _references(entry: dict[str, Any]) -> list[Item]:
+    found: list[dict[str, Any]] = []
+    for element in entries(entry.get("items")):
+        found += entries(element.get("references"))
+    found += entries(entry.get("references"))
+    items, seen = [], set()
+    for reference in found:
+        url = clean_url(reference.get("url"))
+        if url and url not in seen:
+            seen.add(url)
+            items.append(
+                Item(
+                    "ai_overview",
+                    url,
+                    title=text(reference.get("title")),
+                    snippet=text(reference.get("text")),
+                )
+            )
+    return items
+
+
+register_json(JsonFormat("dataforseo", is_dataforseo, parse_dataforseo))

@@ -1,0 +1,631 @@
+"""Saved Google result pages (desktop and mobile, current and older layouts) → Snapshot.
+
+Class names rotate, so the parser anchors on structure and attributes, with fallbacks:
+
+* an organic title is an ``<h3>`` inside a link (current ``MjjYud``/``jscontroller`` blocks,
+  older ``div.g``, the basic no-JavaScript page) or an older ``h3.r > a``; when a page has
+  none, a ``[role=heading]``/``[role=link]`` inside a link (the mobile layout);
+* an ad is a ``[data-text-ad]`` block (older: ``li.ads-ad``; last resort: an ``/aclk``
+  link); it is ``top`` or ``bottom`` by the region holding it (``#tads``/``#tvcap`` or
+  ``#tadsb``/``#bottomads``; ``side`` in ``#rhs``), else by where it sits relative to the
+  main column. Its ``url`` is the advertiser's landing page (``data-pcu``, a direct link,
+  the ``adurl`` of the tracking link, or the displayed URL); the ``/aclk`` link is kept as
+  ``tracking_url``;
+* top stories, featured snippets and AI overviews are recognised by attributes
+  (``data-news-cluster-id``, ``block-component``, ``data-subtree="aio"``) or by their
+  heading's text; people-also-ask (``[data-q]``) and the right-hand panel are skipped.
+
+Reading order is document order: top ads, then the main column, then bottom ads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
+
+from ..errors import ParseError
+from ..snapshot import Item, Snapshot, number_items
+from . import HtmlFormat, register_html
+from .html import (
+    MAX_ITEMS,
+    Link,
+    ancestors,
+    attr,
+    classes,
+    clean,
+    detect_engine,
+    displayed_url,
+    explain_empty,
+    load_page,
+    page_language,
+    prepare,
+    query_from_page,
+    resolve_link,
+    text_of,
+)
+
+__all__ = ["FORMAT", "SOURCE", "matches", "parse", "parse_google"]
+
+SOURCE = "google-html"
+_BASE = "https://www.google.com"
+_TITLE = re.compile(r"^(.*\S)\s+[-–—]\s+[^-–—]*\bGoogle\b[^-–—]*$")
+
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "g-heading"})
+_LABEL_TAGS = _HEADING_TAGS | {"div", "span"}
+_SKIP, _NEWS, _FEATURED, _AIO = "skip", "news", "featured", "aio"
+_AD, _ADS_TOP, _ADS_BOTTOM, _ADS_SIDE = "ad", "top", "bottom", "side"
+_REGION_IDS = {
+    "tads": _ADS_TOP,
+    "tvcap": _ADS_TOP,
+    "tadsb": _ADS_BOTTOM,
+    "bottomads": _ADS_BOTTOM,
+    "rhs": _SKIP,
+}
+#: The targeted tree: the results area of a desktop page (the main column and side panel).
+_REGIONS = ("rcnt", "center_col")
+_MAIN_IDS = ("center_col", "rcnt", "search", "rso", "main")
+_SKELETON_IDS = frozenset({"rso", "search", "center_col", "rcnt", "main", "res", "cnt"})
+_LABELS = {
+    _NEWS: {
+        "top stories",
+        "news",
+        "schlagzeilen",
+        "top-meldungen",
+        "à la une",
+        "noticias destacadas",
+        "principales noticias",
+        "notícias principais",
+        "notizie principali",
+        "topnieuws",
+    },
+    _FEATURED: {"featured snippet from the web", "snippet from the web"},
+    _AIO: {
+        "ai overview",
+        "übersicht mit ki",
+        "aperçu ia",
+        "aperçu généré par l'ia",
+        "vista creada con ia",
+        "resumen creado con ia",
+        "visão geral criada por ia",
+        "panoramica ai",
+        "overzicht met ai",
+    },
+}
+_AD_LABELS = {
+    "sponsored",
+    "ad",
+    "ads",
+    "sponsored result",
+    "gesponsert",
+    "anzeige",
+    "annonce",
+    "sponsorisé",
+    "patrocinado",
+    "anuncio",
+    "sponsorizzato",
+    "annuncio",
+}
+_CONTAINER_CLASSES = frozenset({"MjjYud", "g", "tF2Cxc", "mnr-c", "xpd", "ZINbbc", "Gx5Zad"})
+_SNIPPETS = (
+    ".VwiC3b",
+    '[data-sncf="1"]',
+    "[data-sncf]",
+    ".IsZvec",
+    ".aCOpRe",
+    ".st",
+    ".lEBKkf",
+    ".MUxGbd.yDYNvb",
+    ".BNeawe.s3v9rd",
+    '[style*="-webkit-line-clamp"]',
+)
+_AD_SNIPPETS = (".ads-creative", ".MUxGbd.yDYNvb", ".VwiC3b", ".p4wth")
+_FEATURED_SNIPPETS = (
+    '[data-attrid="wa:/description"]',
+    ".hgKElc",
+    '[data-tts="answers"]',
+    ".LGOjhe",
+    ".di3YZe",
+)
+_TRACKING = re.compile(r"^(?:https?://[^/]*google[^/]*)?/(?:aclk|pagead/aclk)\b")
+
+
+def matches(data: bytes) -> bool:
+    """Whether ``data`` looks like a saved Google result page."""
+    try:
+        return detect_engine(prepare(data).markup) == "google"
+    except ParseError:
+        return False
+
+
+def parse(data: bytes) -> Snapshot:
+    """Parse a saved Google result page (the registered format's entry point)."""
+    return parse_google(data)
+
+
+def parse_google(data: bytes, *, parser: str = "lxml", targeted: bool = True) -> Snapshot:
+    """Parse a saved Google result page with the given BeautifulSoup tree builder.
+
+    ``targeted`` builds only the results area when the page has one (the whole tree is
+    the fallback when that finds nothing); False always builds the whole tree.
+    """
+    page = load_page(data, parser, regions=_REGIONS if targeted else (), also=_REGION_IDS)
+    scan = _Scan(page.soup)
+    items = scan.items()
+    if not items and page.targeted:
+        page = load_page(data, parser)
+        scan = _Scan(page.soup)
+        items = scan.items()
+    if not items:
+        explain_empty(page.markup, "google")
+    return Snapshot(
+        query=query_from_page(page.soup, _TITLE, page.prepared.location),
+        results=number_items(items),
+        engine="google",
+        country=_country(page.soup),
+        language=page_language(page.markup),
+        device=scan.device(),
+        source=SOURCE,
+    )
+
+
+FORMAT = register_html(HtmlFormat(SOURCE, matches, parse))
+
+
+@dataclass
+class _Scan:
+    """One pass over the tree, indexing what the parser needs, then the items in order."""
+
+    soup: BeautifulSoup
+    order: dict[int, int] = field(default_factory=dict)
+    by_id: dict[str, Tag] = field(default_factory=dict)
+    region: dict[int, str] = field(default_factory=dict)
+    roots: dict[str, list[Tag]] = field(default_factory=dict)
+    ad_roots: list[Tag] = field(default_factory=list)
+    tracking_links: list[Tag] = field(default_factory=list)
+    h3s: list[Tag] = field(default_factory=list)
+    role_titles: list[Tag] = field(default_factory=list)
+    labels: list[tuple[Tag, str, bool]] = field(default_factory=list)
+    mobile: bool = False
+
+    def __post_init__(self) -> None:
+        for index, tag in enumerate(self.soup.find_all(True)):
+            self._index(index, tag)
+        self.main = next((self.by_id[i] for i in _MAIN_IDS if i in self.by_id), None)
+        for label, text, heading in self.labels:
+            self._label_region(label, text, heading)
+
+    def _index(self, index: int, tag: Tag) -> None:
+        self.order[id(tag)] = index
+        attrs = tag.attrs
+        name = tag.name
+        tag_id = attrs.get("id")
+        if isinstance(tag_id, str):
+            self.by_id.setdefault(tag_id, tag)
+            if tag_id in _REGION_IDS:
+                self._mark(tag, _REGION_IDS[tag_id])
+        if "data-text-ad" in attrs or (name == "li" and "ads-ad" in classes(tag)):
+            self.ad_roots.append(tag)
+        if name == "h3":
+            self.h3s.append(tag)
+        role = attrs.get("role")
+        if role in ("heading", "link"):
+            self.role_titles.append(tag)
+        if "data-q" in attrs or "data-initq" in attrs or name == "related-question-pair":
+            self._mark(tag, _SKIP)
+        elif "data-news-cluster-id" in attrs:
+            self._mark(tag, _NEWS)
+        elif name == "block-component":
+            self._mark(tag, _FEATURED)
+        elif (
+            attrs.get("data-subtree") == "aio" or "ai overview" in attr(tag, "data-attrid").lower()
+        ):
+            self._mark(tag, _AIO)
+        if name == "a" and (
+            "data-rw" in attrs or "data-pcu" in attrs or _TRACKING.match(attr(tag, "href"))
+        ):
+            self.tracking_links.append(tag)
+        if name in _LABEL_TAGS or role == "heading":
+            label = _short_text(tag)
+            if label is not None:
+                self.labels.append((tag, label, name in _HEADING_TAGS or role == "heading"))
+
+    def _mark(self, tag: Tag, kind: str) -> None:
+        if id(tag) not in self.region:
+            self.region[id(tag)] = kind
+            self.roots.setdefault(kind, []).append(tag)
+
+    def _label_region(self, label: Tag, text: str, heading: bool) -> None:
+        """Mark the block a region's heading ("Top stories", "AI Overview") belongs to.
+
+        The block is the nearest ancestor holding a result link, at most a direct child of
+        the results list. "News" and featured-snippet labels must be headings, and no label
+        may sit in a link: the "News" tab is not a news box.
+        """
+        kind = next((k for k, names in _LABELS.items() if text in names), None)
+        if kind is None or (kind != _AIO and not heading) or _link_around(label) is not None:
+            return
+        for depth, parent in enumerate(ancestors(label, self.main)):
+            if depth >= 6 or attr(parent, "id") in _SKELETON_IDS:
+                return
+            if kind == _FEATURED:
+                found = any(_title_link(h3) for h3 in parent.find_all("h3"))
+            else:
+                found = any(_external(a) for a in parent.find_all("a", href=True))
+            if found:
+                self._mark(parent, kind)
+                return
+
+    # --- classification ---------------------------------------------------------------------
+
+    def kind_of(self, tag: Tag) -> str | None:
+        """The kind of the nearest special region holding ``tag`` (None: the main column)."""
+        for parent in ancestors(tag):
+            kind = self.region.get(id(parent))
+            if kind is not None:
+                return kind
+        return None
+
+    def pos(self, tag: Tag) -> int:
+        """Document order of ``tag``."""
+        return self.order.get(id(tag), -1)
+
+    # --- items ------------------------------------------------------------------------------
+
+    def items(self) -> list[Item]:
+        """Every result on the page, in reading order."""
+        for root in self._ad_roots():
+            self._mark(root, _AD)
+        found: list[tuple[int, Item]] = []
+        found += self._organic()
+        found += self._news()
+        found += self._featured()
+        found += self._ai_overview()
+        main_positions = [position for position, _ in found]
+        found += self._ads(main_positions)
+        if len(found) > MAX_ITEMS:
+            raise ParseError(f"more than {MAX_ITEMS} results on one page: not a result page")
+        found.sort(key=lambda pair: pair[0])
+        return [item for _, item in found]
+
+    def device(self) -> str | None:
+        """``mobile`` or ``desktop`` when the layout tells, else None."""
+        if self.mobile:
+            return "mobile"
+        return "desktop" if "center_col" in self.by_id or "rcnt" in self.by_id else None
+
+    def _ad_roots(self) -> list[Tag]:
+        marked = {id(root) for root in self.ad_roots}
+        roots = [r for r in self.ad_roots if not any(id(p) in marked for p in ancestors(r))]
+        if roots:
+            return roots
+        # No marked ad blocks (an older or unusual layout): each tracking link is one ad,
+        # except in shopping units, which are not text ads.
+        fallback: list[Tag] = []
+        for link in self.tracking_links:
+            if any(_is_shopping(parent) for parent in ancestors(link)):
+                continue
+            root = next((p for p in ancestors(link) if "data-hveid" in p.attrs), link)
+            fallback.append(root)
+        return _unique(fallback)
+
+    def _title_links(self) -> list[Tag]:
+        links = _unique(_title_link(h3) for h3 in self.h3s)
+        organic = [a for a in links if self.kind_of(a) is None]
+        if organic:
+            return links
+        # The mobile layout: titles are [role=heading] / [role=link] inside the link.
+        mobile = _unique(_link_around(tag) for tag in self.role_titles)
+        mobile = [a for a in mobile if self.kind_of(a) is None and _external(a)]
+        if mobile:
+            self.mobile = True
+        return links + mobile
+
+    def _organic(self) -> list[tuple[int, Item]]:
+        links = self._title_links()
+        counts = _subtree_counts(
+            [*links, *(root for roots in self.roots.values() for root in roots)], self.main
+        )
+        found = []
+        for link in links:
+            if self.kind_of(link) is not None:
+                continue
+            container = _container(link, counts, self.main)
+            if "mnr-c" in classes(container):
+                self.mobile = True
+            item = _organic_item(link, container)
+            if item is not None:
+                found.append((self.pos(link), item))
+        return found
+
+    def _news(self) -> list[tuple[int, Item]]:
+        found = []
+        seen: set[str] = set()
+        for root in self._outermost(_NEWS):
+            for link in root.find_all("a", href=True):
+                resolved = resolve_link(attr(link, "href"), _BASE)
+                if resolved is None or resolved.url in seen:
+                    continue
+                heading = link.select_one('[role="heading"]') or link.find(["h3", "h4"])
+                title = text_of(heading) or attr(link, "aria-label") or text_of(link)
+                if not title:
+                    continue
+                seen.add(resolved.url)
+                snippet = text_of(link, [heading] if isinstance(heading, Tag) else [])
+                item = Item("news", resolved.url, title, snippet, tracking_url=resolved.tracking)
+                found.append((self.pos(link), item))
+        return found
+
+    def _featured(self) -> list[tuple[int, Item]]:
+        found = []
+        for root in self._outermost(_FEATURED):
+            link = _first_title_link(root)
+            if link is None:
+                continue
+            resolved = _resolve(link, root)
+            if resolved is None:
+                continue
+            snippet_tag = _first(root, _FEATURED_SNIPPETS, outside=link)
+            snippet = text_of(snippet_tag) if snippet_tag else _rest_text(root, link)
+            title = text_of(link.find("h3"))
+            item = Item(
+                "featured_snippet", resolved.url, title, snippet, tracking_url=resolved.tracking
+            )
+            found.append((self.pos(link), item))
+        return found
+
+    def _ai_overview(self) -> list[tuple[int, Item]]:
+        found = []
+        seen: set[str] = set()
+        for root in self._outermost(_AIO):
+            for link in root.find_all("a", href=True):
+                resolved = resolve_link(attr(link, "href"), _BASE)
+                if resolved is None or resolved.opaque or resolved.url in seen:
+                    continue
+                seen.add(resolved.url)
+                title = attr(link, "aria-label") or text_of(link)
+                item = Item("ai_overview", resolved.url, title, tracking_url=resolved.tracking)
+                found.append((self.pos(link), item))
+        return found
+
+    def _ads(self, main_positions: Sequence[int]) -> list[tuple[int, Item]]:
+        first = min(main_positions, default=None)
+        last = max(main_positions, default=None)
+        found = []
+        for root in self.roots.get(_AD, []):
+            block = self._ad_block(root, first, last)
+            item = _ad_item(root, block)
+            if item is not None:
+                found.append((self.pos(root), item))
+        return found
+
+    def _ad_block(self, root: Tag, first: int | None, last: int | None) -> str:
+        for parent in ancestors(root):
+            kind = self.region.get(id(parent))
+            if kind in (_ADS_TOP, _ADS_BOTTOM, _ADS_SIDE):
+                return kind
+            if attr(parent, "id") == "rhs":
+                return _ADS_SIDE
+        position = self.pos(root)
+        if first is None or last is None or position < first:
+            return _ADS_TOP
+        return _ADS_BOTTOM if position > last else "middle"
+
+    def _outermost(self, kind: str) -> list[Tag]:
+        roots = self.roots.get(kind, [])
+        marked = {id(root) for root in roots}
+        return [r for r in roots if not any(id(p) in marked for p in ancestors(r))]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _short_text(tag: Tag) -> str | None:
+    """The text of an element holding one short string (through single-child wrappers).
+
+    ``Tag.string`` would do, but it recurses, and a page can nest deeper than Python allows.
+    """
+    node: PageElement = tag
+    for _ in range(6):
+        if isinstance(node, NavigableString):
+            text = clean(str(node))
+            return text.casefold() if 0 < len(text) <= 60 else None
+        if not isinstance(node, Tag) or len(node.contents) != 1:
+            return None
+        node = node.contents[0]
+    return None
+
+
+def _unique(tags: Iterable[Tag | None]) -> list[Tag]:
+    seen: set[int] = set()
+    out = []
+    for tag in tags:
+        if tag is not None and id(tag) not in seen:
+            seen.add(id(tag))
+            out.append(tag)
+    return out
+
+
+def _link_around(tag: Tag) -> Tag | None:
+    for depth, parent in enumerate(ancestors(tag)):
+        if depth >= 5:
+            return None
+        if parent.name == "a" and parent.get("href"):
+            return parent
+    return None
+
+
+def _title_link(h3: Tag) -> Tag | None:
+    link = _link_around(h3)
+    if link is not None:
+        return link
+    # Older layouts put the link inside the heading (h3.r > a); sitelinks did too, in tables.
+    inner = h3.find("a", href=True)
+    if isinstance(inner, Tag) and "r" in classes(h3) and not h3.find_parent("table"):
+        return inner
+    return None
+
+
+def _external(link: Tag) -> bool:
+    resolved = resolve_link(attr(link, "href"), _BASE)
+    return resolved is not None
+
+
+def _subtree_counts(markers: Sequence[Tag], stop: Tag | None) -> dict[int, int]:
+    """How many markers (result links, region roots) each ancestor holds."""
+    counts: dict[int, int] = {}
+    for marker in markers:
+        counts[id(marker)] = counts.get(id(marker), 0) + 1
+        for parent in ancestors(marker, stop):
+            counts[id(parent)] = counts.get(id(parent), 0) + 1
+    return counts
+
+
+def _container(link: Tag, counts: dict[int, int], stop: Tag | None) -> Tag:
+    """The largest element around ``link`` holding no other result (a known block if any)."""
+    chain = [link]
+    for parent in ancestors(link, stop):
+        if counts.get(id(parent), 0) > 1:
+            break
+        chain.append(parent)
+    known = [
+        tag
+        for tag in chain
+        if _CONTAINER_CLASSES.intersection(classes(tag)) or attr(tag, "jscontroller") == "SC7lYd"
+    ]
+    return known[-1] if known else chain[-1]
+
+
+def _first_title_link(root: Tag) -> Tag | None:
+    for h3 in root.find_all("h3"):
+        link = _title_link(h3)
+        if link is not None:
+            return link
+    return None
+
+
+def _is_shopping(tag: Tag) -> bool:
+    return any("pla-" in name or "commercial-unit" in name for name in classes(tag))
+
+
+def _first(root: Tag, selectors: Sequence[str], outside: Tag | None = None) -> Tag | None:
+    """The first element matching one of ``selectors`` (in priority order) with text."""
+    for selector in selectors:
+        for tag in root.select(selector):
+            if outside is not None and (tag is outside or _inside(tag, outside)):
+                continue
+            if text_of(tag):
+                return tag
+    return None
+
+
+def _inside(tag: Tag, outer: Tag) -> bool:
+    return any(parent is outer for parent in ancestors(tag))
+
+
+def _rest_text(root: Tag, *skip: Tag) -> str:
+    excluded: list[Tag] = [*skip]
+    for tag in root.find_all(["a", "cite", "h3", "g-popup", "g-menu"]):
+        excluded.append(tag)
+    excluded += root.select('[role="button"], [role="heading"]')
+    return text_of(root, excluded)
+
+
+def _resolve(link: Tag, container: Tag) -> Link | None:
+    """The link's landing URL, using the displayed URL when the link is an opaque token."""
+    resolved = resolve_link(attr(link, "href"), _BASE)
+    if resolved is None or not resolved.opaque:
+        return resolved
+    cite = container.find("cite")
+    shown = displayed_url(text_of(cite if isinstance(cite, Tag) else None))
+    return Link(shown, resolved.tracking) if shown else resolved
+
+
+def _organic_item(link: Tag, container: Tag) -> Item | None:
+    resolved = _resolve(link, container)
+    if resolved is None:
+        return None
+    heading = link.find("h3") or link.select_one('[role="heading"], [role="link"]')
+    title = text_of(heading if isinstance(heading, Tag) else link)
+    snippet_tag = _first(container, _SNIPPETS, outside=link)
+    snippet = text_of(snippet_tag) if snippet_tag else _rest_text(container, link)
+    return Item("organic", resolved.url, title, snippet, tracking_url=resolved.tracking)
+
+
+def _ad_item(root: Tag, block: str) -> Item | None:
+    heading = root.select_one('[role="heading"]') or root.find(["h3", "h2"])
+    heading = heading if isinstance(heading, Tag) else None
+    links = [a for a in root.find_all("a", href=True) if isinstance(a, Tag)]
+    if root.name == "a" and root.get("href"):
+        links.insert(0, root)
+    if not links:
+        return None
+    main = next((a for a in links if a.get("data-pcu")), None) or next(
+        (a for a in links if heading is not None and (_inside(heading, a) or _inside(a, heading))),
+        links[0],
+    )
+    title = text_of(heading) or text_of(main)
+    # Only the title's links lead to the ad's landing page; the others are its sitelinks.
+    title_links = [
+        a
+        for a in links
+        if a is main or (heading is not None and (_inside(heading, a) or _inside(a, heading)))
+    ]
+    landing, tracking = _ad_urls(root, main, title_links)
+    if landing is None:
+        return None
+    snippet_tag = _first(root, _AD_SNIPPETS)
+    snippet = text_of(snippet_tag) if snippet_tag else _ad_text(root)
+    return Item("paid", landing, title, snippet, block=block, tracking_url=tracking)
+
+
+def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, str | None]:
+    """(landing URL, tracking link): ``data-pcu``, a direct link, the tracking link's
+    ``adurl``, the displayed URL, the displayed domain, in that order."""
+    tracking = attr(main, "data-rw") or None
+    landing: str | None = None
+    pcu = [u.strip() for u in attr(main, "data-pcu").split(",") if u.strip()]
+    if pcu and pcu[0].startswith(("http://", "https://")):
+        landing = pcu[0]
+    for link in [main, *links]:
+        resolved = resolve_link(attr(link, "href"), _BASE)
+        if resolved is None:
+            continue
+        if resolved.tracking is None:
+            landing = landing or resolved.url
+        else:
+            tracking = tracking or resolved.tracking
+            if not resolved.opaque:
+                landing = landing or resolved.url
+    if landing is None and tracking:
+        unwrapped = resolve_link(tracking, _BASE)
+        if unwrapped is not None and not unwrapped.opaque:
+            landing = unwrapped.url
+    if landing is None:
+        shown = root.find(["cite"]) or root.select_one('[role="text"]')
+        landing = displayed_url(text_of(shown if isinstance(shown, Tag) else None))
+    if landing is None and attr(root, "data-dtld"):
+        landing = "https://" + attr(root, "data-dtld")
+    return landing, tracking
+
+
+def _ad_text(root: Tag) -> str:
+    excluded: list[Tag] = [a for a in root.find_all("a") if isinstance(a, Tag)]
+    excluded += [t for t in root.find_all(["cite", "h3", "g-bubble"]) if isinstance(t, Tag)]
+    excluded += root.select('[role="heading"], [role="text"], [role="button"]')
+    excluded += [
+        t
+        for t in root.find_all(["span", "div"])
+        if isinstance(t, Tag) and _short_text(t) in _AD_LABELS
+    ]
+    return text_of(root, excluded)
+
+
+def _country(soup: BeautifulSoup) -> str | None:
+    field_ = soup.select_one('input[name="gl"]')
+    value = attr(field_ if isinstance(field_, Tag) else None, "value").strip().lower()
+    if value == "uk":  # Google's gl for the United Kingdom; ISO 3166 says gb
+        return "gb"
+    return value if re.fullmatch(r"[a-z]{2}", value) else None

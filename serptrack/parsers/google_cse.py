@@ -1,0 +1,79 @@
+"""The Google Custom Search JSON API payload: ``items`` in order (no ads, no AI overview).
+
+Results come from the configured search engine (``cx``), not from google.com. Rank is the
+order of ``items``, continued across pages (``start`` is 1-based on the request side).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FetchError, ParseError
+from ..snapshot import Item, Snapshot
+from . import JsonFormat, register_json
+from .payload import clean_url, entries, mapping, text
+
+__all__ = ["google_cse_error", "is_google_cse", "parse_google_cse"]
+
+
+def is_google_cse(doc: Any) -> bool:
+    """Whether ``doc`` is a Custom Search payload or a Google API error envelope."""
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("kind") == "customsearch#search":
+        return True
+    error = doc.get("error")
+    return set(doc) == {"error"} and isinstance(error, dict) and isinstance(error.get("code"), int)
+
+
+def google_cse_error(doc: dict[str, Any]) -> FetchError | None:
+    """The failure a Google API error envelope reports, or None."""
+    error = doc.get("error")
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code")
+    message = text(error.get("message")) or str(code)
+    status = text(error.get("status"))
+    said = f"Google Custom Search refused the request ({code} {status}: {message})"
+    reasons = " ".join(text(e.get("reason")) for e in entries(error.get("errors")))
+    if "key" in message.lower() or "keyInvalid" in reasons or status == "PERMISSION_DENIED":
+        return FetchError(f"{said}; check GOOGLE_CSE_KEY and GOOGLE_CSE_CX", kind="auth")
+    if code == 429 or status == "RESOURCE_EXHAUSTED":
+        return FetchError(
+            f"{said}; the daily quota is spent: wait for it to reset or raise it", kind="quota"
+        )
+    return FetchError(said, kind="provider-error")
+
+
+def parse_google_cse(doc: Any) -> Snapshot:
+    """Map one Custom Search page to a snapshot (raises FetchError for an error envelope)."""
+    if not isinstance(doc, dict):
+        raise ParseError("a Custom Search payload must be a JSON object")
+    error = google_cse_error(doc)
+    if error is not None:
+        raise error
+    items = []
+    for result in entries(doc.get("items")):
+        url = clean_url(result.get("link"))
+        if url:
+            items.append(
+                Item(
+                    "organic",
+                    url,
+                    title=text(result.get("title")),
+                    snippet=text(result.get("snippet")),
+                )
+            )
+    requests = entries(mapping(doc.get("queries")).get("request"))
+    asked = requests[0] if requests else {}
+    return Snapshot(
+        query=text(asked.get("searchTerms")),
+        results=items,
+        engine="google",
+        country=text(asked.get("gl")) or None,
+        language=text(asked.get("hl")) or None,
+        source="google_cse",
+    )
+
+
+register_json(JsonFormat("google_cse", is_google_cse, parse_google_cse))

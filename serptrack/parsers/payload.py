@@ -1,0 +1,172 @@
+"""What every API payload parser shares: field cleanup, page merging, multi-page recordings.
+
+A live check may fetch several result pages. :func:`merge_pages` joins their snapshots the
+way SPEC section 3 counts: organic ranks and page positions continue across pages, paid ranks
+continue page after page (each page's top block first), and an organic URL that a later page
+repeats is kept once. A multi-page check is recorded (``check --record``) as one
+``serptrack-pages/1`` document holding every raw page, which :func:`parse_pages_document`
+replays through the same per-page parsers and the same merge, so a replay equals the live
+check exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..errors import ParseError
+from ..snapshot import Item, Snapshot
+from . import JSON_FORMATS, JsonFormat, register_json
+
+__all__ = [
+    "PAGES_FORMAT",
+    "clean_url",
+    "entries",
+    "mapping",
+    "merge_pages",
+    "number",
+    "pages_document",
+    "parse_pages_document",
+    "payload_datetime",
+    "text",
+]
+
+PAGES_FORMAT = "serptrack-pages/1"
+
+_TAG = re.compile(r"<[^>]+>")
+_GLUED = re.compile(r"^https?://[^/?#]*?(https?://.+)$")
+
+
+def text(value: Any, *, strip_tags: bool = False) -> str:
+    """A clean one-line string from a payload field (HTML tags and entities removed on request)."""
+    if not isinstance(value, str):
+        return ""
+    if strip_tags:
+        value = html.unescape(_TAG.sub("", value))
+    if (
+        "  " in value
+        or "\n" in value
+        or "\t" in value
+        or "\r" in value
+        or value[:1].isspace()
+        or value[-1:].isspace()
+    ):
+        return " ".join(value.split())
+    return value  # already clean: the common case, on the hot path of a 100-result page
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (payload fields come and go)."""
+    return value if isinstance(value, dict) else {}
+
+
+def entries(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON list (anything else in it, or a missing list, is skipped)."""
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def number(value: Any, default: int) -> int:
+    """A whole number from a payload field (an int or a digit string), else ``default``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return default
+
+
+def clean_url(value: Any) -> str | None:
+    """An absolute http(s) URL from a payload field, or None.
+
+    Some payloads glue Google's host before the target (``https://www.google.comhttps://…``);
+    the target is kept.
+    """
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if url.count("://") > 1:
+        glued = _GLUED.match(url)
+        if glued:
+            url = glued.group(1)
+    if url.startswith("//"):
+        url = "https:" + url
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def payload_datetime(value: Any) -> dt.datetime | None:
+    """A UTC datetime from the timestamps APIs use (``2026-03-01 07:00:03 UTC``, ISO 8601)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    raw = value.strip()
+    if raw.endswith(" UTC"):
+        raw = raw[:-4] + "+00:00"
+    raw = raw.replace(" +", "+").replace("Z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def merge_pages(snapshots: Sequence[Snapshot]) -> Snapshot:
+    """One snapshot from consecutive result pages, numbered as SPEC section 3 says."""
+    if not snapshots:
+        return Snapshot(query="")
+    if len(snapshots) == 1:
+        return snapshots[0]  # one page: list order is page order; the store numbers it
+    items: list[Item] = []
+    ranks: dict[str, int] = {}
+    seen_organic: set[str] = set()
+    for snapshot in snapshots:
+        page = [
+            item
+            for item in snapshot.results
+            if not (item.placement == "organic" and item.url in seen_organic)
+        ]
+        paid = [i for i in page if i.placement == "paid" and i.block == "top"]
+        paid += [i for i in page if i.placement == "paid" and i.block != "top"]
+        paid_rank = {id(item): ranks.get("paid", 0) + n for n, item in enumerate(paid, start=1)}
+        for item in page:
+            if item.placement == "paid":
+                rank = paid_rank[id(item)]
+            else:
+                rank = ranks[item.placement] = ranks.get(item.placement, 0) + 1
+            items.append(replace(item, rank=rank, page_position=len(items) + 1))
+        ranks["paid"] = ranks.get("paid", 0) + len(paid)
+        seen_organic.update(item.url for item in page if item.placement == "organic")
+    first = snapshots[0]
+    return replace(first, results=items)
+
+
+def pages_document(provider: str, docs: Sequence[Any]) -> dict[str, Any]:
+    """The ``serptrack-pages/1`` document that records a multi-page check's raw pages."""
+    return {"format": PAGES_FORMAT, "provider": provider, "pages": list(docs)}
+
+
+def _is_pages(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == PAGES_FORMAT
+
+
+def parse_pages_document(doc: Any) -> Snapshot:
+    """Replay a ``serptrack-pages/1`` document: parse each raw page, then merge them."""
+    pages = doc.get("pages") if isinstance(doc, dict) else None
+    if not isinstance(pages, list) or not pages:
+        raise ParseError(f"a {PAGES_FORMAT} document needs a non-empty 'pages' list")
+    snapshots = []
+    for index, page in enumerate(pages):
+        fmt = next(
+            (f for f in JSON_FORMATS if f.name != PAGES_FORMAT and f.matches(page)),
+            None,
+        )
+        if fmt is None:
+            raise ParseError(f"pages[{index}] is not the raw response of a supported API")
+        snapshots.append(fmt.parse(page))
+    return merge_pages(snapshots)
+
+
+register_json(JsonFormat(PAGES_FORMAT, _is_pages, parse_pages_document))

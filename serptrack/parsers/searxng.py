@@ -1,0 +1,75 @@
+"""A SearXNG instance's JSON payload: ``results`` in order (merged meta-ranks, no ads).
+
+SearXNG answers HTTP 200 with an empty ``results`` list when every engine failed; the
+failures are in ``unresponsive_engines``. That is a failed check, not "nothing ranks".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FetchError, ParseError
+from ..snapshot import Item, Snapshot
+from . import JsonFormat, register_json
+from .payload import clean_url, entries, text
+
+__all__ = ["is_searxng", "parse_searxng", "searxng_error"]
+
+
+def is_searxng(doc: Any) -> bool:
+    """Whether ``doc`` is a SearXNG search payload."""
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("results"), list)
+        and "unresponsive_engines" in doc
+        and "query" in doc
+    )
+
+
+def searxng_error(doc: dict[str, Any]) -> FetchError | None:
+    """A failure when no result came back and engines say why, else None."""
+    if doc.get("results"):
+        return None
+    failures = []
+    for entry in doc.get("unresponsive_engines") or []:
+        if isinstance(entry, list | tuple) and entry:
+            name = text(entry[0])
+            reason = text(entry[1]) if len(entry) > 1 else ""
+            failures.append(f"{name} ({reason})" if reason else name)
+    if not failures:
+        return None
+    return FetchError(
+        "SearXNG returned no results because its engines did not answer: "
+        f"{', '.join(failures)}; check the instance's engines (or try again later)",
+        kind="provider-unavailable",
+    )
+
+
+def parse_searxng(doc: Any) -> Snapshot:
+    """Map one SearXNG page to a snapshot (raises FetchError when every engine failed)."""
+    if not isinstance(doc, dict):
+        raise ParseError("a SearXNG payload must be a JSON object")
+    error = searxng_error(doc)
+    if error is not None:
+        raise error
+    items = []
+    for result in entries(doc.get("results")):
+        url = clean_url(result.get("url"))
+        if url:
+            items.append(
+                Item(
+                    "organic",
+                    url,
+                    title=text(result.get("title")),
+                    snippet=text(result.get("content")),
+                )
+            )
+    return Snapshot(
+        query=text(doc.get("query")),
+        results=items,
+        engine="searxng",
+        source="searxng",
+    )
+
+
+register_json(JsonFormat("searxng", is_searxng, parse_searxng))

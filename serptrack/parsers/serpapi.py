@@ -1,0 +1,177 @@
+"""SerpApi's Google payload (``engine=google``): ads with their block, AI overview references,
+top stories, the featured snippet and organic results.
+
+Reading order on the page, as SerpApi gives no absolute position for blocks: top ads, the AI
+overview's references, the featured snippet, top stories, organic results, then middle,
+bottom and right-hand ads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FetchError, ParseError
+from ..snapshot import Item, Snapshot
+from . import JsonFormat, register_json
+from .payload import clean_url, entries, mapping, number, payload_datetime, text
+
+__all__ = ["is_serpapi", "parse_serpapi", "serpapi_error"]
+
+_METADATA_KEYS = ("json_endpoint", "raw_html_file", "google_url")
+_AD_ORDER = {"top": 0, "middle": 2, "bottom": 3, "right": 4}
+
+
+def is_serpapi(doc: Any) -> bool:
+    """Whether ``doc`` is a SerpApi search payload or a bare SerpApi error body."""
+    if not isinstance(doc, dict) or "request_info" in doc:
+        return False
+    metadata = doc.get("search_metadata")
+    if isinstance(metadata, dict):
+        return any(key in metadata for key in _METADATA_KEYS)
+    return set(doc) == {"error"} and isinstance(doc["error"], str)
+
+
+def serpapi_error(doc: dict[str, Any]) -> FetchError | None:
+    """The failure a SerpApi body reports, or None (an empty result page is no failure)."""
+    message = text(doc.get("error"))
+    metadata = doc.get("search_metadata")
+    status = metadata.get("status") if isinstance(metadata, dict) else None
+    if status == "Error":
+        return FetchError(
+            f"SerpApi could not complete the search: {message or 'status Error'}; try again later",
+            kind="provider-unavailable",
+        )
+    if status in ("Queued", "Processing"):
+        return FetchError(
+            f"SerpApi has not finished the search yet (status {status}); try again in a minute",
+            kind="provider-unavailable",
+        )
+    if not message:
+        return None
+    if status == "Success":
+        # SerpApi reports an empty result page with a top-level error and status Success.
+        return None
+    lowered = message.lower()
+    if "api key" in lowered:
+        return FetchError(
+            f"SerpApi rejected the key: {message}; check SERPAPI_API_KEY", kind="auth"
+        )
+    if "run out of searches" in lowered:
+        return FetchError(
+            f"SerpApi: {message}; upgrade the plan or wait for it to renew", kind="quota"
+        )
+    return FetchError(f"SerpApi returned an error: {message}", kind="provider-error")
+
+
+def parse_serpapi(doc: Any) -> Snapshot:
+    """Map one SerpApi Google result page to a snapshot (raises FetchError for an error body)."""
+    if not isinstance(doc, dict):
+        raise ParseError("a SerpApi payload must be a JSON object")
+    error = serpapi_error(doc)
+    if error is not None:
+        raise error
+    ads = entries(doc.get("ads"))
+    ads.sort(key=lambda ad: (_AD_ORDER.get(str(ad.get("block_position")), 3), _position(ad)))
+    top = [_ad(ad) for ad in ads if ad.get("block_position") == "top"]
+    rest = [_ad(ad) for ad in ads if ad.get("block_position") != "top"]
+    items = [item for item in top if item]
+    items += _ai_overview(doc.get("ai_overview"))
+    items += _featured(doc.get("answer_box"))
+    items += _stories(doc.get("top_stories"))
+    organic = entries(doc.get("organic_results"))
+    organic.sort(key=_position)
+    for result in organic:
+        url = clean_url(result.get("link"))
+        if url:
+            items.append(
+                Item(
+                    "organic",
+                    url,
+                    title=text(result.get("title")),
+                    snippet=text(result.get("snippet")),
+                )
+            )
+    items += [item for item in rest if item]
+    params = mapping(doc.get("search_parameters"))
+    metadata = mapping(doc.get("search_metadata"))
+    return Snapshot(
+        query=text(params.get("q")),
+        results=items,
+        engine="google",
+        country=text(params.get("gl")) or None,
+        language=text(params.get("hl")) or None,
+        device=text(params.get("device")) or None,
+        location=text(params.get("location_requested") or params.get("location")) or None,
+        observed_at=payload_datetime(metadata.get("created_at")),
+        source="serpapi",
+    )
+
+
+def _position(entry: dict[str, Any]) -> int:
+    return number(entry.get("position"), 10_000)
+
+
+def _ad(ad: dict[str, Any]) -> Item | None:
+    url = clean_url(ad.get("link"))
+    if not url:
+        return None
+    return Item(
+        "paid",
+        url,
+        title=text(ad.get("title")),
+        snippet=text(ad.get("description") or ad.get("snippet")),
+        block=text(ad.get("block_position")) or None,
+        tracking_url=clean_url(ad.get("tracking_link")),
+    )
+
+
+def _ai_overview(overview: Any) -> list[Item]:
+    if not isinstance(overview, dict):
+        return []
+    references = entries(overview.get("references"))
+    references.sort(key=lambda r: number(r.get("index"), 10_000))
+    items = []
+    for reference in references:
+        url = clean_url(reference.get("link"))
+        if url:
+            items.append(
+                Item(
+                    "ai_overview",
+                    url,
+                    title=text(reference.get("title")),
+                    snippet=text(reference.get("snippet")),
+                )
+            )
+    return items
+
+
+def _featured(box: Any) -> list[Item]:
+    if not isinstance(box, dict):
+        return []
+    url = clean_url(box.get("link"))
+    if not url:
+        return []
+    return [
+        Item(
+            "featured_snippet",
+            url,
+            title=text(box.get("title")),
+            snippet=text(box.get("snippet") or box.get("answer")),
+        )
+    ]
+
+
+def _stories(stories: Any) -> list[Item]:
+    if isinstance(stories, dict):  # an older shape wraps the list
+        stories = stories.get("stories")
+    items = []
+    for story in entries(stories):
+        url = clean_url(story.get("link"))
+        if url:
+            items.append(
+                Item("news", url, title=text(story.get("title")), snippet=text(story.get("source")))
+            )
+    return items
+
+
+register_json(JsonFormat("serpapi", is_serpapi, parse_serpapi))

@@ -1,0 +1,81 @@
+"""Serper.dev's Google payload: organic results and top stories (Serper documents no ads).
+
+Reading order: top stories, then organic results (Serper gives no block positions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FetchError, ParseError
+from ..snapshot import Item, Snapshot
+from . import JsonFormat, register_json
+from .payload import clean_url, entries, mapping, number, text
+
+__all__ = ["is_serper", "parse_serper", "serper_error"]
+
+
+def is_serper(doc: Any) -> bool:
+    """Whether ``doc`` is a Serper search payload or a Serper error body."""
+    if not isinstance(doc, dict):
+        return False
+    if isinstance(doc.get("searchParameters"), dict):
+        return True
+    return set(doc) == {"message", "statusCode"}
+
+
+def serper_error(doc: dict[str, Any]) -> FetchError | None:
+    """The failure a Serper body reports (``{"message": .., "statusCode": N}``), or None."""
+    status = doc.get("statusCode")
+    if not isinstance(status, int) or status < 400:
+        return None
+    message = text(doc.get("message")) or f"status {status}"
+    if status in (401, 403):
+        return FetchError(f"Serper rejected the key: {message}; check SERPER_API_KEY", kind="auth")
+    if status == 429:
+        return FetchError(
+            f"Serper is rate limiting serptrack or the credits ran out: {message}", kind="http-429"
+        )
+    return FetchError(f"Serper returned an error ({status}): {message}", kind="provider-error")
+
+
+def parse_serper(doc: Any) -> Snapshot:
+    """Map one Serper result page to a snapshot (raises FetchError for an error body)."""
+    if not isinstance(doc, dict):
+        raise ParseError("a Serper payload must be a JSON object")
+    error = serper_error(doc)
+    if error is not None:
+        raise error
+    items = []
+    for story in entries(doc.get("topStories")):
+        url = clean_url(story.get("link"))
+        if url:
+            items.append(
+                Item("news", url, title=text(story.get("title")), snippet=text(story.get("source")))
+            )
+    organic = entries(doc.get("organic"))
+    organic.sort(key=lambda r: number(r.get("position"), 10_000))
+    for result in organic:
+        url = clean_url(result.get("link"))
+        if url:
+            items.append(
+                Item(
+                    "organic",
+                    url,
+                    title=text(result.get("title")),
+                    snippet=text(result.get("snippet")),
+                )
+            )
+    params = mapping(doc.get("searchParameters"))
+    return Snapshot(
+        query=text(params.get("q")),
+        results=items,
+        engine="google",
+        country=text(params.get("gl")) or None,
+        language=text(params.get("hl")) or None,
+        location=text(params.get("location")) or None,
+        source="serper",
+    )
+
+
+register_json(JsonFormat("serper", is_serper, parse_serper))

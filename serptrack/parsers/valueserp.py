@@ -1,0 +1,109 @@
+"""ValueSERP's Google payload (Traject Data): ads with their block, top stories and organic
+results.
+
+Organic ``position`` restarts at 1 on every page, so results are ordered by
+``position_overall`` (then page and position); one payload may hold several pages
+(``max_page``). Reading order: top ads, top stories, organic results, other ads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FetchError, ParseError
+from ..snapshot import Item, Snapshot
+from . import JsonFormat, register_json
+from .payload import clean_url, entries, mapping, number, payload_datetime, text
+
+__all__ = ["is_valueserp", "parse_valueserp", "valueserp_error"]
+
+
+def is_valueserp(doc: Any) -> bool:
+    """Whether ``doc`` is a ValueSERP (Traject Data) payload or error body."""
+    return isinstance(doc, dict) and isinstance(doc.get("request_info"), dict)
+
+
+def valueserp_error(doc: dict[str, Any]) -> FetchError | None:
+    """The failure ``request_info.success: false`` reports, or None."""
+    info = mapping(doc.get("request_info"))
+    if info.get("success") is not False:
+        return None
+    message = text(info.get("message") or doc.get("message") or doc.get("error")) or "no message"
+    lowered = message.lower()
+    if "api key" in lowered or "api_key" in lowered:
+        return FetchError(
+            f"ValueSERP rejected the key: {message}; check VALUESERP_API_KEY", kind="auth"
+        )
+    if "credit" in lowered:
+        return FetchError(f"ValueSERP: {message}; top up the account", kind="quota")
+    return FetchError(f"ValueSERP returned an error: {message}", kind="provider-error")
+
+
+def parse_valueserp(doc: Any) -> Snapshot:
+    """Map a ValueSERP result payload to a snapshot (raises FetchError for an error body)."""
+    if not isinstance(doc, dict):
+        raise ParseError("a ValueSERP payload must be a JSON object")
+    error = valueserp_error(doc)
+    if error is not None:
+        raise error
+    ads = entries(doc.get("ads"))
+    ads.sort(key=lambda a: (number(a.get("page"), 1), number(a.get("position"), 10_000)))
+    top = [a for a in ads if a.get("block_position") == "top"]
+    other = [a for a in ads if a.get("block_position") != "top"]
+    items = [item for ad in top if (item := _ad(ad))]
+    for story in entries(doc.get("top_stories")):
+        url = clean_url(story.get("link"))
+        if url:
+            items.append(
+                Item("news", url, title=text(story.get("title")), snippet=text(story.get("source")))
+            )
+    organic = entries(doc.get("organic_results"))
+    organic.sort(
+        key=lambda r: (
+            number(r.get("position_overall"), 0) or 10_000 * number(r.get("page"), 1),
+            number(r.get("page"), 1),
+            number(r.get("position"), 10_000),
+        )
+    )
+    for result in organic:
+        url = clean_url(result.get("link"))
+        if url:
+            items.append(
+                Item(
+                    "organic",
+                    url,
+                    title=text(result.get("title")),
+                    snippet=text(result.get("snippet")),
+                )
+            )
+    items += [item for ad in other if (item := _ad(ad))]
+    params = mapping(doc.get("search_parameters"))
+    metadata = mapping(doc.get("search_metadata"))
+    return Snapshot(
+        query=text(params.get("q")),
+        results=items,
+        engine="google",
+        country=text(params.get("gl")) or None,
+        language=text(params.get("hl")) or None,
+        device=text(params.get("device")) or None,
+        location=text(params.get("location")) or None,
+        observed_at=payload_datetime(metadata.get("created_at")),
+        source="valueserp",
+    )
+
+
+def _ad(ad: dict[str, Any]) -> Item | None:
+    url = clean_url(ad.get("link"))
+    if not url:
+        return None
+    return Item(
+        "paid",
+        url,
+        title=text(ad.get("title")),
+        snippet=text(ad.get("description") or ad.get("snippet")),
+        block=text(ad.get("block_position")) or None,
+        tracking_url=clean_url(ad.get("tracking_link")),
+    )
+
+
+register_json(JsonFormat("valueserp", is_valueserp, parse_valueserp))

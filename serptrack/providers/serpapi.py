@@ -1,0 +1,98 @@
+"""SerpApi (``engine=google``): organic results, ads with their block, AI overview sources and
+top stories, paginated with ``start`` (Google serves 10 results a page)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from ..errors import FetchError
+from ..parsers.serpapi import parse_serpapi, serpapi_error
+from ..snapshot import Snapshot
+from . import register
+from .base import Fetched, Provider, SearchRequest
+
+__all__ = ["SerpApiProvider"]
+
+_PAGE = 10
+
+
+@register
+class SerpApiProvider(Provider):
+    """Google result pages from serpapi.com, with ads and their top/bottom block."""
+
+    name = "serpapi"
+    label = "SerpApi"
+    description = "Google via SerpApi: organic, ads (top/bottom), AI overview sources, top stories"
+    key_env = ("SERPAPI_API_KEY",)
+    placements = ("organic", "paid", "ai_overview", "news", "featured_snippet")
+    devices = ("desktop", "mobile", "tablet")
+    default_base_url = "https://serpapi.com"
+    notes = "10 results a page (paginates with start); HTTP 429 also means the searches ran out"
+
+    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
+        """Fetch pages of 10 until ``depth`` organic results."""
+        return await self.collect_pages(client, request)
+
+    def page_request(
+        self,
+        client: httpx.AsyncClient,
+        request: SearchRequest,
+        number: int,
+        collected: int,
+        previous: Any,
+    ) -> httpx.Request | None:
+        """``GET /search.json?engine=google&q=..&start=..`` (``start`` from the last page's next link)."""
+        start: int | None = 0
+        if previous is not None:
+            start = _next_start(previous, number)
+            if start is None:
+                return None
+        params = {
+            "engine": "google",
+            "q": request.query,
+            "gl": request.country,
+            "hl": request.language,
+            "device": request.device,
+            "location": request.location,
+            "start": start or None,
+            "api_key": self.keys["SERPAPI_API_KEY"],
+        }
+        return self.build_request(client, "GET", "/search.json", params=params)
+
+    def parse_page(self, doc: Any) -> Snapshot:
+        """Map one page with :func:`~serptrack.parsers.serpapi.parse_serpapi`."""
+        return parse_serpapi(doc)
+
+    def doc_error(self, doc: Any) -> FetchError | None:
+        """SerpApi's ``error`` / ``search_metadata.status`` verdict."""
+        return serpapi_error(doc) if isinstance(doc, dict) else None
+
+    def retryable(self, status: int, doc: Any) -> bool:
+        """429 is retried unless it says the searches ran out (no wait will help)."""
+        if status == 429 and "run out" in self.error_message(doc).lower():
+            return False
+        return super().retryable(status, doc)
+
+    def http_error(self, status: int, doc: Any) -> FetchError:
+        """A 429 that means the plan's searches ran out is a quota failure."""
+        message = self.error_message(doc)
+        if status == 429 and "run out" in message.lower():
+            return FetchError(
+                f"SerpApi: {message} (HTTP 429); upgrade the plan or wait for it to renew",
+                kind="quota",
+            )
+        return super().http_error(status, doc)
+
+
+def _next_start(previous: Any, number: int) -> int | None:
+    """The ``start`` of the next page, from ``serpapi_pagination.next``; None at the last page."""
+    pagination = previous.get("serpapi_pagination") if isinstance(previous, dict) else None
+    if not isinstance(pagination, dict) or not pagination.get("next"):
+        return None
+    values = parse_qs(urlsplit(str(pagination["next"])).query).get("start")
+    if values and values[0].isdigit():
+        return int(values[0])
+    return (number - 1) * _PAGE

@@ -1,0 +1,485 @@
+"""Gather the numbers of a report from the database: plain data, no HTML, no charts.
+
+Everything here comes from :mod:`serptrack.analysis` (leads, overtakes, share of voice, paid
+versus organic, per-URL positions); this module only chooses the period, calls it and
+arranges the answers per keyword. Leads are followed over the whole history up to the end of
+the period, so a report agrees with ``status`` and ``overtakes`` run on the same data.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from .. import __version__, analysis, storage
+from ..analysis import CheckEntry, CheckPoint, Event, KeywordInfo, UrlPosition
+from ..ctr import CtrCurve, curve_from_settings
+from ..errors import ReportError
+from ..models import Annotation, Campaign, Check, Keyword
+
+__all__ = [
+    "DayShare",
+    "KeywordReport",
+    "LeadState",
+    "Note",
+    "PaidDay",
+    "Period",
+    "ReportData",
+    "UrlSeries",
+    "build_report",
+    "choose_period",
+    "month_period",
+]
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+TOP = analysis.PAGE_ONE
+
+
+# --- the period ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """The UTC days a report covers, ``first`` to ``last`` inclusive."""
+
+    first: dt.date
+    last: dt.date
+    month: str | None = None  # YYYY-MM when the period is a calendar month
+
+    @property
+    def start(self) -> dt.datetime:
+        """The first instant of the period (UTC midnight)."""
+        return dt.datetime.combine(self.first, dt.time(), tzinfo=dt.UTC)
+
+    @property
+    def end(self) -> dt.datetime:
+        """The instant after the period (UTC midnight after ``last``)."""
+        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+    @property
+    def label(self) -> str:
+        """``December 2009`` or ``14 December 2009 to 14 February 2010``."""
+        if self.month:
+            return f"{calendar.month_name[self.first.month]} {self.first.year}"
+        return f"{_long_date(self.first)} to {_long_date(self.last)}"
+
+    @property
+    def slug(self) -> str:
+        """``2009-12`` or ``2009-12-14_2010-02-14``, for file names."""
+        return self.month or f"{self.first.isoformat()}_{self.last.isoformat()}"
+
+    def days(self) -> list[dt.date]:
+        """Every day of the period."""
+        count = (self.last - self.first).days + 1
+        return [self.first + dt.timedelta(days=i) for i in range(count)]
+
+    def to_json(self) -> dict[str, Any]:
+        """from, to (inclusive UTC days), month, label."""
+        return {"from": self.first, "to": self.last, "month": self.month, "label": self.label}
+
+
+def month_period(text: str) -> Period:
+    """The calendar month ``YYYY-MM``."""
+    match = _MONTH.match(text)
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise ReportError(f"month {text!r} is not YYYY-MM (e.g. 2026-03)")
+    year, month = int(match[1]), int(match[2])
+    last = calendar.monthrange(year, month)[1]
+    return Period(dt.date(year, month, 1), dt.date(year, month, last), text)
+
+
+def choose_period(
+    session: Session,
+    campaign: Campaign,
+    *,
+    month: str | None = None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> Period:
+    """The period asked for: a month, a range of days, or by default the month of the
+    campaign's latest check. A range left open ends at the first or latest check."""
+    if month and (first or last):
+        raise ReportError("choose a --month or a --from/--to range, not both")
+    if month:
+        return month_period(month)
+    span = _check_span(session, campaign)
+    if span is None:
+        raise ReportError(
+            f"campaign {campaign.name!r} has no checks yet; run `serptrack check {campaign.name}` "
+            "or `serptrack backfill` first"
+        )
+    if first is None and last is None:
+        latest = span[1]
+        return month_period(f"{latest.year:04d}-{latest.month:02d}")
+    first = first or span[0]
+    last = last or span[1]
+    if last < first:
+        raise ReportError(f"the period ends ({last}) before it starts ({first}); check --from/--to")
+    return Period(first, last)
+
+
+def _check_span(session: Session, campaign: Campaign) -> tuple[dt.date, dt.date] | None:
+    row = session.exec(
+        select(func.min(col(Check.observed_at)), func.max(col(Check.observed_at)))
+        .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
+        .where(col(Keyword.campaign_id) == campaign.id, col(Keyword.active))
+    ).one()
+    if row[0] is None:
+        return None
+    # aggregates bypass the column type: SQLite hands back text, PostgreSQL an aware datetime
+    low, high = (_as_datetime(value) for value in row)
+    return low.date(), high.date()
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+# --- plain data ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadState:
+    """Who leads one view at one check, with O and C, and since when that side leads."""
+
+    at: dt.datetime
+    leader: str | None
+    official: int | None
+    critical: int | None
+    since: dt.datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        """at, leader, official, critical (positions), since."""
+        return {
+            "at": self.at,
+            "leader": self.leader,
+            "official": self.official,
+            "critical": self.critical,
+            "since": self.since,
+        }
+
+
+@dataclass
+class UrlSeries:
+    """One official or critical URL (normalised) of a keyword through the period."""
+
+    stance: str
+    norm_url: str
+    url: str  # as last seen
+    title: str  # as last seen
+    organic: dict[int, int] = field(default_factory=dict)  # check id → best organic rank
+    features: list[UrlPosition] = field(default_factory=list)  # ads, news boxes, ...
+
+    @property
+    def best(self) -> int | None:
+        """Its best organic rank in the period."""
+        return min(self.organic.values()) if self.organic else None
+
+
+@dataclass(frozen=True)
+class PaidDay:
+    """How the official side showed up on one UTC day (the day's last successful check)."""
+
+    day: dt.date
+    presence: str  # both | ad | organic | neither
+    redundant_ad: bool
+    ad_carries_lead: bool
+    official_ad_rank: int | None
+    official_organic_rank: int | None
+
+
+@dataclass(frozen=True)
+class Note:
+    """An annotation in the period, numbered in date order across the report."""
+
+    number: int
+    date: dt.date
+    text: str
+    query: str | None
+
+
+@dataclass(frozen=True)
+class DayShare:
+    """Share of voice by stance on one day, averaged over the keywords checked that day."""
+
+    day: dt.date
+    organic: Mapping[str, float] | None
+    page: Mapping[str, float] | None
+    keywords: int
+
+
+@dataclass
+class KeywordReport:
+    """Everything the report shows about one keyword."""
+
+    keyword: KeywordInfo
+    provider: str
+    depth: int
+    schedule: str
+    timezone: str
+    checks: list[CheckEntry]  # every check of the period, any status
+    points: list[CheckPoint]  # the successful ones, with share of voice
+    start: dict[str, LeadState]
+    end: dict[str, LeadState]
+    events: list[Event]  # overtakes and lost leads in the period
+    first_overtake: dict[str, Event | None]  # the first ever, up to the end of the period
+    urls: list[UrlSeries]
+    top: list[UrlPosition]  # organic top 10 at the last successful check
+    features: list[UrlPosition]  # ads, news boxes ... on that same page
+    paid: list[PaidDay]
+    notes: list[Note]
+
+    @property
+    def failures(self) -> list[CheckEntry]:
+        """The checks of the period that failed or were blocked."""
+        return [check for check in self.checks if check.status != "ok"]
+
+    def share(self, which: str) -> analysis.Share | None:
+        """The share of voice at the ``start`` or ``end`` check."""
+        if not self.points:
+            return None
+        return (self.points[0] if which == "start" else self.points[-1]).share
+
+
+@dataclass
+class ReportData:
+    """The numbers behind one report."""
+
+    campaign: Campaign
+    period: Period
+    hold: int
+    curve: CtrCurve
+    generated_at: dt.datetime
+    keywords: list[KeywordReport]
+    notes: list[Note]
+    events: list[Event]
+    share_by_day: list[DayShare]
+    rules: dict[str, list[str]]
+    version: str = __version__
+
+    @property
+    def checks(self) -> list[CheckEntry]:
+        """Every check of the period, keyword by keyword."""
+        return [check for keyword in self.keywords for check in keyword.checks]
+
+    def failure_reasons(self) -> list[tuple[str, str, int]]:
+        """(status, reason, count) of the period's failed and blocked checks, commonest first."""
+        counts = Counter(
+            (check.status, check.error_kind or "unknown")
+            for check in self.checks
+            if check.status != "ok"
+        )
+        return [(status, kind, n) for (status, kind), n in counts.most_common()]
+
+    def sources(self) -> list[tuple[str, int]]:
+        """(source, count) of the successful checks: which parser or recording each came from."""
+        counts = Counter(check.source or "unknown" for check in self.checks if check.status == "ok")
+        return counts.most_common()
+
+    def leaders(self, which: str, view: str) -> Counter[str | None]:
+        """How many keywords each side leads at the ``start`` or ``end`` of the period."""
+        states = [getattr(k, which).get(view) for k in self.keywords]
+        return Counter(state.leader for state in states if state is not None)
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def build_report(
+    session: Session,
+    campaign: Campaign,
+    period: Period,
+    *,
+    now: dt.datetime,
+    hold: int = 1,
+    queries: Sequence[str] | None = None,
+) -> ReportData:
+    """Every number of the report of ``campaign`` over ``period``."""
+    curve = curve_from_settings(campaign.settings)
+    start, end = period.start, period.end
+    history = analysis.keyword_series(session, campaign, queries=queries, end=end)
+    current = analysis.keyword_series(
+        session, campaign, queries=queries, start=start, end=end, curve=curve
+    )
+    log = analysis.check_log(session, campaign, queries=queries, start=start, end=end)
+    if not any(series.points for series in current):
+        failed = sum(1 for check in log if check.status != "ok")
+        detail = f" ({failed} failed or blocked)" if failed else ""
+        raise ReportError(
+            f"campaign {campaign.name!r} has no successful check from {period.first} to "
+            f"{period.last}{detail}; choose another --month or --from/--to"
+        )
+    events = analysis.overtakes(session, campaign, hold=hold, queries=queries, end=end)
+    positions = analysis.url_positions(session, campaign, queries=queries, start=start, end=end)
+    pages = analysis.page_results(
+        session, campaign, [s.points[-1].check_id for s in current if s.points]
+    )
+    settings = {k.id: k for k in storage.campaign_keywords(session, campaign)}
+    notes = _notes(session, campaign, period)
+    checks_of: dict[int, list[CheckEntry]] = {}
+    for check in log:
+        checks_of.setdefault(check.keyword_id, []).append(check)
+    positions_of: dict[int, list[UrlPosition]] = {}
+    for position in positions:
+        positions_of.setdefault(position.keyword_id, []).append(position)
+    keywords = []
+    for past, series in zip(history, current, strict=True):
+        info = series.keyword
+        stored = settings[info.id]
+        own_events = [e for e in events if e.keyword.id == info.id]
+        page = pages.get(series.points[-1].check_id, []) if series.points else []
+        keywords.append(
+            KeywordReport(
+                keyword=info,
+                provider=stored.provider,
+                depth=stored.depth,
+                schedule=stored.schedule,
+                timezone=stored.timezone,
+                checks=checks_of.get(info.id, []),
+                points=series.points,
+                start=_lead_states(past.points, series.points[:1], hold),
+                end=_lead_states(past.points, series.points[-1:], hold),
+                events=[e for e in own_events if e.at >= start],
+                first_overtake={
+                    view: next(
+                        (e for e in own_events if e.view == view and e.kind == "overtake"), None
+                    )
+                    for view in analysis.VIEWS
+                },
+                urls=_url_series(positions_of.get(info.id, [])),
+                top=[r for r in page if r.placement == "organic" and r.rank <= TOP],
+                features=[r for r in page if r.placement != "organic"],
+                paid=[_paid_day(point) for point in analysis.paid_days(series.points)],
+                notes=[n for n in notes if n.query in (None, info.query)],
+            )
+        )
+    return ReportData(
+        campaign=campaign,
+        period=period,
+        hold=hold,
+        curve=curve,
+        generated_at=now,
+        keywords=keywords,
+        notes=notes,
+        events=[e for e in events if e.at >= start],
+        share_by_day=_share_by_day(keywords),
+        rules=_rules(session, campaign),
+    )
+
+
+def _lead_states(
+    history: Sequence[CheckPoint], chosen: Sequence[CheckPoint], hold: int
+) -> dict[str, LeadState]:
+    """Who leads each view at the chosen check, following leads from the start of history."""
+    if not chosen:
+        return {}
+    index = next(i for i, point in enumerate(history) if point.check_id == chosen[0].check_id)
+    states = {}
+    for view in analysis.VIEWS:
+        leaders = [point.view(view).leader for point in history[: index + 1]]
+        leader, since = analysis.current_lead(leaders, hold)
+        positions = history[index].view(view)
+        states[view] = LeadState(
+            at=history[index].at,
+            leader=leader,
+            official=positions.official,
+            critical=positions.critical,
+            since=history[since].at if since is not None else None,
+        )
+    return states
+
+
+def _url_series(rows: Sequence[UrlPosition]) -> list[UrlSeries]:
+    """Group a keyword's labelled results by normalised URL: official first, best first."""
+    found: dict[str, UrlSeries] = {}
+    for row in rows:
+        series = found.get(row.norm_url)
+        if series is None:
+            series = found[row.norm_url] = UrlSeries(row.stance, row.norm_url, row.url, row.title)
+        series.url, series.title = row.url, row.title or series.title
+        if row.placement == "organic":
+            known = series.organic.get(row.check_id)
+            series.organic[row.check_id] = row.rank if known is None else min(known, row.rank)
+        else:
+            series.features.append(row)
+    order = {side: i for i, side in enumerate(analysis.SIDES)}
+    return sorted(
+        found.values(),
+        key=lambda s: (order.get(s.stance, 9), s.best is None, s.best or 0, s.norm_url),
+    )
+
+
+def _paid_day(point: CheckPoint) -> PaidDay:
+    return PaidDay(
+        day=point.at.astimezone(dt.UTC).date(),
+        presence=point.presence,
+        redundant_ad=point.redundant_ad,
+        ad_carries_lead=point.ad_carries_lead,
+        official_ad_rank=point.official_ad_rank,
+        official_organic_rank=point.organic.official,
+    )
+
+
+def _share_by_day(keywords: Sequence[KeywordReport]) -> list[DayShare]:
+    """Per UTC day, each stance's share averaged over the keywords checked that day."""
+    by_day: dict[dt.date, list[analysis.Share]] = {}
+    for keyword in keywords:
+        for point in analysis.paid_days(keyword.points):
+            if point.share is not None:
+                by_day.setdefault(point.at.astimezone(dt.UTC).date(), []).append(point.share)
+    days = []
+    for day in sorted(by_day):
+        shares = by_day[day]
+        days.append(
+            DayShare(
+                day,
+                _mean([s.organic for s in shares]),
+                _mean([s.page for s in shares]),
+                len(shares),
+            )
+        )
+    return days
+
+
+def _mean(shares: Sequence[Mapping[str, float] | None]) -> dict[str, float] | None:
+    present = [share for share in shares if share is not None]
+    if not present:
+        return None
+    stances = ("official", "critical", "neutral")
+    return {s: sum(share.get(s, 0.0) for share in present) / len(present) for s in stances}
+
+
+def _notes(session: Session, campaign: Campaign, period: Period) -> list[Note]:
+    rows = session.exec(
+        select(Annotation)
+        .where(
+            col(Annotation.campaign_id) == campaign.id,
+            col(Annotation.date) >= period.first,
+            col(Annotation.date) <= period.last,
+        )
+        .order_by(col(Annotation.date), col(Annotation.id))
+    )
+    return [Note(i, n.date, n.text, n.query) for i, n in enumerate(rows, start=1)]
+
+
+def _rules(session: Session, campaign: Campaign) -> dict[str, list[str]]:
+    rules: dict[str, list[str]] = {"official": [], "critical": [], "neutral": []}
+    for rule in storage.campaign_rules(session, campaign):
+        rules.setdefault(rule.stance, []).append(rule.pattern)
+    return rules
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"

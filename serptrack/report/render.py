@@ -1,0 +1,540 @@
+"""Turn :class:`~serptrack.report.build.ReportData` into one self-contained HTML file, or JSON.
+
+The HTML comes from the Jinja2 templates in ``templates/`` with autoescaping on, so a title,
+snippet or URL is text wherever it lands; links are made only from ``http``/``https`` URLs.
+Charts travel as JSON blocks (:func:`~serptrack.report.charts.figure_json`) drawn by one
+copy of plotly.js, embedded (the default: the file opens offline and survives email) or
+loaded from the plotly CDN (a small file that needs the network). A Content-Security-Policy
+allows only the page's own scripts, by hash, and no network access at all when embedded.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+from plotly.offline import get_plotlyjs
+from plotly.offline.offline import get_plotlyjs_version
+
+from ..analysis import VIEWS, Event, Share
+from ..output import json_default
+from .branding import Branding
+from .build import KeywordReport, LeadState, ReportData
+from .charts import STANCE_COLOURS, figure_json, rank_chart, share_chart
+
+__all__ = ["PLOTLYJS_MODES", "REPORT_FORMAT", "render_html", "render_json", "report_document"]
+
+PLOTLYJS_MODES = ("embed", "cdn")
+REPORT_FORMAT = "serptrack-report/1"
+_PRESENCE_LABELS = {
+    "both": "ad and organic",
+    "ad": "ad only",
+    "organic": "organic only",
+    "neither": "neither",
+}
+
+
+@functools.cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("serptrack.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        pct=_pct,
+        pos=_pos,
+        day=_day,
+        moment=_moment,
+        href=_href,
+        short_url=_short_url,
+    )
+    return env
+
+
+@functools.cache
+def _renderer() -> str:
+    return (resources.files("serptrack.report") / "templates" / "render.js").read_text("utf-8")
+
+
+@functools.cache
+def _plotly_js() -> str:
+    # the library never contains "</script", but a future build must not end the element early
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed") -> str:
+    """The report as one HTML document."""
+    if plotlyjs not in PLOTLYJS_MODES:
+        raise ValueError(f"plotlyjs must be one of {PLOTLYJS_MODES}")
+    env = _environment()
+    charts = [
+        {"id": f"rank-{n}", "json": Markup(figure_json(rank_chart(k, data.period)))}
+        for n, k in enumerate(data.keywords)
+    ]
+    share = {"id": "share", "json": Markup(figure_json(share_chart(data)))}
+    scripts = [_renderer()]
+    plotly_src = None
+    if plotlyjs == "embed":
+        scripts.insert(0, _plotly_js())
+    else:
+        plotly_src = f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"
+    template = env.get_template("report.html.j2")
+    return template.render(
+        data=data,
+        campaign=data.campaign,
+        period=data.period,
+        branding=branding,
+        logo=branding.logo_uri(),
+        csp=_csp(scripts, plotly_src),
+        scripts=[Markup(s) for s in scripts],
+        plotly_src=plotly_src,
+        plotly_version=get_plotlyjs_version(),
+        charts=charts,
+        share_chart=share,
+        headline=_headline(data),
+        keywords=[_keyword_view(k, data, n) for n, k in enumerate(data.keywords)],
+        paid=_paid_view(data),
+        methodology=_methodology(data),
+        colours=STANCE_COLOURS,
+        presence_labels=_PRESENCE_LABELS,
+    )
+
+
+def _csp(scripts: Sequence[str], plotly_src: str | None) -> str:
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode('utf-8')).digest()).decode()}'"
+        for s in scripts
+    )
+    source = f" {plotly_src}" if plotly_src else ""
+    return (
+        f"default-src 'none'; script-src {hashes}{source}; style-src 'unsafe-inline'; "
+        "img-src data:; font-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _headline(data: ReportData) -> list[dict[str, Any]]:
+    """The cards on top of the summary: each a label, a value now and what it was."""
+    total = len(data.keywords)
+    cards: list[dict[str, Any]] = []
+    for view in VIEWS:
+        cards.append(
+            {
+                "label": f"keywords the official side leads ({view} view)",
+                "end": f"{data.leaders('end', view)['official']} of {total}",
+                "start": f"{data.leaders('start', view)['official']} of {total}",
+            }
+        )
+    overtakes = sum(1 for e in data.events if e.kind == "overtake")
+    lost = sum(1 for e in data.events if e.kind == "lost")
+    cards.append({"label": "overtakes / lost leads (both views)", "end": f"{overtakes} / {lost}"})
+    first = sum(k.points[0].critical_on_page_1 for k in data.keywords if k.points)
+    last = sum(k.points[-1].critical_on_page_1 for k in data.keywords if k.points)
+    cards.append(
+        {"label": "critical results on page 1 (all keywords)", "end": last, "start": first}
+    )
+    cards.append(
+        {
+            "label": "official share of voice (organic, mean)",
+            "end": _pct(_mean_share(data.keywords, "end", "official")),
+            "start": _pct(_mean_share(data.keywords, "start", "official")),
+        }
+    )
+    return cards
+
+
+def _mean_share(keywords: Sequence[KeywordReport], which: str, stance: str) -> float | None:
+    values = []
+    for keyword in keywords:
+        share = keyword.share(which)
+        if share is not None and share.organic is not None:
+            values.append(share.organic[stance])
+    return sum(values) / len(values) if values else None
+
+
+def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict[str, Any]:
+    crisis = data.campaign.crisis_start
+    first_overtake = {}
+    for view in VIEWS:
+        event = keyword.first_overtake[view]
+        days = (event.at.date() - crisis).days if event and crisis else None
+        first_overtake[view] = {"event": event, "days": days}
+    last_ok = keyword.points[-1].at if keyword.points else None
+    return {
+        "number": number,
+        "anchor": f"kw-{number}",
+        "info": keyword.keyword,
+        "report": keyword,
+        "leads": {
+            view: {"start": keyword.start.get(view), "end": keyword.end.get(view)} for view in VIEWS
+        },
+        "overtakes": sum(1 for e in keyword.events if e.kind == "overtake"),
+        "lost": sum(1 for e in keyword.events if e.kind == "lost"),
+        "page_one": (
+            keyword.points[0].critical_on_page_1 if keyword.points else None,
+            keyword.points[-1].critical_on_page_1 if keyword.points else None,
+        ),
+        "share": {
+            stance: (
+                _share_of(keyword.share("start"), stance),
+                _share_of(keyword.share("end"), stance),
+            )
+            for stance in ("official", "critical")
+        },
+        "first_overtake": first_overtake,
+        "last_ok": last_ok,
+        "failures": keyword.failures,
+        "ok": len(keyword.points),
+    }
+
+
+def _share_of(share: Share | None, stance: str) -> float | None:
+    if share is None or share.organic is None:
+        return None
+    return share.organic.get(stance)
+
+
+def _paid_view(data: ReportData) -> dict[str, Any]:
+    days = data.period.days()
+    rows = []
+    for n, keyword in enumerate(data.keywords):
+        by_day = {d.day: d for d in keyword.paid}
+        counts = dict.fromkeys(_PRESENCE_LABELS, 0)
+        for paid_day in keyword.paid:
+            counts[paid_day.presence] += 1
+        redundant = [d.day for d in keyword.paid if d.redundant_ad]
+        carried = [d.day for d in keyword.paid if d.ad_carries_lead]
+        rows.append(
+            {
+                "anchor": f"kw-{n}",
+                "info": keyword.keyword,
+                "checked": len(keyword.paid),
+                "counts": counts,
+                "redundant": redundant,
+                "redundant_ranges": _ranges(redundant),
+                "carried": carried,
+                "carried_ranges": _ranges(carried),
+                "cells": [_cell(by_day.get(day)) for day in days],
+            }
+        )
+    months: list[dict[str, Any]] = []
+    for day in days:
+        if not months or months[-1]["month"] != (day.year, day.month):
+            months.append({"month": (day.year, day.month), "label": f"{day:%b %Y}", "span": 0})
+        months[-1]["span"] += 1
+    return {"days": days, "months": months, "rows": rows}
+
+
+def _cell(day: Any) -> str:
+    """The CSS classes of one day of the presence grid."""
+    if day is None:
+        return "none"
+    classes = [day.presence]
+    if day.redundant_ad:
+        classes.append("redundant")
+    if day.ad_carries_lead:
+        classes.append("carried")
+    return " ".join(classes)
+
+
+def _ranges(days: Sequence[dt.date]) -> str:
+    """``14-18 Dec, 22 Dec``: consecutive days joined."""
+    parts: list[str] = []
+    run: list[dt.date] = []
+    for day in sorted(days):
+        if run and (day - run[-1]).days == 1:
+            run.append(day)
+            continue
+        if run:
+            parts.append(_run(run))
+        run = [day]
+    if run:
+        parts.append(_run(run))
+    return ", ".join(parts)
+
+
+def _run(run: Sequence[dt.date]) -> str:
+    first, last = run[0], run[-1]
+    if first == last:
+        return f"{first.day} {first:%b}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {last:%b}"
+    return f"{first.day} {first:%b} – {last.day} {last:%b}"
+
+
+def _methodology(data: ReportData) -> dict[str, Any]:
+    keywords = data.keywords
+    checks = data.checks
+    statuses = {status: 0 for status in ("ok", "failed", "blocked")}
+    for check in checks:
+        statuses[check.status] = statuses.get(check.status, 0) + 1
+    return {
+        "providers": sorted({check.provider for check in checks} | {k.provider for k in keywords}),
+        "engines": sorted({k.keyword.engine for k in keywords}),
+        "locales": sorted(
+            {
+                "-".join(p for p in (k.keyword.country, k.keyword.language) if p) or "any"
+                for k in keywords
+            }
+        ),
+        "devices": sorted({k.keyword.device for k in keywords}),
+        "depths": sorted({k.depth for k in keywords}),
+        "schedules": sorted({f"{k.schedule} ({k.timezone})" for k in keywords}),
+        "checks": len(checks),
+        "statuses": statuses,
+        "reasons": data.failure_reasons(),
+        "sources": data.sources(),
+        "curve": data.curve,
+        "curve_top": [f"{value:g}%" for value in data.curve.positions[:10]],
+        "rules": data.rules,
+    }
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def render_json(data: ReportData, branding: Branding) -> str:
+    """The numbers behind the report as one JSON document (``serptrack-report/1``)."""
+    return json.dumps(
+        report_document(data, branding), default=json_default, ensure_ascii=False, indent=2
+    )
+
+
+def report_document(data: ReportData, branding: Branding) -> dict[str, Any]:
+    """The numbers behind the report: per keyword leads, events, share of voice, paid days,
+    per-URL positions and the month-end top 10, plus the methodology."""
+    campaign = data.campaign
+    return {
+        "format": REPORT_FORMAT,
+        "campaign": {
+            "name": campaign.name,
+            "brand": campaign.brand,
+            "description": campaign.description,
+            "crisis_start": campaign.crisis_start,
+        },
+        "period": data.period.to_json(),
+        "generated_at": data.generated_at,
+        "serptrack": data.version,
+        "branding": branding.to_json(),
+        "hold": data.hold,
+        "ctr_curve": data.curve.describe(),
+        "summary": {
+            "keywords": len(data.keywords),
+            "official_leads": {
+                view: {which: data.leaders(which, view)["official"] for which in ("start", "end")}
+                for view in VIEWS
+            },
+            "overtakes": sum(1 for e in data.events if e.kind == "overtake"),
+            "lost": sum(1 for e in data.events if e.kind == "lost"),
+        },
+        "events": [event.to_json() for event in data.events],
+        "annotations": [
+            {"number": n.number, "date": n.date, "text": n.text, "query": n.query}
+            for n in data.notes
+        ],
+        "keywords": [_keyword_document(k, data) for k in data.keywords],
+        "share_of_voice_by_day": [
+            {
+                "date": day.day,
+                "keywords": day.keywords,
+                "organic": _rounded(day.organic),
+                "page": _rounded(day.page),
+            }
+            for day in data.share_by_day
+        ],
+        "methodology": {
+            "checks": len(data.checks),
+            "by_status": _methodology(data)["statuses"],
+            "failures": [
+                {"status": status, "reason": reason, "count": count}
+                for status, reason, count in data.failure_reasons()
+            ],
+            "sources": [{"source": source, "checks": n} for source, n in data.sources()],
+            "labels": data.rules,
+        },
+    }
+
+
+def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any]:
+    crisis = data.campaign.crisis_start
+    points = {point.check_id: point for point in keyword.points}
+    return {
+        **keyword.keyword.identity(),
+        "tags": list(keyword.keyword.tags),
+        "provider": keyword.provider,
+        "depth": keyword.depth,
+        "schedule": keyword.schedule,
+        "start": _lead_document(keyword.start),
+        "end": _lead_document(keyword.end),
+        "critical_on_page_1": {
+            "start": keyword.points[0].critical_on_page_1 if keyword.points else None,
+            "end": keyword.points[-1].critical_on_page_1 if keyword.points else None,
+        },
+        "share_of_voice": {
+            which: {"organic": _rounded(share.organic), "page": _rounded(share.page)}
+            if (share := keyword.share(which))
+            else None
+            for which in ("start", "end")
+        },
+        "events": [event.to_json() for event in keyword.events],
+        "first_overtake": {
+            view: _first_overtake(keyword.first_overtake[view], crisis) for view in VIEWS
+        },
+        "checks": [
+            {
+                "check_id": check.check_id,
+                "at": check.at,
+                "status": check.status,
+                "error_kind": check.error_kind,
+                **(_point_document(points[check.check_id]) if check.check_id in points else {}),
+            }
+            for check in keyword.checks
+        ],
+        "urls": [
+            {
+                "url": series.url,
+                "norm_url": series.norm_url,
+                "stance": series.stance,
+                "title": series.title,
+                "best_organic_rank": series.best,
+                "organic": [
+                    {"check_id": check_id, "rank": rank}
+                    for check_id, rank in series.organic.items()
+                ],
+                "features": [
+                    {
+                        "check_id": item.check_id,
+                        "placement": item.placement,
+                        "block": item.block,
+                        "rank": item.rank,
+                        "page_position": item.page_position,
+                    }
+                    for item in series.features
+                ],
+            }
+            for series in keyword.urls
+        ],
+        "top10": [_result_document(item) for item in keyword.top],
+        "page_features": [_result_document(item) for item in keyword.features],
+        "paid_days": [
+            {
+                "date": day.day,
+                "presence": day.presence,
+                "redundant_ad": day.redundant_ad,
+                "ad_carries_lead": day.ad_carries_lead,
+                "official_ad_rank": day.official_ad_rank,
+                "official_organic_rank": day.official_organic_rank,
+            }
+            for day in keyword.paid
+        ],
+    }
+
+
+def _lead_document(states: Mapping[str, LeadState]) -> dict[str, Any] | None:
+    if not states:
+        return None
+    return {view: states[view].to_json() for view in VIEWS}
+
+
+def _point_document(point: Any) -> dict[str, Any]:
+    return {
+        "organic": {
+            "official": point.organic.official,
+            "critical": point.organic.critical,
+            "leader": point.organic.leader,
+        },
+        "page": {
+            "official": point.page.official,
+            "critical": point.page.critical,
+            "leader": point.page.leader,
+        },
+        "critical_on_page_1": point.critical_on_page_1,
+        "official_on_page_1": point.official_on_page_1,
+        "presence": point.presence,
+        "share_of_voice": {
+            "organic": _rounded(point.share.organic),
+            "page": _rounded(point.share.page),
+        }
+        if point.share
+        else None,
+    }
+
+
+def _first_overtake(event: Event | None, crisis: dt.date | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    return {
+        "at": event.at,
+        "check_id": event.check_id,
+        "days_from_crisis_start": (event.at.date() - crisis).days if crisis else None,
+    }
+
+
+def _result_document(item: Any) -> dict[str, Any]:
+    return {
+        "placement": item.placement,
+        "block": item.block,
+        "rank": item.rank,
+        "page_position": item.page_position,
+        "url": item.url,
+        "title": item.title,
+        "stance": item.stance,
+    }
+
+
+def _rounded(shares: Mapping[str, float] | None) -> dict[str, float] | None:
+    return {k: round(v, 4) for k, v in shares.items()} if shares is not None else None
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _pos(value: int | None) -> str:
+    return "–" if value is None else f"#{value}"
+
+
+def _day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC).date()
+    return f"{value.day} {value:%b %Y}"
+
+
+def _moment(value: dt.datetime | None) -> str:
+    if value is None:
+        return "–"
+    value = value.astimezone(dt.UTC)
+    return f"{value.day} {value:%b %Y %H:%M} UTC"
+
+
+def _href(url: str) -> str | None:
+    """The URL when it is safe to link to (http or https), else None."""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _short_url(url: str, limit: int = 70) -> str:
+    text = url.split("://", 1)[-1].removeprefix("www.")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

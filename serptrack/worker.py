@@ -1,0 +1,191 @@
+"""Scheduled checks: one round runs every due slot exactly once; the worker repeats rounds.
+
+A round plans the due slots of every campaign, claims them in the database (so concurrent
+rounds on other processes or machines get disjoint work), runs them with the fetch engine and
+gives back any claim it did not use. Between rounds the worker sleeps until the next slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from . import claims, storage, tracker
+from .errors import ProviderError
+from .models import Campaign, utcnow
+from .providers import Provider
+from .snapshot import format_datetime
+
+__all__ = ["DEFAULT_POLL", "RoundReport", "next_wake", "run_round", "run_worker"]
+
+DEFAULT_POLL = 300.0
+
+
+@dataclass
+class RoundReport:
+    """What one round did."""
+
+    started: dt.datetime
+    due: int = 0
+    claimed: int = 0
+    outcomes: list[tracker.CheckOutcome] = field(default_factory=list)
+    unusable: list[str] = field(default_factory=list)  # campaigns skipped: a provider lacks its key
+    seconds: float = 0.0
+    next_slot: dt.datetime | None = None
+
+    def count(self, status: str) -> int:
+        """How many checks of this round ended with ``status``."""
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    def line(self, worker: str) -> str:
+        """The one log line of the round."""
+        failed = [o for o in self.outcomes if o.status in ("failed", "blocked")]
+        reasons = ", ".join(f"{r}: {n}" for r, n, _ in tracker.failure_summary(failed))
+        text = (
+            f"{format_datetime(self.started.replace(microsecond=0))} worker {worker}: {self.due} due, {self.claimed} claimed, "
+            f"{self.count('ok')} ok, {len(failed)} failed" + (f" ({reasons})" if reasons else "")
+        )
+        if self.count("skipped"):
+            text += f", {self.count('skipped')} skipped"
+        text += f" in {self.seconds:.1f} s"
+        if self.unusable:
+            text += "; not run: " + "; ".join(self.unusable)
+        if self.next_slot:
+            text += f"; next slot {format_datetime(self.next_slot)}"
+        return text
+
+
+def run_round(
+    engine: Engine,
+    *,
+    now: dt.datetime,
+    campaign: str | None = None,
+    worker: str | None = None,
+    concurrency: int = tracker.DEFAULT_CONCURRENCY,
+    lease: dt.timedelta = claims.DEFAULT_LEASE,
+    environ: Mapping[str, str] | None = None,
+    strict_keys: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    on_done: Callable[[tracker.CheckOutcome], None] | None = None,
+    record_dir: Path | None = None,
+) -> RoundReport:
+    """Claim and run every due slot (of one campaign, or all); each slot is checked once.
+
+    A campaign whose provider lacks its key is left for later (``strict_keys`` raises instead,
+    as ``check --due`` does).
+    """
+    started = time.monotonic()
+    report = RoundReport(started=now)
+    with Session(engine) as session:
+        chosen = [storage.get_campaign(session, campaign)] if campaign else _all_campaigns(session)
+        planned = {c.name: tracker.plan_due(session, c, now) for c in chosen}
+    tasks, providers = _usable(chosen, planned, environ, strict_keys, report)
+    report.due = sum(len(t) for t in planned.values())
+    token, won = claims.claim_slots(
+        engine, [(t.keyword_id, _slot(t)) for t in tasks], now=now, worker=worker, lease=lease
+    )
+    mine = [replace(t, claim_token=token) for t in tasks if (t.keyword_id, t.slot) in won]
+    report.claimed = len(mine)
+    try:
+        report.outcomes = tracker.run_checks(
+            engine,
+            mine,
+            providers,
+            concurrency=concurrency,
+            should_stop=should_stop,
+            on_done=on_done,
+            record_dir=record_dir,
+        )
+    finally:
+        claims.release(engine, token)
+    report.seconds = time.monotonic() - started
+    report.next_slot = next_wake(engine, now)
+    return report
+
+
+def _all_campaigns(session: Session) -> list[Campaign]:
+    return [storage.get_campaign(session, row["name"]) for row in storage.list_campaigns(session)]
+
+
+def _slot(task: tracker.CheckTask) -> dt.datetime:
+    assert task.slot is not None
+    return task.slot
+
+
+def _usable(
+    campaigns: Sequence[Campaign],
+    planned: Mapping[str, list[tracker.CheckTask]],
+    environ: Mapping[str, str] | None,
+    strict_keys: bool,
+    report: RoundReport,
+) -> tuple[list[tracker.CheckTask], dict[tuple[str, str], Provider]]:
+    tasks: list[tracker.CheckTask] = []
+    providers: dict[tuple[str, str], Provider] = {}
+    for campaign in campaigns:
+        campaign_tasks = planned[campaign.name]
+        try:
+            providers.update(tracker.build_providers([campaign], campaign_tasks, environ))
+        except ProviderError as error:
+            if strict_keys:
+                raise
+            report.unusable.append(f"{campaign.name} ({error})")
+            continue
+        tasks.extend(campaign_tasks)
+    return tasks, providers
+
+
+def next_wake(engine: Engine, now: dt.datetime) -> dt.datetime | None:
+    """The earliest upcoming slot over every campaign's active keywords."""
+    with Session(engine) as session:
+        upcoming = [tracker.next_due(session, c, now) for c in _all_campaigns(session)]
+    found = [slot for slot in upcoming if slot is not None]
+    return min(found) if found else None
+
+
+def run_worker(
+    engine: Engine,
+    *,
+    stop: threading.Event,
+    log: Callable[[str], None],
+    once: bool = False,
+    poll: float = DEFAULT_POLL,
+    clock: Callable[[], dt.datetime] = utcnow,
+    worker: str | None = None,
+    concurrency: int = tracker.DEFAULT_CONCURRENCY,
+    lease: dt.timedelta = claims.DEFAULT_LEASE,
+    environ: Mapping[str, str] | None = None,
+) -> list[RoundReport]:
+    """Run rounds until ``stop`` is set (or one round with ``once``), sleeping until the next
+    slot between rounds, at most ``poll`` seconds so newly applied campaigns are picked up."""
+    name = worker or claims.worker_name()
+    reports = []
+    while not stop.is_set():
+        report = run_round(
+            engine,
+            now=clock(),
+            worker=name,
+            concurrency=concurrency,
+            lease=lease,
+            environ=environ,
+            should_stop=stop.is_set,
+        )
+        reports.append(report)
+        log(report.line(name))
+        if once:
+            break
+        stop.wait(_pause(report.next_slot, clock(), poll))
+    return reports
+
+
+def _pause(next_slot: dt.datetime | None, now: dt.datetime, poll: float) -> float:
+    if next_slot is None:
+        return poll
+    # a second past the slot, so the round that wakes finds it due
+    return max(0.0, min(poll, (next_slot - now).total_seconds() + 1.0))

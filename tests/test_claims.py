@@ -1,0 +1,96 @@
+"""Slot claims: one check per keyword and slot, whoever asks and however they die."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from serptrack import claims
+from serptrack.models import Campaign, Keyword
+
+NOW = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)
+SLOT = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
+
+
+def keywords(engine, count: int = 3) -> list[int]:
+    with Session(engine) as session:
+        campaign = Campaign(name="c")
+        session.add(campaign)
+        session.flush()
+        rows = [
+            Keyword(campaign_id=campaign.id, query=f"q{n}", provider="replay") for n in range(count)
+        ]
+        session.add_all(rows)
+        session.commit()
+        return [k.id for k in rows if k.id is not None]
+
+
+def test_a_slot_is_won_once(engine) -> None:
+    ids = keywords(engine)
+    token, won = claims.claim_slots(engine, [(i, SLOT) for i in ids], now=NOW, worker="host-a:1")
+    assert won == {(i, SLOT) for i in ids}
+    other_token, other = claims.claim_slots(
+        engine, [(i, SLOT) for i in ids], now=NOW, worker="host-b:2"
+    )
+    assert other == set() and other_token != token
+
+
+def test_an_expired_claim_without_a_check_is_taken_over(engine) -> None:
+    (keyword,) = keywords(engine, 1)
+    claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW, worker="host-a:1", lease=dt.timedelta(minutes=5)
+    )
+    _, early = claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW + dt.timedelta(minutes=4), worker="host-b:2"
+    )
+    assert early == set()
+    _, late = claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW + dt.timedelta(minutes=6), worker="host-b:2"
+    )
+    assert late == {(keyword, SLOT)}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT worker FROM slot_claims")).scalar() == "host-b:2"
+
+
+def test_a_claim_of_a_dead_process_on_this_machine_is_taken_over_at_once(engine) -> None:
+    (keyword,) = keywords(engine, 1)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    holder = f"{claims.socket.gethostname()}:{dead.stdout.strip()}"
+    claims.claim_slots(engine, [(keyword, SLOT)], now=NOW, worker=holder)
+    _, won = claims.claim_slots(engine, [(keyword, SLOT)], now=NOW, worker="me:1")
+    assert won == {(keyword, SLOT)}
+
+
+def test_a_completed_claim_is_never_taken_over(engine) -> None:
+    from serptrack import storage
+
+    (keyword,) = keywords(engine, 1)
+    token, _ = claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW, worker="host-a:1", lease=dt.timedelta(seconds=1)
+    )
+    check_id = storage.record_check(engine, storage.CheckRecord(keyword, "replay", NOW, slot=SLOT))
+    with engine.begin() as connection:
+        assert claims.complete_claim(connection, keyword, SLOT, token, check_id)
+        assert not claims.complete_claim(connection, keyword, SLOT, token, check_id)
+    _, won = claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW + dt.timedelta(days=1), worker="host-b:2"
+    )
+    assert won == set()
+
+
+def test_a_lost_claim_cannot_be_completed(engine) -> None:
+    (keyword,) = keywords(engine, 1)
+    token, _ = claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW, worker="host-a:1", lease=dt.timedelta(seconds=1)
+    )
+    claims.claim_slots(
+        engine, [(keyword, SLOT)], now=NOW + dt.timedelta(seconds=5), worker="host-b:2"
+    )
+    with engine.begin() as connection:
+        assert not claims.complete_claim(connection, keyword, SLOT, token, 1)

@@ -1,0 +1,376 @@
+"""A replay campaign end to end: apply, backfill, check, history."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from serptrack.cli import cli
+from tests.conftest import write_snapshot
+
+CAMPAIGN = """\
+[campaign]
+name = "acme-recall"
+brand = "Acme"
+
+[defaults]
+provider = "replay"
+country = "us"
+language = "en"
+
+[providers.replay]
+path = "fixtures"
+
+[[keywords]]
+query = "acme recall"
+
+[[keywords]]
+query = "Acme kettle!"
+
+[labels]
+official = ["acme.example"]
+critical = ["https://news.example/2026/03/acme-recall"]
+"""
+
+DAYS = [f"2026-03-{day:02d}" for day in range(1, 11)]
+MISSING = ("acme recall", "2026-03-06")
+
+
+def page(day_index: int) -> list[dict]:
+    """Official climbs one place a day from 5; the critical article sits at 2."""
+    official_rank = max(1, 5 - day_index)
+    organic = [
+        "https://neutral.example/a",
+        "https://www.news.example/2026/03/acme-recall/?utm_source=x",
+        "https://neutral.example/b",
+        "https://neutral.example/c",
+        "https://neutral.example/d",
+    ]
+    organic.remove("https://neutral.example/d")
+    organic.insert(official_rank - 1, "https://acme.example/statement")
+    results = [
+        {
+            "placement": "paid",
+            "block": "top",
+            "url": "https://acme.example/faq",
+            "title": "Acme FAQ",
+        }
+    ]
+    results += [
+        {"placement": "organic", "url": url, "title": f"T{i}"} for i, url in enumerate(organic[:5])
+    ]
+    return results
+
+
+@pytest.fixture
+def campaign_file(tmp_path: Path) -> Path:
+    fixtures = tmp_path / "fixtures"
+    for index, day in enumerate(DAYS):
+        for query in ("acme recall", "Acme kettle!"):
+            if (query, day) == MISSING:
+                continue
+            write_snapshot(fixtures, day, query, page(index), observed_at=f"{day}T07:00:00Z")
+    path = tmp_path / "campaign.toml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    return path
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_backfill_then_history_json(
+    db_url: str, tmp_path: Path, runner: CliRunner, campaign_file: Path
+) -> None:
+    db = db_url
+    assert invoke(runner, "apply", str(campaign_file), "--db", db)[0] == 0
+    code, output = invoke(
+        runner, "backfill", "acme-recall", "--from", "2026-03-01", "--to", "2026-03-10", "--db", db
+    )
+    assert code == 1  # one check failed: the missing day
+    assert output.splitlines()[0] == "20 checks: 19 ok, 1 failed or blocked."
+    assert "missing-fixture: 1 (e.g. no replay file for 'acme recall' on 2026-03-06" in output
+    assert output.splitlines()[-1] == "Error: 1 of 20 checks failed"
+
+    code, output = invoke(runner, "history", "acme-recall", "--db", db, "--json")
+    assert code == 0
+    rows = json.loads(output)
+    assert len(rows) == 19 * 6 + 1
+    failed = [r for r in rows if r["status"] != "ok"]
+    assert len(failed) == 1
+    assert (
+        failed[0]["query"] == "acme recall" and failed[0]["observed_at"] == "2026-03-06T00:00:00Z"
+    )
+    assert failed[0]["error"].startswith("no replay file for 'acme recall' on 2026-03-06")
+    assert all(
+        failed[0][k] is None
+        for k in ("placement", "block", "rank", "page_position", "url", "domain", "title", "stance")
+    )
+
+    first = rows[0]
+    assert first == {
+        "campaign": "acme-recall",
+        "query": "acme recall",
+        "engine": "google",
+        "country": "us",
+        "language": "en",
+        "device": "desktop",
+        "provider": "replay",
+        "check_id": 1,
+        "observed_at": "2026-03-01T07:00:00Z",
+        "status": "ok",
+        "error": None,
+        "placement": "paid",
+        "block": "top",
+        "rank": 1,
+        "page_position": 1,
+        "url": "https://acme.example/faq",
+        "domain": "acme.example",
+        "title": "Acme FAQ",
+        "snippet": "",
+        "stance": "official",
+    }
+    day1 = [r for r in rows if r["check_id"] == 1]
+    assert [(r["placement"], r["rank"], r["page_position"], r["stance"]) for r in day1] == [
+        ("paid", 1, 1, "official"),
+        ("organic", 1, 2, "neutral"),
+        (
+            "organic",
+            2,
+            3,
+            "critical",
+        ),  # matched only after normalisation (www, utm, trailing slash)
+        ("organic", 3, 4, "neutral"),
+        ("organic", 4, 5, "neutral"),
+        ("organic", 5, 6, "official"),
+    ]
+    official_by_day = [
+        r["rank"]
+        for r in rows
+        if r["query"] == "Acme kettle!" and r["url"] == "https://acme.example/statement"
+    ]
+    assert official_by_day == [5, 4, 3, 2, 1, 1, 1, 1, 1, 1]
+    times = [r["observed_at"] for r in rows]
+    assert times == sorted(times)
+
+    # Rerunning the same backfill only retries nothing: done slots (even failed) are skipped.
+    code, output = invoke(
+        runner, "backfill", "acme-recall", "--from", "2026-03-01", "--to", "2026-03-10", "--db", db
+    )
+    assert (code, output) == (0, "0 checks: 0 ok, 0 failed or blocked.\n")
+
+
+def test_retry_failed_fills_a_day_once_its_file_exists(
+    db_url: str, tmp_path: Path, runner: CliRunner, campaign_file: Path
+) -> None:
+    db = db_url
+    invoke(runner, "apply", str(campaign_file), "--db", db)
+    invoke(
+        runner, "backfill", "acme-recall", "--from", "2026-03-05", "--to", "2026-03-06", "--db", db
+    )
+    write_snapshot(tmp_path / "fixtures", "2026-03-06", "acme recall", page(5))
+    code, output = invoke(
+        runner,
+        "backfill",
+        "acme-recall",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-06",
+        "--db",
+        db,
+        "--retry-failed",
+        "--json",
+    )
+    assert code == 0
+    checks = json.loads(output)
+    assert len(checks) == 9  # 4 new days x 2 keywords + the retried failed slot
+    assert next(c for c in checks if c["slot"] == "2026-03-06T00:00:00Z")["status"] == "ok"
+    code, output = invoke(
+        runner,
+        "history",
+        "acme-recall",
+        "--db",
+        db,
+        "--json",
+        "--query",
+        "acme recall",
+        "--from",
+        "2026-03-06",
+        "--to",
+        "2026-03-06",
+    )
+    statuses = sorted({(r["check_id"], r["status"]) for r in json.loads(output)})
+    assert [s for _, s in statuses] == ["failed", "ok"]  # the failure stays as evidence
+
+
+def test_check_as_of_json_shape(
+    db_url: str, tmp_path: Path, runner: CliRunner, campaign_file: Path
+) -> None:
+    db = db_url
+    invoke(runner, "apply", str(campaign_file), "--db", db)
+    result = CliRunner().invoke(
+        cli, ["check", "acme-recall", "--as-of", "2026-03-07T11:00:00+02:00", "--json", "--db", db]
+    )
+    assert result.exit_code == 0
+    checks = json.loads(result.stdout)
+    assert checks == [
+        {
+            "campaign": "acme-recall",
+            "query": "acme recall",
+            "engine": "google",
+            "country": "us",
+            "language": "en",
+            "device": "desktop",
+            "provider": "replay",
+            "check_id": 1,
+            "slot": None,
+            "status": "ok",
+            "observed_at": "2026-03-07T07:00:00Z",
+            "results": 6,
+            "error": None,
+            "error_kind": None,
+        },
+        {
+            "campaign": "acme-recall",
+            "query": "Acme kettle!",
+            "engine": "google",
+            "country": "us",
+            "language": "en",
+            "device": "desktop",
+            "provider": "replay",
+            "check_id": 2,
+            "slot": None,
+            "status": "ok",
+            "observed_at": "2026-03-07T07:00:00Z",
+            "results": 6,
+            "error": None,
+            "error_kind": None,
+        },
+    ]
+
+
+def test_failed_check_json_goes_to_stdout_and_summary_to_stderr(
+    db_url: str, tmp_path: Path, campaign_file: Path
+) -> None:
+    runner = CliRunner()
+    db = db_url
+    runner.invoke(cli, ["apply", str(campaign_file), "--db", db])
+    result = runner.invoke(
+        cli, ["check", "acme-recall", "--as-of", "2026-03-06T07:00:00Z", "--json", "--db", db]
+    )
+    assert result.exit_code == 1
+    checks = json.loads(result.stdout)
+    assert [(c["query"], c["status"], c["error_kind"], c["results"]) for c in checks] == [
+        ("acme recall", "failed", "missing-fixture", 0),
+        ("Acme kettle!", "ok", None, 6),
+    ]
+    assert result.stderr.splitlines()[-1] == "Error: 1 of 2 checks failed"
+
+
+def test_history_csv_and_filters(
+    db_url: str, tmp_path: Path, runner: CliRunner, campaign_file: Path
+) -> None:
+    db = db_url
+    invoke(runner, "apply", str(campaign_file), "--db", db)
+    invoke(
+        runner, "backfill", "acme-recall", "--from", "2026-03-01", "--to", "2026-03-03", "--db", db
+    )
+    code, output = invoke(
+        runner,
+        "history",
+        "acme-recall",
+        "--csv",
+        "--query",
+        "acme recall",
+        "--from",
+        "2026-03-02",
+        "--db",
+        db,
+    )
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(output)))
+    assert len(rows) == 12
+    assert {r["query"] for r in rows} == {"acme recall"}
+    assert {r["observed_at"][:10] for r in rows} == {"2026-03-02", "2026-03-03"}
+    assert rows[0]["block"] == "top" and rows[1]["block"] == ""
+    code, output = invoke(runner, "history", "acme-recall", "--db", db, "--to", "2026-03-01")
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0].split() == [
+        "observed_at",
+        "query",
+        "status",
+        "placement",
+        "rank",
+        "page_position",
+        "stance",
+        "url",
+        "error",
+    ]
+    assert len(lines) == 2 + 12
+
+
+def test_locale_specific_replay_file_wins(
+    db_url: str, tmp_path: Path, runner: CliRunner, campaign_file: Path
+) -> None:
+    fixtures = tmp_path / "fixtures"
+    write_snapshot(
+        fixtures,
+        "2026-03-01",
+        "acme recall",
+        [{"url": "https://us-only.example/"}],
+        slug="acme-recall.us-en-desktop",
+    )
+    db = db_url
+    invoke(runner, "apply", str(campaign_file), "--db", db)
+    invoke(runner, "check", "acme-recall", "--as-of", "2026-03-01T08:00:00Z", "--db", db)
+    code, output = invoke(
+        runner, "history", "acme-recall", "--json", "--query", "acme recall", "--db", db
+    )
+    assert code == 0
+    assert [r["url"] for r in json.loads(output)] == ["https://us-only.example/"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format": "serptrack-snapshot/1", "query": ', "not valid JSON"),
+        ('{"kind": "something else"}', "JSON of an unknown format"),
+        ("binary \x00 garbage", "not a known format"),
+    ],
+)
+def test_bad_replay_files_fail_the_check_and_keep_the_evidence(
+    db_url: str, tmp_path: Path, runner: CliRunner, campaign_file: Path, content: str, message: str
+) -> None:
+    bad = tmp_path / "fixtures" / "2026-03-02" / "acme-recall.json"
+    bad.write_text(content, encoding="utf-8")
+    db = db_url
+    invoke(runner, "apply", str(campaign_file), "--db", db)
+    result = CliRunner().invoke(
+        cli, ["check", "acme-recall", "--as-of", "2026-03-02T08:00:00Z", "--json", "--db", db]
+    )
+    assert result.exit_code == 1
+    failed = json.loads(result.stdout)[0]
+    assert (failed["status"], failed["error_kind"], failed["results"]) == (
+        "failed",
+        "parse-error",
+        0,
+    )
+    assert failed["error"] == f"{bad}: {message}" or failed["error"].startswith(f"{bad}: {message}")
+    from sqlmodel import Session
+
+    from serptrack import storage
+
+    engine = storage.connect(db)
+    with Session(engine) as session:
+        assert [body for _, body in storage.load_payloads(session, failed["check_id"])] == [
+            content.encode()
+        ]
+    engine.dispose()

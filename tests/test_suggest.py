@@ -1,0 +1,222 @@
+"""``labels suggest``: unlabelled URLs of the top 20, most exposed first, with a guess and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from serptrack.classify import Labeller
+from serptrack.suggest import crisis_word, guess_stance
+from tests.crisis_scenario import BL, HELP, LI, TITLES, TWS, build, invoke, json_of, relabel
+
+SNIPPET = "Everything about Acme and its customers."
+NOBODY = Labeller([])
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Acme breach exposed millions", "breach"),
+        ("Acme sued by regulators", "sued"),
+        ("Kettles catch fire", "fire"),
+        ("Acme : la polémique enfle", "polémique"),
+        ("Vidéo CENSURÉE par Acme", "CENSURÉE"),
+        ("Faille de sécurité chez Acme", "Faille"),
+        ("Rappel de bouilloires Acme", "Rappel"),
+        ("Procès contre Acme", "Procès"),
+        ("Fireplace ideas", None),
+        ("The process explained", None),
+        ("Acme launches a new kettle", None),
+    ],
+)
+def test_crisis_words_in_english_and_french(text: str, word: str | None) -> None:
+    assert crisis_word(text) == word
+
+
+@pytest.mark.parametrize(
+    ("title", "snippet", "brand", "expected"),
+    [
+        (
+            "Acme breach: millions exposed",
+            "",
+            "Acme",
+            ("critical", "title names Acme with 'breach'"),
+        ),
+        ("Le scandale Acme", "", "Acme", ("critical", "title names Acme with 'scandale'")),
+        (
+            "Kettle review",
+            "Acme kettles were recalled in March",
+            "Acme",
+            ("critical", "snippet names Acme with 'recalled'"),
+        ),
+        (
+            "Acme kettle review",
+            "Recalled in March",
+            "Acme",
+            ("critical", "title names Acme, snippet says 'Recalled'"),
+        ),
+        (
+            "Acme kettle review",
+            "A sturdy kettle",
+            "Acme",
+            ("neutral", "names Acme without crisis vocabulary"),
+        ),
+        (
+            "Data breach checklist",
+            "",
+            "Acme",
+            ("neutral", "crisis vocabulary ('breach') but not about Acme"),
+        ),
+        ("Acmeville fair", "", "Acme", ("neutral", "not the brand's, and no crisis vocabulary")),
+        ("Data breach checklist", "", "", ("critical", "title uses crisis vocabulary ('breach')")),
+    ],
+)
+def test_guess_from_title_and_snippet(
+    title: str, snippet: str, brand: str, expected: tuple[str, str]
+) -> None:
+    url = "https://example.org/page"
+    assert guess_stance(url, title, snippet, brand=brand, owned=NOBODY) == (*expected, url)
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("crisis")
+    return folder, build(CliRunner(), folder)
+
+
+def suggestion(
+    url: str, norm_url: str, domain: str, stance: str, reason: str, pattern: str, **fields: Any
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "norm_url": norm_url,
+        "domain": domain,
+        "suggested_stance": stance,
+        "reason": reason,
+        "pattern": pattern,
+        "title": TITLES[url],
+        "snippet": SNIPPET,
+        "placement": "organic",
+        "checks": 1,
+        "keywords": 1,
+        "first_seen": "2026-04-07T07:00:00Z",
+        "last_seen": "2026-04-07T07:00:00Z",
+        "ctr_curve": "sistrix-2020",
+        **fields,
+    }
+
+
+def test_suggestions_every_field(runner: CliRunner, scenario: Any) -> None:
+    _folder, db = scenario
+    rows = json_of(runner, "labels", "suggest", "acme-breach", "--db", db)
+    by_url = {row["norm_url"]: row for row in rows}
+    assert by_url["https://blog.example/acme-leak"] == suggestion(
+        BL,
+        "https://blog.example/acme-leak",
+        "blog.example",
+        "critical",
+        "title names Acme with 'leak'",
+        "https://blog.example/acme-leak",
+        checks=3,
+        best_rank=1,
+        exposure=round(28.5 + 28.5 + 15.7, 2),  # #1 on days 6 and 7, #2 on day 8
+        first_seen="2026-04-06T07:00:00Z",
+        last_seen="2026-04-08T07:00:00Z",
+    )
+    assert by_url["https://support.acme-help.example/faq"] == suggestion(
+        HELP,
+        "https://support.acme-help.example/faq",
+        "acme-help.example",
+        "official",
+        "on the brand's domain acme-help.example ([campaign] domains)",
+        "acme-help.example",
+        best_rank=6,
+        exposure=5.1,
+    )
+    assert by_url["https://linkedin.com/company/acme/posts/42"] == suggestion(
+        LI,
+        "https://linkedin.com/company/acme/posts/42",
+        "linkedin.com",
+        "official",
+        "under the brand's account https://linkedin.com/company/acme ([campaign] accounts)",
+        "https://linkedin.com/company/acme/*",
+        best_rank=7,
+        exposure=4.0,
+    )
+    # crisis vocabulary in the title, but the brand's own account comes first
+    assert by_url["https://twitter.com/acme_help/status/1"] == suggestion(
+        TWS,
+        "https://twitter.com/acme_help/status/1",
+        "twitter.com",
+        "official",
+        "under https://twitter.com/acme_help, which is labelled official",
+        "https://twitter.com/acme_help/*",
+        best_rank=8,
+        exposure=3.2,
+    )
+
+
+def test_only_unlabelled_urls_most_exposed_first(runner: CliRunner, scenario: Any) -> None:
+    _folder, db = scenario
+    rows = json_of(runner, "labels", "suggest", "acme-breach", "--db", db)
+    assert {row["norm_url"] for row in rows} == {
+        *(f"https://site{i}.example/acme" for i in range(1, 5)),
+        *(f"https://forum{i}.example/acme" for i in range(1, 6)),
+        "https://blog.example/acme-leak",
+        "https://support.acme-help.example/faq",
+        "https://linkedin.com/company/acme/posts/42",
+        "https://twitter.com/acme_help/status/1",
+    }
+    exposures = [row["exposure"] for row in rows]
+    assert exposures == sorted(exposures, reverse=True)
+    neutral = [row for row in rows if row["norm_url"].startswith(("https://site", "https://forum"))]
+    assert {(row["suggested_stance"], row["reason"]) for row in neutral} == {
+        ("neutral", "names Acme without crisis vocabulary")
+    }
+    limited = json_of(runner, "labels", "suggest", "acme-breach", "--db", db, "--limit", "2")
+    assert limited == rows[:2]
+
+
+def test_a_labelled_url_is_no_longer_suggested(runner: CliRunner, tmp_path: Path) -> None:
+    db = build(runner, tmp_path)
+    relabel(runner, tmp_path, db, version=2)
+    rows = json_of(runner, "labels", "suggest", "acme-breach", "--db", db)
+    assert "https://blog.example/acme-leak" not in {row["norm_url"] for row in rows}
+    assert len(rows) == 12
+
+
+def test_table_and_csv(runner: CliRunner, scenario: Any) -> None:
+    _folder, db = scenario
+    table = invoke(runner, "labels", "suggest", "acme-breach", "--db", db, "--limit", "1")
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["exposure", "suggested_stance", "pattern", "reason", "title"]
+    assert lines[-1] == "Exposure: CTR curve sistrix-2020, summed over appearances."
+    csv_out = invoke(
+        runner, "labels", "suggest", "acme-breach", "--db", db, "--csv", "--limit", "1"
+    )
+    assert csv_out.stdout.splitlines()[0] == (
+        "url,norm_url,domain,suggested_stance,reason,pattern,title,snippet,placement,checks,"
+        "keywords,best_rank,exposure,first_seen,last_seen,ctr_curve"
+    )
+
+
+def test_nothing_to_suggest(runner: CliRunner, tmp_path: Path) -> None:
+    campaign = tmp_path / "c.toml"
+    campaign.write_text(
+        '[campaign]\nname = "quiet"\n[defaults]\nprovider = "replay"\n'
+        '[providers.replay]\npath = "."\n[[keywords]]\nquery = "acme"\n',
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "q.db")
+    assert invoke(runner, "apply", str(campaign), "--db", db).exit_code == 0
+    assert json_of(runner, "labels", "suggest", "quiet", "--db", db) == []
+    result = invoke(runner, "labels", "suggest", "quiet", "--db", db)
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "",
+        "Every URL seen in the top 20 is labelled.\n",
+    )
