@@ -8,6 +8,7 @@ be found) and what is wrong.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -360,21 +361,22 @@ def _resolve_keywords(
     seen: dict[tuple[str, ...], int] = {}
     for index, table in enumerate(doc.keywords):
         values = {**defaults, **table.model_dump(exclude_none=True)}
-        where = _keyword_where(text, index, table.query)
+        # Where the keyword is in the file: found only for a message (a scan per keyword is O(n^2)).
+        where = functools.partial(_keyword_where, text, index, table.query)
         provider = values.get("provider")
         if not provider:
             raise CampaignFileError(
-                path, where, "no provider: set 'provider' here or in [defaults]"
+                path, where(), "no provider: set 'provider' here or in [defaults]"
             )
         try:
             cls = provider_class(provider)
         except SerptrackError as error:
-            raise CampaignFileError(path, f"{where}: provider", str(error)) from None
+            raise CampaignFileError(path, f"{where()}: provider", str(error)) from None
         for setting in cls.required_settings:
             if setting not in providers.get(provider, {}):
                 raise CampaignFileError(
                     path,
-                    where,
+                    where(),
                     f"provider {provider!r} needs '{setting}' in [providers.{provider}]",
                 )
         spec = KeywordSpec(
@@ -393,7 +395,7 @@ def _resolve_keywords(
         if spec.identity in seen:
             raise CampaignFileError(
                 path,
-                where,
+                where(),
                 f"the same keyword as keywords #{seen[spec.identity] + 1} (same query, engine, locale and device)",
             )
         seen[spec.identity] = index

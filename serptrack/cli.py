@@ -23,13 +23,14 @@ from . import (
     demo,
     diagnostics,
     importer,
+    report,
     storage,
     suggest,
     tracker,
     units,
     worker,
 )
-from .campaign import load_campaign_file
+from .campaign import check_accent, load_campaign_file
 from .errors import SerptrackError
 from .models import utcnow
 from .output import write_json, write_rows
@@ -228,7 +229,12 @@ def check(
         if due:
             # Due slots are claimed first, so concurrent runs never check a slot twice.
             report = worker.run_round(
-                engine, now=when, campaign=campaign, concurrency=concurrency, strict_keys=True, record_dir=record_dir
+                engine,
+                now=when,
+                campaign=campaign,
+                concurrency=concurrency,
+                strict_keys=True,
+                record_dir=record_dir,
             )
             _report_outcomes(report.outcomes, as_json)
             return
@@ -435,7 +441,12 @@ def providers(as_json: bool) -> None:
     show_default=True,
     help="Longest sleep between rounds, in seconds (to pick up newly applied campaigns).",
 )
-@click.option("--concurrency", type=click.IntRange(1, 500), default=tracker.DEFAULT_CONCURRENCY, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 500),
+    default=tracker.DEFAULT_CONCURRENCY,
+    show_default=True,
+)
 @click.option(
     "--lease",
     type=click.FloatRange(10, 86400),
@@ -470,9 +481,19 @@ def worker_command(once: bool, poll: float, concurrency: int, lease: float, db: 
 
 
 @cli.command()
-@click.option("--cron", "fmt", flag_value="cron", help="Print a crontab line running `check --due`.")
-@click.option("--systemd", "fmt", flag_value="systemd", help="Print systemd units (a worker, or a timer).")
-@click.option("--every", type=click.IntRange(1, 59), default=5, show_default=True, help="Cron: minutes between runs.")
+@click.option(
+    "--cron", "fmt", flag_value="cron", help="Print a crontab line running `check --due`."
+)
+@click.option(
+    "--systemd", "fmt", flag_value="systemd", help="Print systemd units (a worker, or a timer)."
+)
+@click.option(
+    "--every",
+    type=click.IntRange(1, 59),
+    default=5,
+    show_default=True,
+    help="Cron: minutes between runs.",
+)
 @click.option("--user", help="systemd: the user the units run as.")
 @db_option
 def schedule(fmt: str | None, every: int, user: str | None, db: str | None) -> None:
@@ -504,15 +525,25 @@ def schedule(fmt: str | None, every: int, user: str | None, db: str | None) -> N
     show_default=True,
     help="Where to write the demo database (replaced on each run).",
 )
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="reports",
+    show_default=True,
+    help="Folder for the reports (created if needed).",
+)
 @json_option
-def demo_command(db: Path, as_json: bool) -> None:
-    """Replay the bundled crisis campaign offline into a fresh database.
+def demo_command(db: Path, out_dir: Path, as_json: bool) -> None:
+    """Replay the bundled crisis scenarios offline and write their reports.
 
-    Needs no API key and no network.
+    Two illustrative reconstructions (not recorded results): Skype, autumn 2008, and
+    Eurostar, December 2009. Each is replayed into a fresh database and gets a report
+    covering its whole period in --out. Needs no API key and no network.
 
     Example: serptrack demo
     """
-    result = demo.run_demo(db, now=utcnow())
+    result = demo.run_demo(db, now=utcnow(), out_dir=out_dir)
     if as_json:
         write_json(result, sys.stdout)
         return
@@ -672,6 +703,125 @@ def paid(
     columns = analysis.PAID_TABLE_COLUMNS if fmt == "table" else None
     if write_rows(rows, fmt, sys.stdout, columns) == 0 and fmt == "table":
         click.echo("No successful checks for this selection.", err=True)
+
+
+def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            report.month_period(value)
+        except SerptrackError as error:
+            raise click.BadParameter(str(error)) from None
+    return value
+
+
+def _accent(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return check_accent(value) if value is not None else None
+    except SerptrackError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@cli.command(name="report")
+@click.argument("campaign")
+@click.option(
+    "--month",
+    metavar="YYYY-MM",
+    callback=_month,
+    help="A calendar month (UTC days) [default: the month of the latest check].",
+)
+@range_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it; - for stdout [default: reports/<campaign>-<YYYY-MM>.<format>].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(report.FORMATS),
+    default="html",
+    show_default=True,
+    help="html: the report; json: the numbers behind it.",
+)
+@click.option(
+    "--plotlyjs",
+    type=click.Choice(report.PLOTLYJS_MODES),
+    default="embed",
+    show_default=True,
+    help="embed: opens offline; cdn: a small file whose charts need the network.",
+)
+@click.option("--agency", help="Agency name [default: the campaign file's [report] agency].")
+@click.option("--client", help="Client name [default: [report] client, else the brand].")
+@click.option(
+    "--logo",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Logo image: PNG, JPEG, GIF, WebP or SVG [default: [report] logo].",
+)
+@click.option(
+    "--accent",
+    metavar="#RRGGBB",
+    callback=_accent,
+    help="Accent colour [default: [report] accent].",
+)
+@hold_option
+@queries_option
+@db_option
+def report_command(
+    campaign: str,
+    month: str | None,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    out: Path | None,
+    fmt: str,
+    plotlyjs: str,
+    agency: str | None,
+    client: str | None,
+    logo: Path | None,
+    accent: str | None,
+    hold: int,
+    queries: tuple[str, ...],
+    db: str | None,
+) -> None:
+    """The monthly report: one self-contained HTML file to send to the client.
+
+    Summary (who leads each keyword at the start and end, in both views; overtakes and lost
+    leads; critical results on page 1; share of voice; days from the crisis start to the
+    overtake), a rank chart and the top 10 per keyword, paid versus organic, share of voice
+    over the period, methodology. plotly.js, styles and logo are embedded: the file opens
+    offline and survives email. --format json writes the numbers behind it instead.
+
+    Example: serptrack report acme-recall --month 2026-03 --agency "Northwind PR"
+    """
+    if month and (first_day or last_day):
+        raise click.UsageError("use --month or --from/--to, not both")
+    if first_day and last_day and last_day < first_day:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    with _database(db) as engine, Session(engine) as session:
+        chosen = storage.get_campaign(session, campaign)
+        period = report.choose_period(session, chosen, month=month, first=first_day, last=last_day)
+        path = out or report.default_path(chosen.name, period, fmt)
+        branding = report.branding_for(
+            chosen.settings, agency=agency, client=client, logo=logo, accent=accent
+        )
+        text = report.make_report(
+            session,
+            chosen,
+            period,
+            now=utcnow(),
+            branding=branding,
+            fmt=fmt,
+            plotlyjs=plotlyjs,
+            hold=hold,
+            queries=queries or None,
+        )
+    if str(path) == "-":
+        click.echo(text, nl=False)
+        return
+    report.save(path, text)
+    size = len(text.encode("utf-8"))
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+    hint = " Open it in a browser." if fmt == "html" else ""
+    click.echo(f"Wrote {path}: {period.label}, {shown}.{hint}")
 
 
 @cli.group()

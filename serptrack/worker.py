@@ -7,7 +7,9 @@ gives back any claim it did not use. Between rounds the worker sleeps until the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +21,7 @@ from sqlmodel import Session
 
 from . import claims, storage, tracker
 from .errors import ProviderError
+from .fetch import Fetcher, make_client
 from .models import Campaign, utcnow
 from .providers import Provider
 from .snapshot import format_datetime
@@ -26,6 +29,7 @@ from .snapshot import format_datetime
 __all__ = ["DEFAULT_POLL", "RoundReport", "next_wake", "run_round", "run_worker"]
 
 DEFAULT_POLL = 300.0
+_CLAIM_BATCHES = 4  # slots claimed at a time, in multiples of the concurrency
 
 
 @dataclass
@@ -88,26 +92,77 @@ def run_round(
         planned = {c.name: tracker.plan_due(session, c, now) for c in chosen}
     tasks, providers = _usable(chosen, planned, environ, strict_keys, report)
     report.due = sum(len(t) for t in planned.values())
-    token, won = claims.claim_slots(
-        engine, [(t.keyword_id, _slot(t)) for t in tasks], now=now, worker=worker, lease=lease
-    )
-    mine = [replace(t, claim_token=token) for t in tasks if (t.keyword_id, t.slot) in won]
-    report.claimed = len(mine)
-    try:
-        report.outcomes = tracker.run_checks(
+    asyncio.run(
+        _run_claimed(
             engine,
-            mine,
+            tasks,
             providers,
-            concurrency=concurrency,
-            should_stop=should_stop,
-            on_done=on_done,
-            record_dir=record_dir,
+            report,
+            now,
+            worker,
+            concurrency,
+            lease,
+            should_stop,
+            on_done,
+            record_dir,
         )
-    finally:
-        claims.release(engine, token)
+    )
     report.seconds = time.monotonic() - started
     report.next_slot = next_wake(engine, now)
     return report
+
+
+async def _run_claimed(
+    engine: Engine,
+    tasks: list[tracker.CheckTask],
+    providers: Mapping[tuple[str, str], Provider],
+    report: RoundReport,
+    now: dt.datetime,
+    worker: str | None,
+    concurrency: int,
+    lease: dt.timedelta,
+    should_stop: Callable[[], bool] | None,
+    on_done: Callable[[tracker.CheckOutcome], None] | None,
+    record_dir: Path | None,
+) -> None:
+    """Claim a few batches' worth of slots at a time, not every due slot at once, so workers
+    started together share the work (each starts at its own place in the list); one client
+    and one fetcher serve the whole round."""
+    chunk = max(1, concurrency) * _CLAIM_BATCHES
+    offset = random.randrange(len(tasks)) if tasks else 0
+    queue = tasks[offset:] + tasks[:offset]
+    fetcher = Fetcher()
+    client = make_client(concurrency, fetcher.policy)
+    try:
+        while queue and not (should_stop and should_stop()):
+            candidates, queue = queue[:chunk], queue[chunk:]
+            token, won = claims.claim_slots(
+                engine,
+                [(t.keyword_id, _slot(t)) for t in candidates],
+                now=now,
+                worker=worker,
+                lease=lease,
+            )
+            mine = [
+                replace(t, claim_token=token) for t in candidates if (t.keyword_id, t.slot) in won
+            ]
+            report.claimed += len(mine)
+            try:
+                report.outcomes += await tracker.run_checks_async(
+                    engine,
+                    mine,
+                    providers,
+                    concurrency=concurrency,
+                    client=client,
+                    fetcher=fetcher,
+                    should_stop=should_stop,
+                    on_done=on_done,
+                    record_dir=record_dir,
+                )
+            finally:
+                claims.release(engine, token)
+    finally:
+        await client.aclose()
 
 
 def _all_campaigns(session: Session) -> list[Campaign]:

@@ -59,6 +59,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 PG_VARIABLE = "SERPTRACK_TEST_POSTGRES"
 
 
+_CREATED: list[str] = []
+
+
+def new_database(folder: Path) -> str:
+    """A fresh database outside the fixtures (for module-scoped scenarios): a SQLite file in
+    ``folder``, or with SERPTRACK_TEST_POSTGRES a new PostgreSQL database dropped at the end."""
+    server = os.environ.get(PG_VARIABLE)
+    if not server:
+        return str(folder / f"serptrack-{uuid.uuid4().hex[:8]}.db")
+    name = f"serptrack_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    _CREATED.append(name)
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_created_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases :func:`new_database` made, once the session ends."""
+    yield
+    server = os.environ.get(PG_VARIABLE)
+    if not server or not _CREATED:
+        return
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in _CREATED:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[tuple[str, str] | None]:
     """With SERPTRACK_TEST_POSTGRES=postgresql+psycopg://user@host/db, a migrated template

@@ -35,7 +35,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from serptrack.cli import cli
-from tests.conftest import write_snapshot
+from tests.conftest import new_database, write_snapshot
 
 CAMPAIGN = """\
 [campaign]
@@ -210,8 +210,8 @@ def invoke(runner: CliRunner, *args: str) -> Result:
 
 
 def build(runner: CliRunner, folder: Path) -> str:
-    """Apply and backfill the scenario into ``folder/crisis.db``; return the --db target."""
-    db = str(folder / "crisis.db")
+    """Apply and backfill the scenario into a fresh database; return the --db target."""
+    db = new_database(folder)
     campaign = write_scenario(folder)
     assert invoke(runner, "apply", str(campaign), "--db", db).exit_code == 0
     result = invoke(

@@ -21,7 +21,7 @@ MIGRATIONS = Path(storage.__file__).parent / "migrations"
 
 
 def stance_rows(db: str) -> dict[str, tuple[str, str | None]]:
-    engine = create_engine(f"sqlite:///{db}")
+    engine = storage.connect(db)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT norm_url, stance, rule FROM url_stances")).all()
     engine.dispose()
@@ -126,8 +126,8 @@ def test_a_database_from_before_the_stance_table(tmp_path: Path) -> None:
     assert stance_rows(str(db))["https://news.example/a"] == ("critical", "news.example")
 
 
-def test_stances_are_per_campaign(runner: CliRunner, tmp_path: Path) -> None:
-    db = str(tmp_path / "two.db")
+def test_stances_are_per_campaign(db_url: str, runner: CliRunner, tmp_path: Path) -> None:
+    db = db_url
     for name, critical in (("first", '["news.example"]'), ("second", "[]")):
         folder = tmp_path / name
         write_snapshot(

@@ -131,19 +131,27 @@ def test_usage_errors_exit_2(
 def test_demo_runs_offline_and_replaces_its_own_database(runner: CliRunner, tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     for _ in range(2):
-        result = runner.invoke(cli, ["demo", "--db", str(db), "--json"])
+        result = runner.invoke(
+            cli, ["demo", "--db", str(db), "--out", str(tmp_path / "reports"), "--json"]
+        )
         assert result.exit_code == 0, result.output
         summary = json.loads(result.output)
         campaign = summary["campaigns"][0]
         assert (campaign["campaign"], campaign["keywords"], campaign["checks"], campaign["ok"]) == (
-            "acme-recall",
-            3,
-            36,
-            35,
+            "skype-2008",
+            5,
+            245,
+            238,
         )
-        assert campaign["failed"][0]["query"] == "acme recall"
-    history = runner.invoke(cli, ["history", "acme-recall", "--db", str(db), "--json"])
-    assert len({row["check_id"] for row in json.loads(history.output)}) == 36
+        assert {f["query"] for f in campaign["failed"]} == {
+            "skype china",
+            "skype censorship",
+            "tom-skype",
+            "skype privacy",
+            "skype",
+        }
+    history = runner.invoke(cli, ["history", "skype-2008", "--db", str(db), "--json"])
+    assert len({row["check_id"] for row in json.loads(history.output)}) == 245
 
 
 def test_demo_refuses_to_overwrite_a_real_database(runner: CliRunner, tmp_path: Path) -> None:

@@ -196,8 +196,8 @@ def backfill(runner: CliRunner, campaign: Path, db: str) -> None:
     )
 
 
-def test_status_names_the_default_curve(runner: CliRunner, tmp_path: Path) -> None:
-    db = str(tmp_path / "c.db")
+def test_status_names_the_default_curve(db_url: str, runner: CliRunner, tmp_path: Path) -> None:
+    db = db_url
     backfill(runner, make_campaign(tmp_path), db)
     document = json_of(runner, "status", "curves", "--db", db)
     assert document["ctr_curve"]["name"] == "sistrix-2020"
@@ -211,8 +211,10 @@ def test_status_names_the_default_curve(runner: CliRunner, tmp_path: Path) -> No
     }
 
 
-def test_campaign_picks_another_shipped_curve(runner: CliRunner, tmp_path: Path) -> None:
-    db = str(tmp_path / "c.db")
+def test_campaign_picks_another_shipped_curve(
+    db_url: str, runner: CliRunner, tmp_path: Path
+) -> None:
+    db = db_url
     backfill(runner, make_campaign(tmp_path, '\n[analysis]\nctr_curve = "backlinko-2019"\n'), db)
     document = json_of(runner, "status", "curves", "--db", db)
     assert document["ctr_curve"] == builtin_curve("backlinko-2019").describe()
@@ -227,9 +229,9 @@ def test_campaign_picks_another_shipped_curve(runner: CliRunner, tmp_path: Path)
 
 
 def test_campaign_supplies_its_own_curve_relative_to_the_file(
-    runner: CliRunner, tmp_path: Path
+    db_url: str, runner: CliRunner, tmp_path: Path
 ) -> None:
-    db = str(tmp_path / "c.db")
+    db = db_url
     (tmp_path / "curves").mkdir()
     own = tmp_path / "curves" / "flat.toml"
     own.write_text(
@@ -272,9 +274,9 @@ def test_campaign_supplies_its_own_curve_relative_to_the_file(
     ],
 )
 def test_a_bad_curve_stops_apply(
-    runner: CliRunner, tmp_path: Path, value: str, message: str
+    db_url: str, runner: CliRunner, tmp_path: Path, value: str, message: str
 ) -> None:
-    db = str(tmp_path / "c.db")
+    db = db_url
     campaign = make_campaign(tmp_path, f"\n[analysis]\nctr_curve = {value}\n")
     result = invoke(runner, "apply", str(campaign), "--db", db)
     assert result.exit_code == 1
@@ -298,12 +300,12 @@ def test_a_bad_curve_stops_apply(
     ],
 )
 def test_brand_domains_and_accounts_are_checked(
-    runner: CliRunner, tmp_path: Path, line: str, message: str
+    db_url: str, runner: CliRunner, tmp_path: Path, line: str, message: str
 ) -> None:
     campaign = make_campaign(tmp_path)
     campaign.write_text(
         campaign.read_text().replace('brand = "Acme"\n', f'brand = "Acme"\n{line}\n')
     )
-    result = invoke(runner, "apply", str(campaign), "--db", str(tmp_path / "c.db"))
+    result = invoke(runner, "apply", str(campaign), "--db", db_url)
     assert result.exit_code == 1
     assert result.output == f"Error: {campaign}: {message}\n"

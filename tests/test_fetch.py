@@ -301,6 +301,6 @@ def test_sharded_transport_spreads_requests_and_frees_slots() -> None:
 def test_make_client_sizes_pools_for_the_concurrency() -> None:
     client = make_client(50, RetryPolicy(connect_timeout=3, read_timeout=7))
     transport = client._transport
-    assert isinstance(transport, ShardedTransport) and len(transport.pools) == 3
+    assert isinstance(transport, ShardedTransport) and len(transport.pools) == 5  # pools of 10
     assert client.timeout.connect == 3 and client.timeout.read == 7
     asyncio.run(client.aclose())

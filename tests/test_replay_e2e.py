@@ -374,3 +374,25 @@ def test_bad_replay_files_fail_the_check_and_keep_the_evidence(
             content.encode()
         ]
     engine.dispose()
+
+
+def test_a_saved_page_of_another_engine_is_refused(
+    db_url: str, tmp_path: Path, runner: CliRunner
+) -> None:
+    page = Path(__file__).parent / "fixtures" / "html" / "google-desktop-old.html"
+    day = tmp_path / "pages" / "2026-03-02"
+    day.mkdir(parents=True)
+    (day / "acme-recall.html").write_bytes(page.read_bytes())
+    campaign = tmp_path / "bing.toml"
+    campaign.write_text(
+        '[campaign]\nname = "bing"\n[providers.replay]\npath = "pages"\n'
+        '[[keywords]]\nquery = "acme recall"\nprovider = "replay"\nengine = "bing"\n'
+    )
+    assert runner.invoke(cli, ["apply", str(campaign), "--db", db_url]).exit_code == 0
+    result = CliRunner().invoke(
+        cli, ["check", "bing", "--as-of", "2026-03-02T09:00:00Z", "--json", "--db", db_url]
+    )
+    assert result.exit_code == 1
+    (check,) = json.loads(result.stdout)
+    assert (check["status"], check["error_kind"]) == ("failed", "engine-mismatch")
+    assert "is a saved google page but 'acme recall' is tracked on bing" in check["error"]

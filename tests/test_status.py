@@ -330,8 +330,8 @@ def test_status_table(runner: CliRunner, scenario: Any) -> None:
     )
 
 
-def test_status_of_a_keyword_never_checked(runner: CliRunner, tmp_path: Path) -> None:
-    db = str(tmp_path / "empty.db")
+def test_status_of_a_keyword_never_checked(db_url: str, runner: CliRunner, tmp_path: Path) -> None:
+    db = db_url
     campaign = tmp_path / "c.toml"
     campaign.write_text(
         '[campaign]\nname = "quiet"\n[defaults]\nprovider = "replay"\n'

@@ -204,14 +204,14 @@ def test_table_and_csv(runner: CliRunner, scenario: Any) -> None:
     )
 
 
-def test_nothing_to_suggest(runner: CliRunner, tmp_path: Path) -> None:
+def test_nothing_to_suggest(db_url: str, runner: CliRunner, tmp_path: Path) -> None:
     campaign = tmp_path / "c.toml"
     campaign.write_text(
         '[campaign]\nname = "quiet"\n[defaults]\nprovider = "replay"\n'
         '[providers.replay]\npath = "."\n[[keywords]]\nquery = "acme"\n',
         encoding="utf-8",
     )
-    db = str(tmp_path / "q.db")
+    db = db_url
     assert invoke(runner, "apply", str(campaign), "--db", db).exit_code == 0
     assert json_of(runner, "labels", "suggest", "quiet", "--db", db) == []
     result = invoke(runner, "labels", "suggest", "quiet", "--db", db)

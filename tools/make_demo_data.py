@@ -47,6 +47,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "serptrack" / "data" / "demo"
 SOURCE = "illustrative reconstruction"
+REPORT_AGENCY = "serptrack demo"
+REPORT_NOTICE = (
+    "Illustrative reconstruction, not recorded results. The crisis and the dated events are "
+    "real; every search result page behind this report was written for the serptrack demo."
+)
+# the demo's "agency logo": a wordmark, so the demo reports show branding at work
+LOGO_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="220" height="48" viewBox="0 0 220 48">
+<rect width="220" height="48" rx="6" fill="#ffffff"/>
+<polyline points="10,36 20,28 30,31 40,16 50,12" fill="none" stroke="#15803d" stroke-width="4"
+ stroke-linecap="round" stroke-linejoin="round"/>
+<polyline points="10,14 20,20 30,18 40,30 50,34" fill="none" stroke="#b91c1c" stroke-width="4"
+ stroke-linecap="round" stroke-linejoin="round" stroke-dasharray="6 4"/>
+<text x="62" y="31" font-family="Helvetica, Arial, sans-serif" font-size="19" font-weight="700"
+ fill="#1f2937">serptrack demo</text>
+</svg>
+"""
 ORGANIC_DEPTH = 20  # two pages of ten
 FORMAT = "serptrack-snapshot/1"
 
@@ -154,6 +170,7 @@ class Scenario:
     keywords: tuple[Storyline, ...]
     missing_days: tuple[str, ...] = ()  # days without any file (collector down)
     sources: tuple[str, ...] = ()  # where the annotated facts were checked
+    accent: str = "#1f4e79"  # the report's accent colour
 
 
 def P(url: str, title: str, snippet: str, since: str | None = None, base: float = 10.0) -> Page:
@@ -640,6 +657,7 @@ SKYPE = Scenario(
     ),
     pages=SKYPE_PAGES,
     missing_days=("2008-11-01",),
+    accent="#0b5f8a",
     keywords=(
         Storyline(
             query="skype china",
@@ -1469,6 +1487,7 @@ EUROSTAR = Scenario(
     ),
     pages=EUROSTAR_PAGES,
     missing_days=("2009-12-25",),
+    accent="#1c355e",
     keywords=(
         Storyline(
             query="eurostar",
@@ -2105,6 +2124,8 @@ def campaign_toml(scenario: Scenario) -> str:
     out.append(f"description = {_q(scenario.description)}")
     out.append(f"domains = {_list(scenario.domains)}")
     out.append(f"accounts = {_list(scenario.accounts)}")
+    out += ["", "[report]", f"agency = {_q(REPORT_AGENCY)}", f"client = {_q(scenario.brand)}"]
+    out += ['logo = "logo.svg"', f"accent = {_q(scenario.accent)}", f"notice = {_q(REPORT_NOTICE)}"]
     out += ["", "[defaults]", 'provider = "replay"', 'engine = "google"']
     out += [f"{k} = {_q(v)}" for k, v in scenario.defaults.items()]
     out += ['device = "desktop"', "depth = 20", 'schedule = "1d"']
@@ -2145,6 +2166,7 @@ def write_scenario(scenario: Scenario, out: Path) -> list[str]:
     fixtures = folder / "fixtures"
     fixtures.mkdir(parents=True)
     (folder / "campaign.toml").write_text(campaign_toml(scenario), encoding="utf-8")
+    (folder / "logo.svg").write_text(LOGO_SVG, encoding="utf-8")
     stance_of_key = stances(scenario)
     stance_of_url = {page.url: stance_of_key[key] for key, page in scenario.pages.items()}
     _check_intended_stances(scenario, stance_of_key)

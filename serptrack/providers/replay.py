@@ -100,6 +100,15 @@ class ReplayProvider(Provider):
             raise
         except ParseError as error:
             raise FetchError(str(error), kind="parse-error", pages=[page]) from None
+        if snapshot.source.endswith("-html") and snapshot.engine != request.engine:
+            # File names carry no engine: a Bing keyword must not store a saved Google page.
+            raise FetchError(
+                f"{path} is a saved {snapshot.engine} page but {request.query!r} is tracked on "
+                f"{request.engine}; replay file names carry no engine, so keep each engine's "
+                "pages in a replay folder of its own",
+                kind="engine-mismatch",
+                pages=[page],
+            )
         snapshot = snapshot.with_context(
             query=request.query,
             engine=request.engine,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from ..errors import ReportError
 from ..models import Campaign
 from .branding import Branding, branding_for
 from .build import Period, ReportData, build_report, choose_period, month_period
@@ -38,6 +39,7 @@ __all__ = [
     "render_html",
     "render_json",
     "report_document",
+    "save",
 ]
 
 FORMATS = ("html", "json")
@@ -71,3 +73,12 @@ def default_path(
     """``reports/<campaign>-<YYYY-MM>.html`` (or the period's ``<from>_<to>``), relative to
     the current directory unless ``folder`` is given."""
     return (folder or Path("reports")) / f"{campaign}-{period.slug}.{fmt}"
+
+
+def save(path: Path, text: str) -> None:
+    """Write a report to ``path``, creating its folder."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ReportError(f"cannot write {path} ({error.strerror}); choose another --out") from None

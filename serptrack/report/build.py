@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-TOP = analysis.PAGE_ONE
+_TOP = analysis.PAGE_ONE  # "top 10": the organic results of page 1
 
 
 # --- the period ------------------------------------------------------------------------------
@@ -246,11 +246,28 @@ class KeywordReport:
         """The checks of the period that failed or were blocked."""
         return [check for check in self.checks if check.status != "ok"]
 
-    def share(self, which: str) -> analysis.Share | None:
-        """The share of voice at the ``start`` or ``end`` check."""
+    def point(self, which: str) -> CheckPoint | None:
+        """The first (``start``) or last (``end``) successful check of the period."""
         if not self.points:
             return None
-        return (self.points[0] if which == "start" else self.points[-1]).share
+        return self.points[0] if which == "start" else self.points[-1]
+
+    def share(self, which: str) -> analysis.Share | None:
+        """The share of voice at the ``start`` or ``end`` check."""
+        point = self.point(which)
+        return point.share if point else None
+
+    def critical_on_page_1(self, which: str) -> int | None:
+        """Critical results ranked 1-10 at the ``start`` or ``end`` check."""
+        point = self.point(which)
+        return point.critical_on_page_1 if point else None
+
+    def days_to_first_overtake(self, view: str, crisis_start: dt.date | None) -> int | None:
+        """Days from the crisis start to the first overtake in ``view`` (UTC days)."""
+        event = self.first_overtake.get(view)
+        if event is None or crisis_start is None:
+            return None
+        return (event.at.astimezone(dt.UTC).date() - crisis_start).days
 
 
 @dataclass
@@ -359,7 +376,7 @@ def build_report(
                     for view in analysis.VIEWS
                 },
                 urls=_url_series(positions_of.get(info.id, [])),
-                top=[r for r in page if r.placement == "organic" and r.rank <= TOP],
+                top=[r for r in page if r.placement == "organic" and r.rank <= _TOP],
                 features=[r for r in page if r.placement != "organic"],
                 paid=[_paid_day(point) for point in analysis.paid_days(series.points)],
                 notes=[n for n in notes if n.query in (None, info.query)],

@@ -2,7 +2,7 @@
 
 The HTML comes from the Jinja2 templates in ``templates/`` with autoescaping on, so a title,
 snippet or URL is text wherever it lands; links are made only from ``http``/``https`` URLs.
-Charts travel as JSON blocks (:func:`~serptrack.report.charts.figure_json`) drawn by one
+Charts travel as JSON blocks (:class:`~serptrack.report.charts.ChartPack`) drawn by one
 copy of plotly.js, embedded (the default: the file opens offline and survives email) or
 loaded from the plotly CDN (a small file that needs the network). A Content-Security-Policy
 allows only the page's own scripts, by hash, and no network access at all when embedded.
@@ -25,11 +25,11 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 from plotly.offline.offline import get_plotlyjs_version
 
-from ..analysis import VIEWS, Event, Share
+from ..analysis import VIEWS, Share
 from ..output import json_default
 from .branding import Branding
 from .build import KeywordReport, LeadState, ReportData
-from .charts import STANCE_COLOURS, figure_json, rank_chart, share_chart
+from .charts import ChartPack, host_of, rank_base, rank_chart, share_chart
 
 __all__ = ["PLOTLYJS_MODES", "REPORT_FORMAT", "render_html", "render_json", "report_document"]
 
@@ -58,6 +58,7 @@ def _environment() -> Environment:
         day=_day,
         moment=_moment,
         href=_href,
+        host=_host,
         short_url=_short_url,
     )
     return env
@@ -82,11 +83,13 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
     if plotlyjs not in PLOTLYJS_MODES:
         raise ValueError(f"plotlyjs must be one of {PLOTLYJS_MODES}")
     env = _environment()
+    pack = ChartPack()
+    base = rank_base(data.period, data.notes)
     charts = [
-        {"id": f"rank-{n}", "json": Markup(figure_json(rank_chart(k, data.period)))}
+        {"id": f"rank-{n}", "json": Markup(pack.add(rank_chart(k, data.period), base))}
         for n, k in enumerate(data.keywords)
     ]
-    share = {"id": "share", "json": Markup(figure_json(share_chart(data)))}
+    share = {"id": "share", "json": Markup(pack.add(share_chart(data)))}
     scripts = [_renderer()]
     plotly_src = None
     if plotlyjs == "embed":
@@ -106,11 +109,11 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         plotly_version=get_plotlyjs_version(),
         charts=charts,
         share_chart=share,
+        shared=Markup(pack.shared_json()),
         headline=_headline(data),
         keywords=[_keyword_view(k, data, n) for n, k in enumerate(data.keywords)],
         paid=_paid_view(data),
         methodology=_methodology(data),
-        colours=STANCE_COLOURS,
         presence_labels=_PRESENCE_LABELS,
     )
 
@@ -142,8 +145,8 @@ def _headline(data: ReportData) -> list[dict[str, Any]]:
     overtakes = sum(1 for e in data.events if e.kind == "overtake")
     lost = sum(1 for e in data.events if e.kind == "lost")
     cards.append({"label": "overtakes / lost leads (both views)", "end": f"{overtakes} / {lost}"})
-    first = sum(k.points[0].critical_on_page_1 for k in data.keywords if k.points)
-    last = sum(k.points[-1].critical_on_page_1 for k in data.keywords if k.points)
+    first = sum(k.critical_on_page_1("start") or 0 for k in data.keywords)
+    last = sum(k.critical_on_page_1("end") or 0 for k in data.keywords)
     cards.append(
         {"label": "critical results on page 1 (all keywords)", "end": last, "start": first}
     )
@@ -168,11 +171,13 @@ def _mean_share(keywords: Sequence[KeywordReport], which: str, stance: str) -> f
 
 def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict[str, Any]:
     crisis = data.campaign.crisis_start
-    first_overtake = {}
-    for view in VIEWS:
-        event = keyword.first_overtake[view]
-        days = (event.at.date() - crisis).days if event and crisis else None
-        first_overtake[view] = {"event": event, "days": days}
+    first_overtake = {
+        view: {
+            "event": keyword.first_overtake[view],
+            "days": keyword.days_to_first_overtake(view, crisis),
+        }
+        for view in VIEWS
+    }
     last_ok = keyword.points[-1].at if keyword.points else None
     return {
         "number": number,
@@ -184,10 +189,7 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
         },
         "overtakes": sum(1 for e in keyword.events if e.kind == "overtake"),
         "lost": sum(1 for e in keyword.events if e.kind == "lost"),
-        "page_one": (
-            keyword.points[0].critical_on_page_1 if keyword.points else None,
-            keyword.points[-1].critical_on_page_1 if keyword.points else None,
-        ),
+        "page_one": (keyword.critical_on_page_1("start"), keyword.critical_on_page_1("end")),
         "share": {
             stance: (
                 _share_of(keyword.share("start"), stance),
@@ -196,6 +198,12 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
             for stance in ("official", "critical")
         },
         "first_overtake": first_overtake,
+        # every ad, and the news boxes and other features that hold a labelled result
+        "features": [
+            item
+            for item in keyword.features
+            if item.placement == "paid" or item.stance != "neutral"
+        ],
         "last_ok": last_ok,
         "failures": keyword.failures,
         "ok": len(keyword.points),
@@ -245,9 +253,9 @@ def _cell(day: Any) -> str:
         return "none"
     classes = [day.presence]
     if day.redundant_ad:
-        classes.append("redundant")
+        classes.append("r")
     if day.ad_carries_lead:
-        classes.append("carried")
+        classes.append("c")
     return " ".join(classes)
 
 
@@ -381,8 +389,8 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
         "start": _lead_document(keyword.start),
         "end": _lead_document(keyword.end),
         "critical_on_page_1": {
-            "start": keyword.points[0].critical_on_page_1 if keyword.points else None,
-            "end": keyword.points[-1].critical_on_page_1 if keyword.points else None,
+            "start": keyword.critical_on_page_1("start"),
+            "end": keyword.critical_on_page_1("end"),
         },
         "share_of_voice": {
             which: {"organic": _rounded(share.organic), "page": _rounded(share.page)}
@@ -391,9 +399,7 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
             for which in ("start", "end")
         },
         "events": [event.to_json() for event in keyword.events],
-        "first_overtake": {
-            view: _first_overtake(keyword.first_overtake[view], crisis) for view in VIEWS
-        },
+        "first_overtake": {view: _first_overtake(keyword, view, crisis) for view in VIEWS},
         "checks": [
             {
                 "check_id": check.check_id,
@@ -474,13 +480,16 @@ def _point_document(point: Any) -> dict[str, Any]:
     }
 
 
-def _first_overtake(event: Event | None, crisis: dt.date | None) -> dict[str, Any] | None:
+def _first_overtake(
+    keyword: KeywordReport, view: str, crisis: dt.date | None
+) -> dict[str, Any] | None:
+    event = keyword.first_overtake[view]
     if event is None:
         return None
     return {
         "at": event.at,
         "check_id": event.check_id,
-        "days_from_crisis_start": (event.at.date() - crisis).days if crisis else None,
+        "days_from_crisis_start": keyword.days_to_first_overtake(view, crisis),
     }
 
 
@@ -519,11 +528,11 @@ def _day(value: dt.date | dt.datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def _moment(value: dt.datetime | None) -> str:
+def _moment(value: dt.datetime | None, zone: bool = True) -> str:
     if value is None:
         return "–"
     value = value.astimezone(dt.UTC)
-    return f"{value.day} {value:%b %Y %H:%M} UTC"
+    return f"{value.day} {value:%b %Y %H:%M}" + (" UTC" if zone else "")
 
 
 def _href(url: str) -> str | None:
@@ -533,6 +542,10 @@ def _href(url: str) -> str | None:
     except ValueError:
         return None
     return url.strip() if scheme in ("http", "https") else None
+
+
+def _host(url: str) -> str:
+    return host_of(url) or _short_url(url, 40)
 
 
 def _short_url(url: str, limit: int = 70) -> str:

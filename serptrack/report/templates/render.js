@@ -9,6 +9,33 @@
     toImageButtonOptions: { format: "png", scale: 2 }
   };
   var drawn = 0;
+  var shared = null;
+
+  // a figure's JSON names the x values and base layout it shares with others (ChartPack)
+  function unpack(spec) {
+    shared = shared || JSON.parse(document.getElementById("chart-shared").textContent);
+    var figure = spec.figure;
+    var layout = figure.layout || {};
+    if (spec.x) {
+      figure.data.forEach(function (trace) {
+        if (!("x" in trace)) {
+          trace.x = shared.arrays[spec.x];
+        }
+      });
+    }
+    if (spec.base) {
+      var base = JSON.parse(JSON.stringify(shared.bases[spec.base]));
+      Object.keys(base).forEach(function (key) {
+        if (key === "shapes" || key === "annotations") {
+          layout[key] = base[key].concat(layout[key] || []);
+        } else if (!(key in layout)) {
+          layout[key] = base[key];
+        }
+      });
+    }
+    figure.layout = layout;
+    return figure;
+  }
 
   function finished(box, state) {
     box.setAttribute("data-state", state);
@@ -25,15 +52,8 @@
     box.setAttribute("data-state", "drawing");
     try {
       var spec = JSON.parse(document.getElementById(box.getAttribute("data-figure")).textContent);
-      var figure = spec.figure;
-      if (spec.x) {
-        figure.data.forEach(function (trace) {
-          if (!("x" in trace)) {
-            trace.x = spec.x;
-          }
-        });
-      }
-      Plotly.newPlot(box, figure.data, figure.layout || {}, config).then(
+      var figure = unpack(spec);
+      Plotly.newPlot(box, figure.data, figure.layout, config).then(
         function () { finished(box, "drawn"); },
         function (error) { fail(box, error); }
       );

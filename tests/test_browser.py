@@ -1,0 +1,184 @@
+"""Reports in a real browser: headless Chromium (Debian's package, driven by Playwright) opens
+each report from disk with the network blocked, and every chart must be drawn with no console
+error, no page error and no dialog. .ci/run installs Chromium, so CI never skips this."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from serptrack.cli import cli
+from tests.test_report import EVIL_LINK, EVIL_SCRIPT, build_crisis, build_evil
+
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    """Debian's chromium, or a skip (a failure on CI, which installs it)."""
+    found = os.environ.get("SERPTRACK_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("CI runs the browser test: install Debian's chromium (.ci/run does)")
+    pytest.skip("no chromium on this machine: apt-get install chromium")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium. Ask for it last: Playwright runs an event loop while it is open, and
+    building a report's data (backfill) runs one of its own."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """A page opened from disk with every non-file request aborted and everything recorded."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.escaped: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", self._dialog)
+        self.page.route("**/*", self._route)
+        self.page.goto(path.resolve().as_uri())
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            self.escaped.append(route.request.url)
+            route.abort()
+
+    def wait_for_charts(self) -> list[dict[str, Any]]:
+        """Wait until the page script has drawn every chart; describe each."""
+        self.page.wait_for_selector("html[data-charts=done]", state="attached", timeout=60_000)
+        return self.page.eval_on_selector_all(
+            "[data-figure]",
+            """boxes => boxes.map(box => ({
+                id: box.id,
+                state: box.getAttribute('data-state'),
+                svg: box.querySelectorAll('svg.main-svg').length,
+                traces: (box._fullData || []).filter(t => t.visible === true).length,
+                drawn: box.querySelectorAll('.scatterlayer .trace').length,
+            }))""",
+        )
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def assert_clean(visit: Visit) -> None:
+    assert visit.errors == []
+    assert visit.dialogs == []
+    assert visit.escaped == []
+
+
+@pytest.fixture
+def demo_reports(tmp_path: Path) -> Path:
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "demo.db"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def evil_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
+    build_evil(runner, tmp_path, db_url)
+    path = tmp_path / "evil.html"
+    result = runner.invoke(cli, ["report", "evil", "--db", db_url, "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def cdn_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
+    build_crisis(runner, tmp_path, db_url)
+    path = tmp_path / "cdn.html"
+    args = ["report", "acme-breach", "--db", db_url, "--out", str(path), "--plotlyjs", "cdn"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_the_demo_reports(demo_reports: Path, browser: Any) -> None:
+    out = demo_reports
+    for name in ("eurostar-2009", "skype-2008"):
+        visit = Visit(browser, out / f"{name}.html")
+        charts = visit.wait_for_charts()
+        assert len(charts) == (
+            7 if name == "eurostar-2009" else 6
+        )  # a chart per keyword, then share of voice
+        for chart in charts:
+            assert chart["state"] == "drawn", chart
+            assert (
+                chart["svg"] >= 1 and chart["traces"] >= 3 and chart["drawn"] == chart["traces"]
+            ), chart
+        assert visit.page.locator("img.logo").evaluate("img => img.naturalWidth") > 0
+        assert visit.page.locator("#notice").inner_text().startswith("Illustrative reconstruction")
+        assert_clean(visit)
+        visit.close()
+
+
+def test_hostile_text_stays_inert_in_the_browser(evil_report: Path, browser: Any) -> None:
+    visit = Visit(browser, evil_report)
+    charts = visit.wait_for_charts()
+    assert [c["state"] for c in charts] == ["drawn", "drawn"]
+    page = visit.page
+    assert page.evaluate("document.querySelectorAll('img, iframe').length") == 0
+    legend = page.locator("#rank-0 .legend").text_content() or ""
+    # shown as written: plotly draws <a> and <b> from a name, so they must arrive escaped
+    assert f"brand.example: {EVIL_LINK} <i…" in legend
+    assert f"critic.example: {EVIL_SCRIPT}" in legend
+    # hover the critic's line: the label shows the title as text
+    page.evaluate(
+        """() => {
+            const box = document.getElementById('rank-0');
+            const n = box.data.findIndex(t => t.name.startsWith('critic.example'));
+            Plotly.Fx.hover(box, [{curveNumber: n, pointNumber: 0}]);
+        }"""
+    )
+    hover = page.locator("#rank-0 .hoverlayer").text_content() or ""
+    assert EVIL_SCRIPT in hover and "critical: organic #1" in hover
+    assert page.locator("#notice").inner_text() == "<script>alert('notice')</script> & friends"
+    assert page.evaluate("document.querySelectorAll('a[href^=javascript], svg a').length") == 0
+    assert_clean(visit)
+    visit.close()
+
+
+def test_a_cdn_report_offline_says_why_it_has_no_charts(cdn_report: Path, browser: Any) -> None:
+    visit = Visit(browser, cdn_report)
+    visit.page.wait_for_selector(".chart-missing")
+    texts = visit.page.locator("[data-figure]").all_inner_texts()
+    assert len(texts) == 3 and all("written with --plotlyjs cdn" in t for t in texts)
+    assert [url.split("/")[2] for url in visit.escaped] == ["cdn.plot.ly"]  # tried, and blocked
+    assert visit.dialogs == []
+    visit.close()
