@@ -57,7 +57,9 @@ def claim_slots(
 
     Pairs already checked, or held by a live worker whose lease has not passed, are not won.
     """
-    pairs = list(dict.fromkeys(wanted))
+    # One global order for every writer: two workers inserting overlapping claims in different
+    # orders would each wait for a row the other holds (a deadlock on PostgreSQL).
+    pairs = sorted(set(wanted))
     token = uuid.uuid4().hex
     worker = worker or worker_name()
     won: set[Claim] = set()
@@ -164,11 +166,11 @@ def _take_over_stale(
             col(SlotClaim.token) != token,
         )
     ).all()
-    stale = [
+    stale = sorted(
         (k, s, holder)
         for k, s, holder, until in open_claims
         if until < now or _holder_is_dead(holder)
-    ]
+    )
     for keyword_id, slot, holder in stale:
         connection.execute(
             update(SlotClaim)
