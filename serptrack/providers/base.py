@@ -37,6 +37,7 @@ from ..snapshot import Snapshot
 
 __all__ = [
     "Fetched",
+    "PagedProvider",
     "Provider",
     "RawPage",
     "SearchRequest",
@@ -469,3 +470,13 @@ def _body_message(doc: Any) -> str:
             text = " ".join(value.split())
             return text if len(text) <= 300 else text[:297] + "..."
     return ""
+
+
+class PagedProvider(Provider):
+    """An HTTP API answered page by page: a subclass builds each page's request
+    (:meth:`page_request`) and maps its JSON (:meth:`parse_page`); pages are fetched until
+    ``depth`` organic results and merged."""
+
+    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
+        """Fetch pages until ``request.depth`` organic results; merge them into one snapshot."""
+        return await self.collect_pages(client, request)

@@ -10,7 +10,7 @@ from ..errors import FetchError
 from ..parsers.brave import brave_error, parse_brave
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest
+from .base import PagedProvider, SearchRequest
 
 __all__ = ["BraveProvider"]
 
@@ -19,7 +19,7 @@ _MAX_OFFSET = 9
 
 
 @register
-class BraveProvider(Provider):
+class BraveProvider(PagedProvider):
     """Web results from api.search.brave.com (its own index, not Google's)."""
 
     name = "brave"
@@ -35,10 +35,6 @@ class BraveProvider(Provider):
         "desktop only, no city targeting; up to 20 results a page, 10 pages; honours the "
         "X-RateLimit-* headers (the free plan allows 1 request per second)"
     )
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """Fetch pages of up to 20 until ``depth`` results."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,

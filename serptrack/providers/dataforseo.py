@@ -13,7 +13,7 @@ from ..errors import FetchError
 from ..parsers.dataforseo import dataforseo_error, parse_dataforseo
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest, SettingError, basic_auth
+from .base import PagedProvider, SearchRequest, SettingError, basic_auth
 
 __all__ = ["COUNTRY_CODES", "DataForSeoProvider"]
 
@@ -33,7 +33,7 @@ _MAX_DEPTH = 200  # the Live endpoint's limit since September 2025
 
 
 @register
-class DataForSeoProvider(Provider):
+class DataForSeoProvider(PagedProvider):
     """Google result pages from DataForSEO's Live Advanced endpoint, paid items included."""
 
     name = "dataforseo"
@@ -45,7 +45,7 @@ class DataForSeoProvider(Provider):
     placements = ("organic", "paid", "ai_overview", "news", "featured_snippet")
     default_base_url = "https://api.dataforseo.com"
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
-        **Provider.settings_types,
+        **PagedProvider.settings_types,
         "location_code": int,
     }
     notes = (
@@ -60,10 +60,6 @@ class DataForSeoProvider(Provider):
         if "location_code" in resolved and resolved["location_code"] <= 0:
             raise SettingError("location_code must be a DataForSEO location code, e.g. 2840")
         return resolved
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """One Live Advanced task with ``depth`` set."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,

@@ -13,7 +13,7 @@ from ..errors import FetchError
 from ..parsers.google_cse import google_cse_error, parse_google_cse
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest
+from .base import PagedProvider, SearchRequest
 
 __all__ = ["GoogleCseProvider"]
 
@@ -22,7 +22,7 @@ _LAST_START = 91  # the API serves at most 100 results: start + num - 1 <= 100
 
 
 @register
-class GoogleCseProvider(Provider):
+class GoogleCseProvider(PagedProvider):
     """Results from a Programmable Search Engine (``cx``), not google.com itself."""
 
     name = "google_cse"
@@ -37,10 +37,6 @@ class GoogleCseProvider(Provider):
         "closes on 2027-01-01 (already closed to new customers); results come from your cx "
         "engine, not google.com; at most 100 results; 100 free queries a day"
     )
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """Fetch pages of 10 until ``depth`` results (100 at most)."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,

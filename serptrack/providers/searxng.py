@@ -10,7 +10,7 @@ from ..errors import FetchError
 from ..parsers.searxng import parse_searxng, searxng_error
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest
+from .base import PagedProvider, SearchRequest
 
 __all__ = ["SearxngProvider"]
 
@@ -19,7 +19,7 @@ _ENGINES = {"google": "google", "bing": "bing", "duckduckgo": "duckduckgo", "bra
 
 
 @register
-class SearxngProvider(Provider):
+class SearxngProvider(PagedProvider):
     """Results from your own SearXNG instance (``base_url`` is required)."""
 
     name = "searxng"
@@ -30,7 +30,7 @@ class SearxngProvider(Provider):
     devices = ("desktop",)
     locations = False
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
-        **Provider.settings_types,
+        **PagedProvider.settings_types,
         "engines": str,
         "categories": str,
     }
@@ -39,10 +39,6 @@ class SearxngProvider(Provider):
         "needs no key; set base_url in [providers.searxng] and enable json in the instance's "
         "search.formats; ranks are SearXNG's merged ranks, not Google positions"
     )
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """Fetch pages (about 20 results each) until ``depth`` results."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,

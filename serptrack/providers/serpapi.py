@@ -12,7 +12,7 @@ from ..errors import FetchError
 from ..parsers.serpapi import parse_serpapi, serpapi_error
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest
+from .base import PagedProvider, SearchRequest
 
 __all__ = ["SerpApiProvider"]
 
@@ -20,7 +20,7 @@ _PAGE = 10
 
 
 @register
-class SerpApiProvider(Provider):
+class SerpApiProvider(PagedProvider):
     """Google result pages from serpapi.com, with ads and their top/bottom block."""
 
     name = "serpapi"
@@ -31,10 +31,6 @@ class SerpApiProvider(Provider):
     devices = ("desktop", "mobile", "tablet")
     default_base_url = "https://serpapi.com"
     notes = "10 results a page (paginates with start); HTTP 429 also means the searches ran out"
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """Fetch pages of 10 until ``depth`` organic results."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,

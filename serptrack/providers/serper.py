@@ -10,13 +10,13 @@ from ..errors import FetchError
 from ..parsers.serper import parse_serper, serper_error
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest
+from .base import PagedProvider, SearchRequest
 
 __all__ = ["SerperProvider"]
 
 
 @register
-class SerperProvider(Provider):
+class SerperProvider(PagedProvider):
     """Google result pages from google.serper.dev (no ads documented)."""
 
     name = "serper"
@@ -27,10 +27,6 @@ class SerperProvider(Provider):
     devices = ("desktop",)
     default_base_url = "https://google.serper.dev"
     notes = "desktop only; 10 results a page (paginates with page)"
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """Fetch pages of 10 until ``depth`` organic results."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,

@@ -10,13 +10,13 @@ from ..errors import FetchError
 from ..parsers.valueserp import parse_valueserp, valueserp_error
 from ..snapshot import Snapshot
 from . import register
-from .base import Fetched, Provider, SearchRequest
+from .base import PagedProvider, SearchRequest
 
 __all__ = ["ValueSerpProvider"]
 
 
 @register
-class ValueSerpProvider(Provider):
+class ValueSerpProvider(PagedProvider):
     """Google result pages from api.valueserp.com, with ads and their top/bottom block."""
 
     name = "valueserp"
@@ -27,10 +27,6 @@ class ValueSerpProvider(Provider):
     devices = ("desktop", "mobile", "tablet")
     default_base_url = "https://api.valueserp.com"
     notes = "10 results a page (paginates with page); non-200 answers are not charged"
-
-    async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
-        """Fetch pages of 10 until ``depth`` organic results."""
-        return await self.collect_pages(client, request)
 
     def page_request(
         self,
