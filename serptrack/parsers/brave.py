@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError, ParseError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Snapshot
 from . import JsonFormat, register_json
-from .payload import clean_url, entries, mapping, text
+from .payload import entries, items_of, mapping, text
 
 __all__ = ["brave_error", "is_brave", "parse_brave"]
 
@@ -50,18 +50,13 @@ def parse_brave(doc: Any) -> Snapshot:
     error = brave_error(doc)
     if error is not None:
         raise error
-    items = []
-    for result in entries(mapping(doc.get("web")).get("results")):
-        url = clean_url(result.get("url"))
-        if url:
-            items.append(
-                Item(
-                    "organic",
-                    url,
-                    title=text(result.get("title"), strip_tags=True),
-                    snippet=text(result.get("description"), strip_tags=True),
-                )
-            )
+    items = items_of(
+        entries(mapping(doc.get("web")).get("results")),
+        "organic",
+        url="url",
+        snippet="description",
+        strip_tags=True,
+    )
     query = mapping(doc.get("query"))
     return Snapshot(
         query=text(query.get("original")),

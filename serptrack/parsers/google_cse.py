@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError, ParseError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Snapshot
 from . import JsonFormat, register_json
-from .payload import clean_url, entries, mapping, text
+from .payload import entries, items_of, mapping, text
 
 __all__ = ["google_cse_error", "is_google_cse", "parse_google_cse"]
 
@@ -52,18 +52,7 @@ def parse_google_cse(doc: Any) -> Snapshot:
     error = google_cse_error(doc)
     if error is not None:
         raise error
-    items = []
-    for result in entries(doc.get("items")):
-        url = clean_url(result.get("link"))
-        if url:
-            items.append(
-                Item(
-                    "organic",
-                    url,
-                    title=text(result.get("title")),
-                    snippet=text(result.get("snippet")),
-                )
-            )
+    items = items_of(entries(doc.get("items")), "organic")
     requests = entries(mapping(doc.get("queries")).get("request"))
     asked = requests[0] if requests else {}
     return Snapshot(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,10 +26,12 @@ __all__ = [
     "PAGES_FORMAT",
     "clean_url",
     "entries",
+    "items_of",
     "mapping",
     "merge_pages",
     "number",
     "pages_document",
+    "paid_item",
     "parse_pages_document",
     "payload_datetime",
     "text",
@@ -94,6 +96,46 @@ def clean_url(value: Any) -> str | None:
     if url.startswith("//"):
         url = "https:" + url
     return url if url.startswith(("http://", "https://")) else None
+
+
+def items_of(
+    results: Iterable[Mapping[str, Any]],
+    placement: str,
+    *,
+    url: str = "link",
+    title: str = "title",
+    snippet: str = "snippet",
+    strip_tags: bool = False,
+) -> list[Item]:
+    """One item per result with a usable URL, in the order given (the field names vary by API)."""
+    items = []
+    for result in results:
+        link = clean_url(result.get(url))
+        if link:
+            items.append(
+                Item(
+                    placement,
+                    link,
+                    title=text(result.get(title), strip_tags=strip_tags),
+                    snippet=text(result.get(snippet), strip_tags=strip_tags),
+                )
+            )
+    return items
+
+
+def paid_item(ad: Mapping[str, Any]) -> Item | None:
+    """An ad of the SerpApi/Traject shape (link, title, description, block_position, tracking_link)."""
+    url = clean_url(ad.get("link"))
+    if not url:
+        return None
+    return Item(
+        "paid",
+        url,
+        title=text(ad.get("title")),
+        snippet=text(ad.get("description") or ad.get("snippet")),
+        block=text(ad.get("block_position")) or None,
+        tracking_url=clean_url(ad.get("tracking_link")),
+    )
 
 
 def payload_datetime(value: Any) -> dt.datetime | None:

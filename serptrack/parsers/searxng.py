@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError, ParseError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Snapshot
 from . import JsonFormat, register_json
-from .payload import clean_url, entries, text
+from .payload import entries, items_of, text
 
 __all__ = ["is_searxng", "parse_searxng", "searxng_error"]
 
@@ -52,18 +52,7 @@ def parse_searxng(doc: Any) -> Snapshot:
     error = searxng_error(doc)
     if error is not None:
         raise error
-    items = []
-    for result in entries(doc.get("results")):
-        url = clean_url(result.get("url"))
-        if url:
-            items.append(
-                Item(
-                    "organic",
-                    url,
-                    title=text(result.get("title")),
-                    snippet=text(result.get("content")),
-                )
-            )
+    items = items_of(entries(doc.get("results")), "organic", url="url", snippet="content")
     return Snapshot(
         query=text(doc.get("query")),
         results=items,

@@ -13,7 +13,16 @@ from typing import Any
 from ..errors import FetchError, ParseError
 from ..snapshot import Item, Snapshot
 from . import JsonFormat, register_json
-from .payload import clean_url, entries, mapping, number, payload_datetime, text
+from .payload import (
+    clean_url,
+    entries,
+    items_of,
+    mapping,
+    number,
+    paid_item,
+    payload_datetime,
+    text,
+)
 
 __all__ = ["is_serpapi", "parse_serpapi", "serpapi_error"]
 
@@ -72,25 +81,15 @@ def parse_serpapi(doc: Any) -> Snapshot:
         raise error
     ads = entries(doc.get("ads"))
     ads.sort(key=lambda ad: (_AD_ORDER.get(str(ad.get("block_position")), 3), _position(ad)))
-    top = [_ad(ad) for ad in ads if ad.get("block_position") == "top"]
-    rest = [_ad(ad) for ad in ads if ad.get("block_position") != "top"]
+    top = [paid_item(ad) for ad in ads if ad.get("block_position") == "top"]
+    rest = [paid_item(ad) for ad in ads if ad.get("block_position") != "top"]
     items = [item for item in top if item]
     items += _ai_overview(doc.get("ai_overview"))
     items += _featured(doc.get("answer_box"))
     items += _stories(doc.get("top_stories"))
     organic = entries(doc.get("organic_results"))
     organic.sort(key=_position)
-    for result in organic:
-        url = clean_url(result.get("link"))
-        if url:
-            items.append(
-                Item(
-                    "organic",
-                    url,
-                    title=text(result.get("title")),
-                    snippet=text(result.get("snippet")),
-                )
-            )
+    items += items_of(organic, "organic")
     items += [item for item in rest if item]
     params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))
@@ -111,38 +110,12 @@ def _position(entry: dict[str, Any]) -> int:
     return number(entry.get("position"), 10_000)
 
 
-def _ad(ad: dict[str, Any]) -> Item | None:
-    url = clean_url(ad.get("link"))
-    if not url:
-        return None
-    return Item(
-        "paid",
-        url,
-        title=text(ad.get("title")),
-        snippet=text(ad.get("description") or ad.get("snippet")),
-        block=text(ad.get("block_position")) or None,
-        tracking_url=clean_url(ad.get("tracking_link")),
-    )
-
-
 def _ai_overview(overview: Any) -> list[Item]:
     if not isinstance(overview, dict):
         return []
     references = entries(overview.get("references"))
     references.sort(key=lambda r: number(r.get("index"), 10_000))
-    items = []
-    for reference in references:
-        url = clean_url(reference.get("link"))
-        if url:
-            items.append(
-                Item(
-                    "ai_overview",
-                    url,
-                    title=text(reference.get("title")),
-                    snippet=text(reference.get("snippet")),
-                )
-            )
-    return items
+    return items_of(references, "ai_overview")
 
 
 def _featured(box: Any) -> list[Item]:
@@ -164,14 +137,7 @@ def _featured(box: Any) -> list[Item]:
 def _stories(stories: Any) -> list[Item]:
     if isinstance(stories, dict):  # an older shape wraps the list
         stories = stories.get("stories")
-    items = []
-    for story in entries(stories):
-        url = clean_url(story.get("link"))
-        if url:
-            items.append(
-                Item("news", url, title=text(story.get("title")), snippet=text(story.get("source")))
-            )
-    return items
+    return items_of(entries(stories), "news", snippet="source")
 
 
 register_json(JsonFormat("serpapi", is_serpapi, parse_serpapi))

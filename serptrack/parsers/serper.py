@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError, ParseError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Snapshot
 from . import JsonFormat, register_json
-from .payload import clean_url, entries, mapping, number, text
+from .payload import entries, items_of, mapping, number, text
 
 __all__ = ["is_serper", "parse_serper", "serper_error"]
 
@@ -47,25 +47,10 @@ def parse_serper(doc: Any) -> Snapshot:
     if error is not None:
         raise error
     items = []
-    for story in entries(doc.get("topStories")):
-        url = clean_url(story.get("link"))
-        if url:
-            items.append(
-                Item("news", url, title=text(story.get("title")), snippet=text(story.get("source")))
-            )
+    items += items_of(entries(doc.get("topStories")), "news", snippet="source")
     organic = entries(doc.get("organic"))
     organic.sort(key=lambda r: number(r.get("position"), 10_000))
-    for result in organic:
-        url = clean_url(result.get("link"))
-        if url:
-            items.append(
-                Item(
-                    "organic",
-                    url,
-                    title=text(result.get("title")),
-                    snippet=text(result.get("snippet")),
-                )
-            )
+    items += items_of(organic, "organic")
     params = mapping(doc.get("searchParameters"))
     return Snapshot(
         query=text(params.get("q")),

@@ -11,9 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError, ParseError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Snapshot
 from . import JsonFormat, register_json
-from .payload import clean_url, entries, mapping, number, payload_datetime, text
+from .payload import (
+    entries,
+    items_of,
+    mapping,
+    number,
+    paid_item,
+    payload_datetime,
+    text,
+)
 
 __all__ = ["is_valueserp", "parse_valueserp", "valueserp_error"]
 
@@ -50,13 +58,8 @@ def parse_valueserp(doc: Any) -> Snapshot:
     ads.sort(key=lambda a: (number(a.get("page"), 1), number(a.get("position"), 10_000)))
     top = [a for a in ads if a.get("block_position") == "top"]
     other = [a for a in ads if a.get("block_position") != "top"]
-    items = [item for ad in top if (item := _ad(ad))]
-    for story in entries(doc.get("top_stories")):
-        url = clean_url(story.get("link"))
-        if url:
-            items.append(
-                Item("news", url, title=text(story.get("title")), snippet=text(story.get("source")))
-            )
+    items = [item for ad in top if (item := paid_item(ad))]
+    items += items_of(entries(doc.get("top_stories")), "news", snippet="source")
     organic = entries(doc.get("organic_results"))
     organic.sort(
         key=lambda r: (
@@ -65,18 +68,8 @@ def parse_valueserp(doc: Any) -> Snapshot:
             number(r.get("position"), 10_000),
         )
     )
-    for result in organic:
-        url = clean_url(result.get("link"))
-        if url:
-            items.append(
-                Item(
-                    "organic",
-                    url,
-                    title=text(result.get("title")),
-                    snippet=text(result.get("snippet")),
-                )
-            )
-    items += [item for ad in other if (item := _ad(ad))]
+    items += items_of(organic, "organic")
+    items += [item for ad in other if (item := paid_item(ad))]
     params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))
     return Snapshot(
@@ -89,20 +82,6 @@ def parse_valueserp(doc: Any) -> Snapshot:
         location=text(params.get("location")) or None,
         observed_at=payload_datetime(metadata.get("created_at")),
         source="valueserp",
-    )
-
-
-def _ad(ad: dict[str, Any]) -> Item | None:
-    url = clean_url(ad.get("link"))
-    if not url:
-        return None
-    return Item(
-        "paid",
-        url,
-        title=text(ad.get("title")),
-        snippet=text(ad.get("description") or ad.get("snippet")),
-        block=text(ad.get("block_position")) or None,
-        tracking_url=clean_url(ad.get("tracking_link")),
     )
 
 
