@@ -25,13 +25,11 @@ from .html import (
     ancestors,
     attr,
     classes,
-    detect_engine,
     displayed_url,
-    explain_empty,
-    load_page,
+    is_engine_page,
     page_language,
-    prepare,
     query_from_page,
+    read_results,
     resolve_link,
     text_of,
 )
@@ -51,10 +49,7 @@ _NOT_SNIPPET = ("h2", "cite", ".b_attribution", ".b_adSlug", ".b_adurl", "a.tilk
 
 def matches(data: bytes) -> bool:
     """Whether ``data`` looks like a saved Bing result page."""
-    try:
-        return detect_engine(prepare(data).markup) == "bing"
-    except ParseError:
-        return False
+    return is_engine_page(data, "bing")
 
 
 def parse(data: bytes) -> Snapshot:
@@ -64,13 +59,7 @@ def parse(data: bytes) -> Snapshot:
 
 def parse_bing(data: bytes, *, parser: str = "lxml") -> Snapshot:
     """Parse a saved Bing result page with the given BeautifulSoup tree builder."""
-    page = load_page(data, parser, regions=_REGIONS)
-    items = _items(page.soup)
-    if not items and page.targeted:
-        page = load_page(data, parser)
-        items = _items(page.soup)
-    if not items:
-        explain_empty(page.markup, "bing")
+    page, _, items = read_results(data, parser, "bing", _items, list, regions=_REGIONS)
     return Snapshot(
         query=query_from_page(page.soup, _TITLE, page.prepared.location),
         results=number_items(items),

@@ -26,13 +26,11 @@ from .html import (
     ancestors,
     attr,
     classes,
-    detect_engine,
     displayed_url,
-    explain_empty,
-    load_page,
+    is_engine_page,
     page_language,
-    prepare,
     query_from_page,
+    read_results,
     resolve_link,
     split_url,
     text_of,
@@ -48,10 +46,7 @@ _REGIONS = ("links",)
 
 def matches(data: bytes) -> bool:
     """Whether ``data`` looks like a saved DuckDuckGo result page."""
-    try:
-        return detect_engine(prepare(data).markup) == "duckduckgo"
-    except ParseError:
-        return False
+    return is_engine_page(data, "duckduckgo")
 
 
 def parse(data: bytes) -> Snapshot:
@@ -61,13 +56,7 @@ def parse(data: bytes) -> Snapshot:
 
 def parse_duckduckgo(data: bytes, *, parser: str = "lxml") -> Snapshot:
     """Parse a saved DuckDuckGo result page with the given BeautifulSoup tree builder."""
-    page = load_page(data, parser, regions=_REGIONS)
-    items = _items(page.soup)
-    if not items and page.targeted:
-        page = load_page(data, parser)
-        items = _items(page.soup)
-    if not items:
-        explain_empty(page.markup, "duckduckgo")
+    page, _, items = read_results(data, parser, "duckduckgo", _items, list, regions=_REGIONS)
     country, language = _region(page.soup)
     return Snapshot(
         query=query_from_page(page.soup, _TITLE, page.prepared.location),

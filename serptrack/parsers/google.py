@@ -36,13 +36,11 @@ from .html import (
     attr,
     classes,
     clean,
-    detect_engine,
     displayed_url,
-    explain_empty,
-    load_page,
+    is_engine_page,
     page_language,
-    prepare,
     query_from_page,
+    read_results,
     resolve_link,
     text_of,
 )
@@ -134,10 +132,7 @@ _TRACKING = re.compile(r"^(?:https?://[^/]*google[^/]*)?/(?:aclk|pagead/aclk)\b"
 
 def matches(data: bytes) -> bool:
     """Whether ``data`` looks like a saved Google result page."""
-    try:
-        return detect_engine(prepare(data).markup) == "google"
-    except ParseError:
-        return False
+    return is_engine_page(data, "google")
 
 
 def parse(data: bytes) -> Snapshot:
@@ -151,15 +146,15 @@ def parse_google(data: bytes, *, parser: str = "lxml", targeted: bool = True) ->
     ``targeted`` builds only the results area when the page has one (the whole tree is
     the fallback when that finds nothing); False always builds the whole tree.
     """
-    page = load_page(data, parser, regions=_REGIONS if targeted else (), also=_REGION_IDS)
-    scan = _Scan(page.soup)
-    items = scan.items()
-    if not items and page.targeted:
-        page = load_page(data, parser)
-        scan = _Scan(page.soup)
-        items = scan.items()
-    if not items:
-        explain_empty(page.markup, "google")
+    page, scan, items = read_results(
+        data,
+        parser,
+        "google",
+        _Scan,
+        _Scan.items,
+        regions=_REGIONS if targeted else (),
+        also=_REGION_IDS,
+    )
     return Snapshot(
         query=query_from_page(page.soup, _TITLE, page.prepared.location),
         results=number_items(items),

@@ -24,10 +24,10 @@ import email
 import email.policy
 import functools
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, TypeVar
 from urllib.parse import SplitResult, parse_qs, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, SoupStrainer, Tag
@@ -66,10 +66,12 @@ __all__ = [
     "displayed_url",
     "explain_empty",
     "has_no_results_message",
+    "is_engine_page",
     "load_page",
     "page_language",
     "prepare",
     "query_from_page",
+    "read_results",
     "resolve_link",
     "split_url",
     "text_of",
@@ -379,6 +381,41 @@ _ENGINE_MARKERS: dict[str, Sequence[tuple[re.Pattern[str], int]]] = {
 @functools.lru_cache(maxsize=2)
 def _lower(markup: str) -> str:
     return markup.lower()
+
+
+_Scan = TypeVar("_Scan")
+
+
+def is_engine_page(data: bytes, engine: str) -> bool:
+    """Whether ``data`` looks like a saved result page of ``engine`` (an engine's ``matches``)."""
+    try:
+        return detect_engine(prepare(data).markup) == engine
+    except ParseError:
+        return False
+
+
+def read_results(
+    data: bytes,
+    parser: str,
+    engine: str,
+    scan: Callable[[BeautifulSoup], _Scan],
+    items_of: Callable[[_Scan], list[Any]],
+    *,
+    regions: Collection[str] = (),
+    also: Collection[str] = (),
+) -> tuple[Page, _Scan, list[Any]]:
+    """Scan the results area of a saved page, the whole tree when that finds nothing; a page
+    that still yields no item must say it found nothing (else :func:`explain_empty` raises)."""
+    page = load_page(data, parser, regions=regions, also=also)
+    scanned = scan(page.soup)
+    items = items_of(scanned)
+    if not items and page.targeted:
+        page = load_page(data, parser)
+        scanned = scan(page.soup)
+        items = items_of(scanned)
+    if not items:
+        explain_empty(page.markup, engine)
+    return page, scanned, items
 
 
 @functools.lru_cache(maxsize=2)
