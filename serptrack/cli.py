@@ -103,6 +103,28 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return json_option(fn)
 
 
+def range_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--from DAY --to DAY``: UTC days, inclusive."""
+    fn = click.option("--to", "last_day", type=IsoDate(), help="To this UTC day (inclusive).")(fn)
+    return click.option(
+        "--from", "first_day", type=IsoDate(), help="From this UTC day (inclusive)."
+    )(fn)
+
+
+def _day_range(
+    first_day: dt.date | None, last_day: dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) if first_day else None
+    end = (
+        dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        if last_day
+        else None
+    )
+    if start and end and end <= start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    return start, end
+
+
 def _format(as_json: bool, as_csv: bool = False) -> str:
     if as_json and as_csv:
         raise click.UsageError("use --json or --csv, not both")
@@ -342,8 +364,7 @@ def _report_outcomes(outcomes: list[tracker.CheckOutcome], as_json: bool) -> Non
 @cli.command()
 @click.argument("campaign")
 @click.option("--query", "-q", help="Only this keyword's query.")
-@click.option("--from", "first_day", type=IsoDate(), help="From this UTC day (inclusive).")
-@click.option("--to", "last_day", type=IsoDate(), help="To this UTC day (inclusive).")
+@range_options
 @db_option
 @output_options
 def history(
@@ -362,12 +383,7 @@ def history(
     Example: serptrack history acme-recall --query "acme recall" --csv > history.csv
     """
     fmt = _format(as_json, as_csv)
-    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) if first_day else None
-    end = (
-        dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        if last_day
-        else None
-    )
+    start, end = _day_range(first_day, last_day)
     with _database(db) as engine, Session(engine) as session:
         chosen = storage.get_campaign(session, campaign)
         rows = storage.history_rows(session, chosen, query=query, start=start, end=end)
@@ -554,20 +570,6 @@ def demo_command(db: Path, out_dir: Path, as_json: bool) -> None:
 # --- counter-narrative analysis: status, overtakes, paid, labels suggest ----------------------
 
 
-def _day_range(
-    first_day: dt.date | None, last_day: dt.date | None
-) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) if first_day else None
-    end = (
-        dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        if last_day
-        else None
-    )
-    if start and end and end <= start:
-        raise click.BadParameter("--to is before --from", param_hint="--to")
-    return start, end
-
-
 def hold_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--hold N``: a new leader counts once it has led N consecutive successful checks."""
     return click.option(
@@ -583,14 +585,6 @@ def queries_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--query Q`` (repeatable): only these keywords."""
     return click.option(
         "--query", "-q", "queries", multiple=True, help="Only this keyword's query (repeatable)."
-    )(fn)
-
-
-def range_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--from DAY --to DAY``: UTC days, inclusive."""
-    fn = click.option("--to", "last_day", type=IsoDate(), help="To this UTC day (inclusive).")(fn)
-    return click.option(
-        "--from", "first_day", type=IsoDate(), help="From this UTC day (inclusive)."
     )(fn)
 
 

@@ -117,6 +117,7 @@ def test_check_without_any_campaign(runner: CliRunner, db_url: str) -> None:
         (["backfill", "c", "--from", "2026-03-05", "--to", "2026-03-01"], "--to is before --from"),
         (["backfill", "c", "--from", "2026-03-05"], "Missing option '--to'"),
         (["history", "c", "--json", "--csv"], "use --json or --csv, not both"),
+        (["history", "c", "--from", "2026-03-05", "--to", "2026-03-01"], "--to is before --from"),
         (["check", "c", "--concurrency", "0"], "0 is not in the range 1<=x<=500"),
     ],
 )
