@@ -25,7 +25,7 @@ from sqlmodel import Session
 from serptrack import analysis, storage, suggest
 from serptrack.campaign import parse_campaign
 from serptrack.models import Result
-from serptrack.stances import refresh_url_stances
+from serptrack.stances import bring_up_to_date, read_rules
 
 KEYWORDS = 200
 DAYS = 365
@@ -161,7 +161,7 @@ def build(path: Path) -> None:
         raw.close()
     with engine.begin() as connection:  # a bulk load bypasses the check path: label its URLs
         campaign_id = connection.execute(text("SELECT id FROM campaigns")).scalar_one()
-        refresh_url_stances(connection, campaign_id)
+        bring_up_to_date(connection, campaign_id, read_rules(connection, campaign_id))
     engine.dispose()
     print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 

@@ -11,8 +11,9 @@ SPEC section 6 ("Who leads, and when the lead changes") in two layers:
 
 Views: ``organic`` compares organic ``rank`` among organic results only; ``page`` compares
 ``page_position`` across every placement, ads included. Failed and blocked checks are not
-evidence and are skipped. Before reading, analysis relabels any stance row computed with other
-rules than the campaign's current ones, and commits that: labels apply retroactively.
+evidence and are skipped. Labels apply retroactively: stances come from the campaign's
+:class:`~serptrack.stances.StanceView` (the table's current rows and an in-memory overlay for
+what it cannot say yet), so reads never write and run on a read-only database.
 
 Share of voice weighs each result by a CTR curve (:mod:`serptrack.ctr`): in the organic view
 the organic top 10 by ``rank``, in the page view every item by ``page_position`` (positions
@@ -22,7 +23,7 @@ beyond the curve weigh nothing). Shares by stance sum to 1.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,7 +35,7 @@ from sqlmodel import select as sm_select
 from .ctr import CtrCurve, curve_from_settings
 from .errors import NotFoundError
 from .models import Annotation, Campaign, Check, Result, UrlStance
-from .stances import refresh_url_stances
+from .stances import StanceView, batches, read_view
 from .storage import campaign_keywords
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "page_results",
     "paid_days",
     "paid_rows",
+    "stance_view",
     "status",
     "status_table",
     "url_positions",
@@ -90,7 +92,6 @@ PAID_TABLE_COLUMNS = [
 _STANCES = UrlStance.__table__  # type: ignore[attr-defined]
 _RESULTS = Result.__table__  # type: ignore[attr-defined]
 _CHECKS = Check.__table__  # type: ignore[attr-defined]
-_BATCH = 500
 _MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
 
 
@@ -365,6 +366,7 @@ def keyword_series(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     curve: CtrCurve | None = None,
+    labels: StanceView | None = None,
 ) -> list[KeywordSeries]:
     """Per active keyword, its successful checks from ``start`` to before ``end``, oldest first.
 
@@ -372,12 +374,13 @@ def keyword_series(
     the selected checks, so keep the range to what is shown).
     """
     keywords = _keywords(session, campaign, queries)
-    connection = _prepared(session, campaign)
+    connection = _connection(session)
     ids = [k.id for k in keywords]
     if not ids:
         return []
-    official, critical = _aggregates(connection, campaign, ids, start, end)
-    shares = _shares(connection, campaign, _ok_checks(ids, start, end), curve) if curve else {}
+    labels = labels or stance_view(session, campaign)
+    official, critical = _aggregates(connection, labels, ids, start, end)
+    shares = _shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
     series = {k.id: KeywordSeries(k) for k in keywords}
     for check_id, keyword_id, at in connection.execute(
         select(_CHECKS.c.id, _CHECKS.c.keyword_id, _CHECKS.c.observed_at)
@@ -417,7 +420,7 @@ def best_results(
     connection = session.connection()
     # One position at a time: (check_id, page_position) IN (pairs) is not indexed by SQLite.
     for position, check_ids in sorted(by_position.items()):
-        for batch in _batches(check_ids):
+        for batch in batches(check_ids):
             rows = connection.execute(
                 statement.where(r.c.page_position == position, r.c.check_id.in_(batch))
             ).all()
@@ -437,6 +440,7 @@ def overtakes(
     queries: Sequence[str] | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    labels: StanceView | None = None,
 ) -> list[Event]:
     """Every overtake and lost lead, oldest first (then in keyword order, organic before page).
 
@@ -447,7 +451,8 @@ def overtakes(
         if view not in VIEWS:
             raise ValueError(f"unknown view {view!r}")
     found: list[tuple[int, KeywordInfo, str, LeadChange, CheckPoint]] = []
-    for order, series in enumerate(keyword_series(session, campaign, queries=queries)):
+    all_series = keyword_series(session, campaign, queries=queries, labels=labels)
+    for order, series in enumerate(all_series):
         for view in views:
             leaders = _leaders(series.points, view)
             for change in lead_changes(leaders, hold):
@@ -484,11 +489,12 @@ def status(
 ) -> dict[str, Any]:
     """Where each active keyword stands at its latest successful check, as one JSON document."""
     curve = curve or curve_from_settings(campaign.settings)
-    all_series = keyword_series(session, campaign, queries=queries)
+    labels = stance_view(session, campaign)
+    all_series = keyword_series(session, campaign, queries=queries, labels=labels)
     latest = {s.keyword.id: s.points[-1] for s in all_series if s.points}
     latest_ids = [point.check_id for point in latest.values()]
     connection = session.connection()
-    shares = _shares(connection, campaign, latest_ids, curve)
+    shares = _shares(connection, labels, latest_ids, curve)
     details = best_results(session, latest.values())
     failed = _failed_since_last_ok(connection, [s.keyword.id for s in all_series])
     notes = _annotations(session, campaign)
@@ -577,6 +583,7 @@ def url_positions(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     stances: Sequence[str] = SIDES,
+    labels: StanceView | None = None,
 ) -> list[UrlPosition]:
     """Every result with one of ``stances`` in the successful checks from ``start`` to before
     ``end``, by keyword, time and page position: the per-URL series behind rank charts.
@@ -585,43 +592,62 @@ def url_positions(
     never read.
     """
     ids = [k.id for k in _keywords(session, campaign, queries)]
-    connection = _prepared(session, campaign)
+    connection = _connection(session)
     if not ids:
         return []
+    labels = labels or stance_view(session, campaign)
     s, r, c = _STANCES, _RESULTS, _CHECKS
     statement = (
-        select(*_POSITION_COLUMNS)
+        select(*_position_columns(s.c.stance))
         .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
         .where(
-            s.c.campaign_id == campaign.id,
+            s.c.campaign_id == labels.campaign_id,
+            labels.current(),
             s.c.stance.in_(list(stances)),
             _ok_checks_clause(ids, start, end),
         )
-        .order_by(c.c.keyword_id, c.c.observed_at, c.c.id, r.c.page_position)
     )
-    return [UrlPosition(*row) for row in connection.execute(statement)]
+    found = [UrlPosition(*row) for row in connection.execute(statement)]
+    overlay = labels.overlay_urls(stances)
+    for batch in batches(overlay):
+        extra = select(*_position_columns(r.c.norm_url)).select_from(
+            r.join(c, c.c.id == r.c.check_id)
+        )
+        for row in connection.execute(
+            extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end))
+        ):
+            found.append(UrlPosition(*row)._replace(stance=labels.overlay[row.norm_url][0]))
+    found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
+    return found
 
 
 def page_results(
-    session: Session, campaign: Campaign, check_ids: Sequence[int]
+    session: Session,
+    campaign: Campaign,
+    check_ids: Sequence[int],
+    labels: StanceView | None = None,
 ) -> dict[int, list[UrlPosition]]:
     """Every result of the given checks with its stance (``neutral`` when unlabelled), in
     page order."""
-    connection = _prepared(session, campaign)
+    connection = _connection(session)
+    labels = labels or stance_view(session, campaign)
     s, r, c = _STANCES, _RESULTS, _CHECKS
     statement = (
-        select(*_POSITION_COLUMNS)
+        select(*_position_columns(_current_stance(labels)))
         .select_from(
             r.join(c, c.c.id == r.c.check_id).outerjoin(
-                s, and_(s.c.campaign_id == campaign.id, s.c.norm_url == r.c.norm_url)
+                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
             )
         )
         .order_by(r.c.check_id, r.c.page_position)
     )
     found: dict[int, list[UrlPosition]] = {}
-    for batch in _batches(list(check_ids)):
+    for batch in batches(list(check_ids)):
         for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
-            found.setdefault(row[0], []).append(UrlPosition(*row))
+            position = UrlPosition(*row)
+            if position.norm_url in labels.overlay:
+                position = position._replace(stance=labels.overlay[position.norm_url][0])
+            found.setdefault(position.check_id, []).append(position)
     return found
 
 
@@ -661,19 +687,27 @@ def check_log(
     return [CheckEntry(*row) for row in session.connection().execute(statement)]
 
 
-_POSITION_COLUMNS = (
-    _RESULTS.c.check_id,
-    _CHECKS.c.keyword_id,
-    _CHECKS.c.observed_at,
-    func.coalesce(_STANCES.c.stance, "neutral"),
-    _RESULTS.c.placement,
-    _RESULTS.c.block,
-    _RESULTS.c.rank,
-    _RESULTS.c.page_position,
-    _RESULTS.c.url,
-    _RESULTS.c.norm_url,
-    _RESULTS.c.title,
-)
+def _position_columns(stance: Any) -> tuple[Any, ...]:
+    """The columns of a :class:`UrlPosition`, with ``stance`` as its stance."""
+    return (
+        _RESULTS.c.check_id,
+        _CHECKS.c.keyword_id,
+        _CHECKS.c.observed_at,
+        stance.label("stance"),
+        _RESULTS.c.placement,
+        _RESULTS.c.block,
+        _RESULTS.c.rank,
+        _RESULTS.c.page_position,
+        _RESULTS.c.url,
+        _RESULTS.c.norm_url,
+        _RESULTS.c.title,
+    )
+
+
+def _current_stance(labels: StanceView) -> Any:
+    """A joined ``url_stances`` row's stance when current, else ``neutral`` (the overlay then
+    has the answer, or the URL is unlabelled)."""
+    return case((labels.current(), _STANCES.c.stance), else_="neutral")
 
 
 def event_table(events: Sequence[Event]) -> list[dict[str, Any]]:
@@ -753,13 +787,14 @@ def _keywords(
     return [k for k in keywords if k.query in queries]
 
 
-def _prepared(session: Session, campaign: Campaign) -> Connection:
-    """The session's connection, once stale stance rows are relabelled and committed."""
+def stance_view(session: Session, campaign: Campaign) -> StanceView:
+    """The campaign's stances as reads see them (read only: nothing is written)."""
     assert campaign.id is not None
+    return read_view(session.connection(), campaign.id)
+
+
+def _connection(session: Session) -> Connection:
     connection = session.connection()
-    if refresh_url_stances(connection, campaign.id):
-        session.commit()
-        connection = session.connection()
     if connection.dialect.name == "sqlite":
         # Reading a large database through a memory map halves the analysis time: the stance
         # join touches ~1 M index entries and pread() per page dominates otherwise.
@@ -787,120 +822,176 @@ def _ok_checks(
 
 def _aggregates(
     connection: Connection,
-    campaign: Campaign,
+    labels: StanceView,
     keyword_ids: Sequence[int],
     start: dt.datetime | None,
     end: dt.datetime | None,
-) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Per successful check, official and critical aggregates (check id first), by side.
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Per successful check, its official and critical aggregates by name, by side.
 
     Driven from the campaign's few official and critical URLs through the covering index
     ``ix_results_norm_url_positions``: neutral results, the vast majority, are never read.
-    One query per side keeps each row's work to a handful of comparisons.
+    One query per side keeps each row's work to a handful of comparisons; the overlay's URLs
+    (usually none) are aggregated apart and merged in.
     """
     s, r, c = _STANCES, _RESULTS, _CHECKS
+    checks = _ok_checks_clause(keyword_ids, start, end)
+    found: list[dict[int, dict[str, Any]]] = []
+    for side in SIDES:
+        columns = [expression.label(name) for name, (_, expression) in _side_columns(side).items()]
+        statement = (
+            select(r.c.check_id, *columns)
+            .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+            .where(
+                s.c.campaign_id == labels.campaign_id, labels.current(), s.c.stance == side, checks
+            )
+            .group_by(r.c.check_id)
+        )
+        rows = {row.check_id: dict(row._mapping) for row in connection.execute(statement)}
+        extra = select(r.c.check_id, *columns).select_from(r.join(c, c.c.id == r.c.check_id))
+        for batch in batches(labels.overlay_urls([side])):
+            for row in connection.execute(
+                extra.where(r.c.norm_url.in_(batch), checks).group_by(r.c.check_id)
+            ):
+                _merge(rows, dict(row._mapping), _side_columns(side))
+        found.append(rows)
+    return found[0], found[1]
+
+
+def _side_columns(side: str) -> dict[str, tuple[str, Any]]:
+    """Each aggregate of one side: its name, how two partial values combine, its SQL."""
+    r = _RESULTS
     organic = r.c.placement == "organic"
     paid = r.c.placement == "paid"
 
     def best(condition: ColumnElement[bool] | None, column: Any) -> Any:
         return func.min(column if condition is None else case((condition, column)))
 
-    def count(condition: ColumnElement[bool]) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
     in_page_one = organic & (r.c.rank <= PAGE_ONE)
-    columns = {
-        "official": [
-            best(organic, r.c.rank),
-            # organic items come in reading order: the best rank has the best page position
-            best(organic, r.c.page_position),
-            best(None, r.c.page_position),
-            best(~paid, r.c.page_position),
-            best(paid, r.c.rank),
-            func.max(case((paid & (r.c.block == "top"), 1), else_=0)),
-            count(in_page_one),
-        ],
-        "critical": [
-            best(organic, r.c.rank),
-            best(organic, r.c.page_position),
-            best(None, r.c.page_position),
-            count(in_page_one),
-        ],
+    columns: dict[str, tuple[str, Any]] = {
+        "organic_rank": ("min", best(organic, r.c.rank)),
+        # organic items come in reading order: the best rank has the best page position
+        "organic_page_position": ("min", best(organic, r.c.page_position)),
+        "page_position": ("min", best(None, r.c.page_position)),
     }
-    found: list[dict[int, Any]] = []
-    for side in SIDES:
-        statement = (
-            select(r.c.check_id, *columns[side])
-            .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
-            .where(
-                s.c.campaign_id == campaign.id,
-                s.c.stance == side,
-                _ok_checks_clause(keyword_ids, start, end),
-            )
-            .group_by(r.c.check_id)
-        )
-        found.append({row[0]: row for row in connection.execute(statement).all()})
-    return found[0], found[1]
+    if side == "official":
+        columns["unpaid_page_position"] = ("min", best(~paid, r.c.page_position))
+        columns["ad_rank"] = ("min", best(paid, r.c.rank))
+        columns["top_ad"] = ("max", func.max(case((paid & (r.c.block == "top"), 1), else_=0)))
+    columns["on_page_1"] = ("sum", func.sum(case((in_page_one, 1), else_=0)))
+    return columns
+
+
+def _merge(
+    rows: dict[int, dict[str, Any]], row: dict[str, Any], columns: Mapping[str, tuple[str, Any]]
+) -> None:
+    """Fold one partial aggregate row into ``rows`` (same check: min, max or sum by column)."""
+    check_id = row["check_id"]
+    have = rows.get(check_id)
+    if have is None:
+        rows[check_id] = row
+        return
+    for name, (how, _) in columns.items():
+        a, b = have[name], row[name]
+        if a is None or b is None:
+            have[name] = b if a is None else a
+        elif how == "sum":
+            have[name] = a + b
+        else:
+            have[name] = min(a, b) if how == "min" else max(a, b)
 
 
 def _point(
-    check_id: int, at: dt.datetime, official: Any, critical: Any, share: Share | None
+    check_id: int,
+    at: dt.datetime,
+    official: Mapping[str, Any] | None,
+    critical: Mapping[str, Any] | None,
+    share: Share | None,
 ) -> CheckPoint:
     if official is None and critical is None:  # no official or critical result at all
         return CheckPoint(check_id, at, share=share)
-    _, o_rank, o_rank_at, o_page, o_unpaid, o_ad, o_top, o_p1 = official or _NO_OFFICIAL
-    _, c_rank, c_rank_at, c_page, c_p1 = critical or _NO_CRITICAL
+    o = official or _NO_SIDE
+    c = critical or _NO_SIDE
     return CheckPoint(
         check_id,
         at,
-        organic=Positions(o_rank, c_rank),
-        page=Positions(o_page, c_page),
-        organic_page=Positions(o_rank_at, c_rank_at),
-        official_unpaid=o_unpaid,
-        official_ad_rank=o_ad,
-        official_top_ad=bool(o_top),
-        official_on_page_1=int(o_p1 or 0),
-        critical_on_page_1=int(c_p1 or 0),
+        organic=Positions(o["organic_rank"], c["organic_rank"]),
+        page=Positions(o["page_position"], c["page_position"]),
+        organic_page=Positions(o["organic_page_position"], c["organic_page_position"]),
+        official_unpaid=o["unpaid_page_position"],
+        official_ad_rank=o["ad_rank"],
+        official_top_ad=bool(o["top_ad"]),
+        official_on_page_1=int(o["on_page_1"] or 0),
+        critical_on_page_1=int(c["on_page_1"] or 0),
         share=share,
     )
 
 
-_NO_OFFICIAL = (None, None, None, None, None, None, 0, 0)
-_NO_CRITICAL = (None, None, None, None, 0)
+_NO_SIDE: Mapping[str, Any] = {
+    "organic_rank": None,
+    "organic_page_position": None,
+    "page_position": None,
+    "unpaid_page_position": None,
+    "ad_rank": None,
+    "top_ad": 0,
+    "on_page_1": 0,
+}
 
 
 def _shares(
     connection: Connection,
-    campaign: Campaign,
+    labels: StanceView,
     checks: Sequence[int] | Select[Any],
     curve: CtrCurve,
 ) -> dict[int, Share]:
-    """CTR-weighted share of voice by stance for each check, summed in the database."""
+    """CTR-weighted share of voice by stance for each check, summed in the database.
+
+    Results whose stance the table cannot say are summed as neutral, then the overlay's
+    labelled URLs (usually none) move their weight to their own stance.
+    """
     r, s = _RESULTS, _STANCES
-    stance = func.coalesce(s.c.stance, "neutral")
     organic_weights = {p: w for p, w in enumerate(curve.positions, start=1) if p <= PAGE_ONE}
     page_weights = dict(enumerate(curve.positions, start=1))
     in_top = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE)
+    weights = (
+        func.sum(case((in_top, case(organic_weights, value=r.c.rank, else_=0.0)), else_=0.0)).label(
+            "organic"
+        ),
+        func.sum(case(page_weights, value=r.c.page_position, else_=0.0)).label("page"),
+    )
+    weighed = or_(in_top, r.c.page_position <= len(curve.positions))
+    stance = _current_stance(labels)
     statement = (
-        select(
-            r.c.check_id,
-            stance,
-            func.sum(case((in_top, case(organic_weights, value=r.c.rank, else_=0.0)), else_=0.0)),
-            func.sum(case(page_weights, value=r.c.page_position, else_=0.0)),
-        )
+        select(r.c.check_id, stance.label("stance"), *weights)
         .select_from(
-            r.outerjoin(s, and_(s.c.campaign_id == campaign.id, s.c.norm_url == r.c.norm_url))
+            r.outerjoin(
+                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
+            )
         )
-        .where(or_(in_top, r.c.page_position <= len(curve.positions)))
+        .where(weighed)
         .group_by(r.c.check_id, stance)
     )
     sums: dict[int, dict[str, list[float]]] = {}
-    batches = [checks] if isinstance(checks, Select) else list(_batches(list(checks)))
-    for batch in batches:
-        for check_id, side, organic, page in connection.execute(
-            statement.where(r.c.check_id.in_(batch))
-        ):
-            sums.setdefault(check_id, {})[side] = [float(organic or 0), float(page or 0)]
+    chosen = [checks] if isinstance(checks, Select) else list(batches(list(checks)))
+    for batch in chosen:
+        for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
+            sums.setdefault(row.check_id, {})[row.stance] = [
+                float(row.organic or 0),
+                float(row.page or 0),
+            ]
+    moved = select(r.c.check_id, r.c.norm_url, *weights).where(weighed)
+    for urls in batches(labels.overlay_urls(SIDES)):
+        for batch in chosen:
+            for row in connection.execute(
+                moved.where(r.c.check_id.in_(batch), r.c.norm_url.in_(urls)).group_by(
+                    r.c.check_id, r.c.norm_url
+                )
+            ):
+                by_stance = sums[row.check_id]
+                target = by_stance.setdefault(labels.overlay[row.norm_url][0], [0.0, 0.0])
+                for index, value in enumerate((row.organic, row.page)):
+                    by_stance["neutral"][index] -= float(value or 0)
+                    target[index] += float(value or 0)
     return {
         check_id: Share(_normalise(by_stance, 0), _normalise(by_stance, 1))
         for check_id, by_stance in sums.items()
@@ -1086,8 +1177,3 @@ def _ref_cell(ref: ResultRef | None, view: str) -> str:
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
-
-
-def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]

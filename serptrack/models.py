@@ -247,7 +247,8 @@ class UrlStance(SQLModel, table=True):
 
 
 class StanceMark(SQLModel, table=True):
-    """How far ``url_stances`` covers a campaign: every result up to ``result_id`` has its row."""
+    """How far ``url_stances`` covers a campaign: every check of it up to ``check_id`` has the
+    rows of its result URLs (``result_id`` is the mark of schema 0002-0004, no longer read)."""
 
     __tablename__ = "stance_marks"
 
@@ -255,6 +256,7 @@ class StanceMark(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("campaigns.id"), primary_key=True, nullable=False)
     )
     result_id: int = 0
+    check_id: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class SlotClaim(SQLModel, table=True):

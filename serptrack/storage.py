@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -32,13 +32,15 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlmodel import Session, col, select
 
 from . import claims
-from .campaign import CampaignSpec, KeywordSpec
 from .classify import Labeller, Rule
 from .errors import DatabaseError, NotFoundError
 from .models import Annotation, Campaign, Check, Keyword, LabelRule, Payload, utcnow
 from .snapshot import Item, positions
-from .stances import relabel_url_stances, remember_url_stances
+from .stances import bring_up_to_date, read_view, remember_url_stances
 from .urls import normalise_url, registrable_domain
+
+if TYPE_CHECKING:
+    from .campaign import CampaignSpec, KeywordSpec
 
 __all__ = [
     "ApplySummary",
@@ -136,8 +138,11 @@ def connect(target: str | None = None, environ: Mapping[str, str] | None = None)
 
 def _create_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        _explain_read_only(engine, describe_target(url))
+        return engine
     engine = create_engine(url, connect_args={"timeout": 30})
+    _explain_read_only(engine, describe_target(url))
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -153,6 +158,21 @@ def _create_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+_READ_ONLY = ("attempt to write a readonly database", "read-only transaction")
+
+
+def _explain_read_only(engine: Engine, shown: str) -> None:
+    """A write refused by a read-only database becomes one line that says so, not a traceback."""
+
+    @event.listens_for(engine, "handle_error")
+    def _read_only(context: Any) -> None:
+        if any(text in str(context.original_exception) for text in _READ_ONLY):
+            raise DatabaseError(
+                f"database {shown} is read-only: this command stores data, so it needs a "
+                "database it can write (read commands such as status and report work on it)"
+            ) from None
 
 
 def _require_sqlite_file(path: Path) -> None:
@@ -266,7 +286,7 @@ def apply_campaign(
                 )
             )
         # labels apply retroactively: relabel every URL already seen, in this same transaction
-        relabel_url_stances(session.connection(), campaign.id, spec.rules)
+        bring_up_to_date(session.connection(), campaign.id, spec.rules)
         summary.rules = len(spec.rules)
         summary.annotations = len(spec.annotations)
         summary.keywords_active = len(spec.keywords)
@@ -497,8 +517,10 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
     result_rows: list[tuple[Any, ...]] = []
     payload_rows: list[dict[str, Any]] = []
     urls_by_keyword: dict[int, set[str]] = {}
+    checks_by_keyword: dict[int, list[int]] = {}
     at = _RESULT_COLUMNS.index("norm_url")
     for record, check_id, count in zip(records, check_ids, counts, strict=True):
+        checks_by_keyword.setdefault(record.keyword_id, []).append(check_id)
         if count:
             rows = _result_rows(check_id, record.items)
             result_rows.extend(rows)
@@ -519,8 +541,7 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
         connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), result_rows)
     if payload_rows:
         connection.execute(insert(Payload), payload_rows)
-    if urls_by_keyword:
-        remember_url_stances(connection, urls_by_keyword)
+    remember_url_stances(connection, urls_by_keyword, checks_by_keyword)
     return [
         check_id if _claim_kept(connection, record, check_id) else 0
         for record, check_id in zip(records, check_ids, strict=True)
@@ -658,28 +679,35 @@ def history_rows(
     query: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-    labeller: Labeller | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every stored result of the campaign, one row each, oldest check first.
 
     A failed or blocked check is one row with its error and null result fields. Checks are
     read first, then their results a chunk of checks at a time through the
     (check_id, page_position) index, so rows stream in order without a sort or a full load.
+    Stances come from the campaign's stance view, as in every other read.
     """
-    labeller = labeller or campaign_labeller(session, campaign)
+    assert campaign.id is not None
+    connection = session.connection()
+    view = read_view(connection, campaign.id)
     stances: dict[str, str] = {}
     checks = session.exec(_history_checks(campaign, query, start, end)).all()
-    connection = session.connection()
     for first in range(0, len(checks), _HISTORY_CHUNK):
         chunk = checks[first : first + _HISTORY_CHUNK]
-        results = _results_by_check(connection, [row[6] for row in chunk])
+        results = _results_by_check(connection, [check.id for check in chunk])
+        new_urls = {
+            row[_NORM_URL]
+            for rows in results.values()
+            for row in rows
+            if row[_NORM_URL] not in stances
+        }
+        stances.update(view.stances_of(connection, new_urls))
         for check in chunk:
-            yield from _history_rows_of(
-                campaign.name, check, results.get(check[6], ()), labeller, stances
-            )
+            yield from _history_rows_of(campaign.name, check, results.get(check.id, ()), stances)
 
 
 _HISTORY_CHUNK = 500
+_NORM_URL = 8  # where norm_url sits in a row of _results_by_check
 _EMPTY_RESULT = (None,) * 9
 
 
@@ -741,21 +769,20 @@ def _history_rows_of(
     name: str,
     check: Any,
     results: Sequence[tuple[Any, ...]],
-    labeller: Labeller,
-    stances: dict[str, str],
+    stances: Mapping[str, str],
 ) -> Iterator[dict[str, Any]]:
     base = {
         "campaign": name,
-        "query": check[0],
-        "engine": check[1],
-        "country": check[2],
-        "language": check[3],
-        "device": check[4],
-        "provider": check[5],
-        "check_id": check[6],
-        "observed_at": check[7],
-        "status": check[8],
-        "error": check[9],
+        "query": check.query,
+        "engine": check.engine,
+        "country": check.country,
+        "language": check.language,
+        "device": check.device,
+        "provider": check.provider,
+        "check_id": check.id,
+        "observed_at": check.observed_at,
+        "status": check.status,
+        "error": check.error,
     }
     for _, placement, block, rank, page_position, url, title, snippet, norm_url in results or [
         _EMPTY_RESULT
@@ -771,11 +798,5 @@ def _history_rows_of(
         row["domain"] = _domain_of(norm_url) if norm_url is not None else None
         row["title"] = title
         row["snippet"] = snippet
-        if norm_url is not None:
-            stance = stances.get(norm_url)
-            if stance is None:
-                stance = stances[norm_url] = labeller.stance_of(norm_url)
-            row["stance"] = stance
-        else:
-            row["stance"] = None
+        row["stance"] = stances[norm_url] if norm_url is not None else None
         yield row

@@ -19,17 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, and_, case, func, select
 from sqlmodel import Session
 
 from .classify import Labeller, Rule, parse_rule
 from .ctr import CtrCurve, curve_from_settings
 from .models import Campaign, Check, Result, UrlStance
-from .stances import refresh_url_stances
+from .stances import batches, read_view
 from .storage import campaign_keywords, campaign_rules
 
 __all__ = ["TOP", "Suggestion", "crisis_word", "guess_stance", "suggest_labels"]
@@ -56,7 +56,6 @@ _CRISIS = re.compile(
 _STANCES = UrlStance.__table__  # type: ignore[attr-defined]
 _RESULTS = Result.__table__  # type: ignore[attr-defined]
 _CHECKS = Check.__table__  # type: ignore[attr-defined]
-_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -152,53 +151,53 @@ def suggest_labels(
     assert campaign.id is not None
     curve = curve or curve_from_settings(campaign.settings)
     keyword_ids = [k.id for k in campaign_keywords(session, campaign)]
-    connection = session.connection()
-    if refresh_url_stances(connection, campaign.id):
-        session.commit()
-        connection = session.connection()
     if not keyword_ids:
         return []
+    connection = session.connection()
+    labels = read_view(connection, campaign.id)
     s, r, c = _STANCES, _RESULTS, _CHECKS
     weight = case(dict(enumerate(curve.positions, start=1)), value=r.c.rank, else_=0.0)
+    columns = (
+        r.c.norm_url,
+        func.count(func.distinct(c.c.id)).label("checks"),
+        func.count(func.distinct(c.c.keyword_id)).label("keywords"),
+        func.min(r.c.rank).label("best_rank"),
+        func.sum(weight).label("exposure"),
+        func.min(c.c.observed_at).label("first_seen"),
+        func.max(c.c.observed_at).label("last_seen"),
+        func.max(r.c.id).label("latest_result"),
+    )
+    seen = and_(c.c.keyword_id.in_(keyword_ids), c.c.status == "ok", r.c.rank <= TOP)
     statement = (
-        select(
-            r.c.norm_url,
-            func.count(func.distinct(c.c.id)),
-            func.count(func.distinct(c.c.keyword_id)),
-            func.min(r.c.rank),
-            func.sum(weight),
-            func.min(c.c.observed_at),
-            func.max(c.c.observed_at),
-            func.max(r.c.id),
-        )
+        select(*columns)
         .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
-        .where(
-            s.c.campaign_id == campaign.id,
-            s.c.rule.is_(None),
-            c.c.keyword_id.in_(keyword_ids),
-            c.c.status == "ok",
-            r.c.rank <= TOP,
-        )
+        .where(s.c.campaign_id == campaign.id, labels.current(), s.c.rule.is_(None), seen)
         .group_by(r.c.norm_url)
     )
+    found = list(connection.execute(statement))
+    extra = select(*columns).select_from(r.join(c, c.c.id == r.c.check_id))
+    for batch in batches(labels.unlabelled_overlay_urls()):
+        found.extend(
+            connection.execute(extra.where(r.c.norm_url.in_(batch), seen).group_by(r.c.norm_url))
+        )
     rows = sorted(
-        connection.execute(statement).all(),
-        key=lambda row: (-float(row[4] or 0), -row[1], row[3], row[0]),
+        found,
+        key=lambda row: (-float(row.exposure or 0), -row.checks, row.best_rank, row.norm_url),
     )
     if limit is not None:
         rows = rows[:limit]
-    latest = _latest_results(connection, [row[7] for row in rows])
+    latest = _latest_results(connection, [row.latest_result for row in rows])
     owned = _owned_labeller(campaign, campaign_rules(session, campaign))
     suggestions = []
-    for norm_url, checks, keywords, best_rank, exposure, first, last, result_id in rows:
-        url, domain, placement, title, snippet = latest[result_id]
+    for row in rows:
+        url, domain, placement, title, snippet = latest[row.latest_result]
         stance, reason, pattern = guess_stance(
-            norm_url, title, snippet, brand=campaign.brand, owned=owned
+            row.norm_url, title, snippet, brand=campaign.brand, owned=owned
         )
         suggestions.append(
             Suggestion(
                 url=url,
-                norm_url=norm_url,
+                norm_url=row.norm_url,
                 domain=domain,
                 placement=placement,
                 title=title,
@@ -206,12 +205,12 @@ def suggest_labels(
                 stance=stance,
                 reason=reason,
                 pattern=pattern,
-                checks=checks,
-                keywords=keywords,
-                best_rank=best_rank,
-                exposure=float(exposure or 0),
-                first_seen=first,
-                last_seen=last,
+                checks=row.checks,
+                keywords=row.keywords,
+                best_rank=row.best_rank,
+                exposure=float(row.exposure or 0),
+                first_seen=row.first_seen,
+                last_seen=row.last_seen,
                 curve=curve.name,
             )
         )
@@ -223,7 +222,7 @@ def _latest_results(
 ) -> dict[int, tuple[Any, ...]]:
     r = _RESULTS
     found: dict[int, tuple[Any, ...]] = {}
-    for batch in _batches(list(result_ids)):
+    for batch in batches(list(result_ids)):
         for row in connection.execute(
             select(r.c.id, r.c.url, r.c.domain, r.c.placement, r.c.title, r.c.snippet).where(
                 r.c.id.in_(batch)
@@ -287,8 +286,3 @@ def _fold(text: str) -> str:
         )
         folded.append(plain if len(plain) == 1 else lower[:1] or char)
     return "".join(folded)
-
-
-def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]

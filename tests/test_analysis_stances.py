@@ -15,7 +15,7 @@ from sqlmodel import Session
 from serptrack import analysis, storage
 from serptrack.cli import cli
 from tests.conftest import write_snapshot
-from tests.crisis_scenario import build, json_of, relabel
+from tests.crisis_scenario import build, invoke, json_of, relabel
 
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
 
@@ -48,16 +48,31 @@ def test_apply_relabels_in_its_own_transaction(runner: CliRunner, tmp_path: Path
     )
 
 
-def test_results_written_by_another_path_are_labelled_before_analysis(
+def test_results_written_by_another_path_are_labelled_in_memory_until_the_next_write(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A bulk loader (or any writer) that skips the check path leaves url_stances behind:
-    # the analysis covers every result stored since the campaign's mark before reading.
+    # reads label its URLs in memory, without writing; the next apply stores them.
     monkeypatch.setattr(storage, "remember_url_stances", lambda *args: None)
     db = build(runner, tmp_path)
     assert stance_rows(db) == {}
     events = json_of(runner, "overtakes", "acme-breach", "--db", db)
     assert len(events) == 12
+    assert stance_rows(db) == {}  # a read never writes
+    monkeypatch.undo()
+    relabel(runner, tmp_path, db, version=1)
+    assert stance_rows(db)["https://watchdog.example/acme/report"][0] == "critical"
+    assert json_of(runner, "overtakes", "acme-breach", "--db", db) == events
+
+
+def test_the_next_check_covers_checks_another_writer_stored(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "remember_url_stances", lambda *args: None)
+    db = build(runner, tmp_path)
+    monkeypatch.undo()
+    # a later day has no fixture: a failed check, stored through the check path all the same
+    invoke(runner, "check", "acme-breach", "--as-of", "2026-04-30T07:00:00Z", "--db", db)
     assert stance_rows(db)["https://watchdog.example/acme/report"][0] == "critical"
 
 
@@ -123,7 +138,8 @@ def test_a_database_from_before_the_stance_table(tmp_path: Path) -> None:
         [event] = analysis.overtakes(session, campaign, views=("organic",))
     upgraded.dispose()
     assert (event.kind, event.at) == ("overtake", dt.datetime(2026, 3, 2, 7, tzinfo=dt.UTC))
-    assert stance_rows(str(db))["https://news.example/a"] == ("critical", "news.example")
+    # the stale rows were labelled in memory: the read wrote nothing
+    assert stance_rows(str(db))["https://news.example/a"] == ("neutral", None)
 
 
 def test_stances_are_per_campaign(db_url: str, runner: CliRunner, tmp_path: Path) -> None:

@@ -326,9 +326,10 @@ def build_report(
     """Every number of the report of ``campaign`` over ``period``."""
     curve = curve_from_settings(campaign.settings)
     start, end = period.start, period.end
-    history = analysis.keyword_series(session, campaign, queries=queries, end=end)
+    labels = analysis.stance_view(session, campaign)
+    history = analysis.keyword_series(session, campaign, queries=queries, end=end, labels=labels)
     current = analysis.keyword_series(
-        session, campaign, queries=queries, start=start, end=end, curve=curve
+        session, campaign, queries=queries, start=start, end=end, curve=curve, labels=labels
     )
     log = analysis.check_log(session, campaign, queries=queries, start=start, end=end)
     if not any(series.points for series in current):
@@ -338,10 +339,14 @@ def build_report(
             f"campaign {campaign.name!r} has no successful check from {period.first} to "
             f"{period.last}{detail}; choose another --month or --from/--to"
         )
-    events = analysis.overtakes(session, campaign, hold=hold, queries=queries, end=end)
-    positions = analysis.url_positions(session, campaign, queries=queries, start=start, end=end)
+    events = analysis.overtakes(
+        session, campaign, hold=hold, queries=queries, end=end, labels=labels
+    )
+    positions = analysis.url_positions(
+        session, campaign, queries=queries, start=start, end=end, labels=labels
+    )
     pages = analysis.page_results(
-        session, campaign, [s.points[-1].check_id for s in current if s.points]
+        session, campaign, [s.points[-1].check_id for s in current if s.points], labels=labels
     )
     settings = {k.id: k for k in storage.campaign_keywords(session, campaign)}
     notes = _notes(session, campaign, period)
