@@ -1,9 +1,11 @@
 """Content detection: turn any supported page or payload into a Snapshot.
 
 The content is detected, not declared (SPEC section 5). JSON documents are offered to each
-registered :class:`JsonFormat` in turn (the serptrack snapshot, then each API's raw payload);
-HTML pages to each :class:`HtmlFormat` (Google, Bing, DuckDuckGo). A new format plugs in as one
-module that calls :func:`register_json` or :func:`register_html`.
+:class:`JsonFormat` in the order of :data:`JSON_ORDER` (the serptrack snapshot, then each API's
+raw payload); HTML pages to each :class:`HtmlFormat` in the order of :data:`HTML_ORDER` (block
+pages, then Bing, DuckDuckGo, Google). A new format plugs in as one module that calls
+:func:`register_json` or :func:`register_html`, and one entry in the order tuple: where the
+entry sits, not when its module is imported, decides when the format is tried.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ParseError, SerptrackError
 from ..snapshot import FORMAT, Snapshot, snapshot_from_json
 
 __all__ = [
     "HTML_FORMATS",
+    "HTML_ORDER",
     "JSON_FORMATS",
+    "JSON_ORDER",
     "HtmlFormat",
     "JsonFormat",
+    "UndeclaredFormatError",
     "parse_content",
     "register_html",
     "register_json",
@@ -50,20 +55,66 @@ class HtmlFormat:
     parse: Callable[[bytes], Snapshot]
 
 
+#: The order JSON formats are tried in (the first that matches parses the document).
+JSON_ORDER: tuple[str, ...] = (
+    # First the documents that name their format in a "format" field: an exact test, cheaper
+    # than any shape test below.
+    FORMAT,  # serptrack's own export
+    "serptrack-pages/1",  # a multi-page recording; it hands each page to the API formats below
+    # Then the raw API payloads, told apart by their shape. Their markers do not overlap, so
+    # among them the order only sets how an "unknown format" error lists them: by name.
+    "brave",  # "type": "search" or "ErrorResponse"
+    "dataforseo",  # an envelope with an integer status_code, tasks and status_message
+    "google_cse",  # "kind": "customsearch#search", or an error object with an integer code
+    "searxng",  # results next to unresponsive_engines and query
+    "serpapi",  # search_metadata (ValueSERP's too, but is_serpapi rejects its request_info)
+    "serper",  # searchParameters, or exactly {"message", "statusCode"}
+    "valueserp",  # request_info
+)
+
+#: The order saved-page formats are tried in.
+HTML_ORDER: tuple[str, ...] = (
+    # First the block pages: a captcha, consent or "unusual traffic" page is an error, never
+    # an engine's page with no results, so it is refused before an engine's parser reads it.
+    "block-page",
+    # The engines' own pages. detect_engine names one engine per page, so none shadows another
+    # and the order only sets how errors list them: by name.
+    "bing-html",
+    "duckduckgo-html",
+    "google-html",
+)
+
 JSON_FORMATS: list[JsonFormat] = []
 HTML_FORMATS: list[HtmlFormat] = []
 
+_Format = TypeVar("_Format", JsonFormat, HtmlFormat)
+
+
+class UndeclaredFormatError(SerptrackError):
+    """A format registered under a name its order tuple does not list."""
+
 
 def register_json(fmt: JsonFormat) -> JsonFormat:
-    """Add a JSON format (formats registered first are tried first)."""
-    JSON_FORMATS.append(fmt)
+    """Add a JSON format at its place in :data:`JSON_ORDER` (replacing a namesake)."""
+    _place(JSON_FORMATS, fmt, JSON_ORDER, "JSON_ORDER")
     return fmt
 
 
 def register_html(fmt: HtmlFormat) -> HtmlFormat:
-    """Add a saved-page format."""
-    HTML_FORMATS.append(fmt)
+    """Add a saved-page format at its place in :data:`HTML_ORDER` (replacing a namesake)."""
+    _place(HTML_FORMATS, fmt, HTML_ORDER, "HTML_ORDER")
     return fmt
+
+
+def _place(formats: list[_Format], fmt: _Format, order: tuple[str, ...], where: str) -> None:
+    """Put ``fmt`` into ``formats`` (in place) so that the list follows ``order``."""
+    if fmt.name not in order:
+        raise UndeclaredFormatError(
+            f"format {fmt.name!r} has no place in serptrack.parsers.{where}; add it there"
+        )
+    formats[:] = [known for known in formats if known.name != fmt.name]
+    formats.append(fmt)
+    formats.sort(key=lambda known: order.index(known.name))
 
 
 def sniff_kind(data: bytes) -> str:
@@ -130,5 +181,5 @@ def _parse_snapshot(doc: Any) -> Snapshot:
 
 register_json(JsonFormat(FORMAT, _is_snapshot, _parse_snapshot))
 
-# Each further format registers itself on import; keep this list in step with the modules.
+# Each further format registers itself, at its declared place, when its module is imported.
 from . import formats as _formats  # noqa: E402, F401

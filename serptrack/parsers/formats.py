@@ -1,9 +1,10 @@
-"""Imports every parser module so that each registers its format.
+"""Imports every parser module so that each registers its format (the order they are tried in
+is declared in ``JSON_ORDER`` and ``HTML_ORDER``, not by these imports).
 
 Add one import line per new parser module (API payloads, saved result pages).
 """
 
-from . import bing as _bing  # noqa: F401  (HTML parsers import .html: block pages first)
+from . import bing as _bing  # noqa: F401
 from . import brave as _brave  # noqa: F401
 from . import dataforseo as _dataforseo  # noqa: F401
 from . import duckduckgo as _duckduckgo  # noqa: F401

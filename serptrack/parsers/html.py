@@ -562,7 +562,7 @@ def _refuse(data: bytes) -> NoReturn:
     raise BlockedPageError(signal.message(detect_engine(prepared.markup)))
 
 
-#: Registered first among HTML formats: block pages are errors, never empty results.
+#: Tried first among HTML formats (see HTML_ORDER): block pages are errors, never empty results.
 BLOCK_FORMAT = register_html(HtmlFormat("block-page", _claims, _refuse))
 
 

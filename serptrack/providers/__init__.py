@@ -1,4 +1,8 @@
-"""The registry of result sources. Each provider lives in its own module and registers here."""
+"""The registry of result sources. Each provider lives in its own module and registers here.
+
+:class:`Provider` (``base``) is the interface every source implements; HTTP APIs derive from
+:class:`HttpProvider` (``http``), the request, retry and paging machinery.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from typing import Any
 
 from ..errors import UnknownProviderError
 from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
+from .http import HttpProvider
 
 __all__ = [
     "PROVIDERS",
     "Fetched",
+    "HttpProvider",
     "Provider",
     "RawPage",
     "SearchRequest",

@@ -10,7 +10,8 @@ from ..errors import FetchError
 from ..parsers.brave import brave_error, parse_brave
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest
+from .base import SearchRequest
+from .http import HttpProvider
 
 __all__ = ["BraveProvider"]
 
@@ -19,7 +20,7 @@ _MAX_OFFSET = 9
 
 
 @register
-class BraveProvider(PagedProvider):
+class BraveProvider(HttpProvider):
     """Web results from api.search.brave.com (its own index, not Google's)."""
 
     name = "brave"

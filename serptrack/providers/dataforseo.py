@@ -13,7 +13,8 @@ from ..errors import FetchError
 from ..parsers.dataforseo import dataforseo_error, parse_dataforseo
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest, SettingError, basic_auth
+from .base import SearchRequest, SettingError
+from .http import HttpProvider, basic_auth
 
 __all__ = ["COUNTRY_CODES", "DataForSeoProvider"]
 
@@ -33,7 +34,7 @@ _MAX_DEPTH = 200  # the Live endpoint's limit since September 2025
 
 
 @register
-class DataForSeoProvider(PagedProvider):
+class DataForSeoProvider(HttpProvider):
     """Google result pages from DataForSEO's Live Advanced endpoint, paid items included."""
 
     name = "dataforseo"
@@ -45,7 +46,7 @@ class DataForSeoProvider(PagedProvider):
     placements = ("organic", "paid", "ai_overview", "news", "featured_snippet")
     default_base_url = "https://api.dataforseo.com"
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
-        **PagedProvider.settings_types,
+        **HttpProvider.settings_types,
         "location_code": int,
     }
     notes = (

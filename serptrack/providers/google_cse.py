@@ -13,7 +13,8 @@ from ..errors import FetchError
 from ..parsers.google_cse import google_cse_error, parse_google_cse
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest
+from .base import SearchRequest
+from .http import HttpProvider
 
 __all__ = ["GoogleCseProvider"]
 
@@ -22,7 +23,7 @@ _LAST_START = 91  # the API serves at most 100 results: start + num - 1 <= 100
 
 
 @register
-class GoogleCseProvider(PagedProvider):
+class GoogleCseProvider(HttpProvider):
     """Results from a Programmable Search Engine (``cx``), not google.com itself."""
 
     name = "google_cse"

@@ -10,7 +10,8 @@ from ..errors import FetchError
 from ..parsers.searxng import parse_searxng, searxng_error
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest
+from .base import SearchRequest
+from .http import HttpProvider
 
 __all__ = ["SearxngProvider"]
 
@@ -19,7 +20,7 @@ _ENGINES = {"google": "google", "bing": "bing", "duckduckgo": "duckduckgo", "bra
 
 
 @register
-class SearxngProvider(PagedProvider):
+class SearxngProvider(HttpProvider):
     """Results from your own SearXNG instance (``base_url`` is required)."""
 
     name = "searxng"
@@ -30,7 +31,7 @@ class SearxngProvider(PagedProvider):
     devices = ("desktop",)
     locations = False
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
-        **PagedProvider.settings_types,
+        **HttpProvider.settings_types,
         "engines": str,
         "categories": str,
     }

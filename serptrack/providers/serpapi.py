@@ -12,7 +12,8 @@ from ..errors import FetchError
 from ..parsers.serpapi import parse_serpapi, serpapi_error
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest
+from .base import SearchRequest
+from .http import HttpProvider
 
 __all__ = ["SerpApiProvider"]
 
@@ -20,7 +21,7 @@ _PAGE = 10
 
 
 @register
-class SerpApiProvider(PagedProvider):
+class SerpApiProvider(HttpProvider):
     """Google result pages from serpapi.com, with ads and their top/bottom block."""
 
     name = "serpapi"

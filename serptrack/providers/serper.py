@@ -10,13 +10,14 @@ from ..errors import FetchError
 from ..parsers.serper import parse_serper, serper_error
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest
+from .base import SearchRequest
+from .http import HttpProvider
 
 __all__ = ["SerperProvider"]
 
 
 @register
-class SerperProvider(PagedProvider):
+class SerperProvider(HttpProvider):
     """Google result pages from google.serper.dev (no ads documented)."""
 
     name = "serper"

@@ -10,13 +10,14 @@ from ..errors import FetchError
 from ..parsers.valueserp import parse_valueserp, valueserp_error
 from ..snapshot import Snapshot
 from . import register
-from .base import PagedProvider, SearchRequest
+from .base import SearchRequest
+from .http import HttpProvider
 
 __all__ = ["ValueSerpProvider"]
 
 
 @register
-class ValueSerpProvider(PagedProvider):
+class ValueSerpProvider(HttpProvider):
     """Google result pages from api.valueserp.com, with ads and their top/bottom block."""
 
     name = "valueserp"

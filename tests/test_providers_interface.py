@@ -1,0 +1,57 @@
+"""The provider interface is small; the HTTP machinery lives on HttpProvider only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from serptrack.fetch import Fetcher
+from serptrack.providers import (
+    PROVIDERS,
+    Fetched,
+    HttpProvider,
+    Provider,
+    RawPage,
+    SearchRequest,
+    SettingError,
+    base,
+    build_provider,
+)
+from serptrack.providers.replay import ReplayProvider
+
+HTTP_PROVIDERS = ["brave", "dataforseo", "google_cse", "searxng", "serpapi", "serper", "valueserp"]
+
+
+def test_the_interface_is_one_abstract_method() -> None:
+    assert Provider.__abstractmethods__ == frozenset({"fetch"})
+    assert not hasattr(Provider, "get_json") and not hasattr(Provider, "page_request")
+    assert (base.Fetched, base.RawPage, base.SearchRequest) == (Fetched, RawPage, SearchRequest)
+
+
+def test_every_http_api_derives_from_the_http_base() -> None:
+    assert sorted(name for name, cls in PROVIDERS.items() if issubclass(cls, HttpProvider)) == (
+        HTTP_PROVIDERS
+    )
+    assert all(PROVIDERS[name].uses_http for name in HTTP_PROVIDERS)
+
+
+def test_replay_has_no_http_machinery(tmp_path: Path) -> None:
+    assert not issubclass(ReplayProvider, HttpProvider)
+    replay = build_provider("replay", {"path": str(tmp_path)}, {})
+    replay.attach(Fetcher())
+    assert not hasattr(replay, "fetcher") and replay.secrets() == []
+    with pytest.raises(SettingError, match=r"unknown setting 'base_url' \(known: path\)"):
+        ReplayProvider.check_settings({"base_url": "http://x"}, tmp_path)
+
+
+def test_http_settings_are_still_checked(tmp_path: Path) -> None:
+    cls = PROVIDERS["serpapi"]
+    assert cls.check_settings({"rate_limit": 2, "timeout": 5.0}, tmp_path) == {
+        "rate_limit": 2,
+        "timeout": 5.0,
+    }
+    with pytest.raises(SettingError, match="rate_limit must be a positive number"):
+        cls.check_settings({"rate_limit": 0}, tmp_path)
+    with pytest.raises(SettingError, match="must start with http:// or https://"):
+        cls.check_settings({"base_url": "serpapi.com"}, tmp_path)
