@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
+from .defaults import DEFAULT_LEASE
 from .errors import DatabaseError
 from .models import Check, Payload, Result, SlotClaim
 
@@ -34,7 +35,6 @@ __all__ = [
     "worker_name",
 ]
 
-DEFAULT_LEASE = dt.timedelta(minutes=10)
 _CHUNK = 400
 
 Claim = tuple[int, dt.datetime]

@@ -1,4 +1,9 @@
-"""The ``serptrack`` command line: parse options, call one library function, format the answer."""
+"""The ``serptrack`` command line: parse options, call one library function, format the answer.
+
+A command imports what it uses: at load time this module imports only click, the standard
+library and stdlib-only serptrack modules (defaults, errors, snapshot), so that ``--help``
+costs no database, parser, HTTP or report machinery; each command imports its subsystems.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +15,26 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from . import (
-    __version__,
-    analysis,
-    claims,
-    demo,
-    diagnostics,
-    importer,
-    report,
-    storage,
-    suggest,
-    tracker,
-    units,
-    worker,
+from . import __version__
+from .defaults import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LEASE,
+    DEFAULT_POLL,
+    PLOTLYJS_MODES,
+    REPORT_FORMATS,
 )
-from .campaign import check_accent, load_campaign_file
 from .errors import SerptrackError
-from .models import utcnow
-from .output import write_json, write_rows
 from .snapshot import parse_datetime
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from .tracker import CheckOutcome
 
 
 class SerptrackGroup(click.Group):
@@ -133,11 +133,21 @@ def _format(as_json: bool, as_csv: bool = False) -> str:
 
 @contextmanager
 def _database(db: str | None) -> Iterator[Engine]:
+    from . import storage
+
     engine = storage.connect(db)
     try:
         yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _session(db: str | None) -> Iterator[Session]:
+    from sqlmodel import Session
+
+    with _database(db) as engine, Session(engine) as session:
+        yield session
 
 
 def _progress(tasks: Sequence[Any], quiet: bool) -> Any:
@@ -169,6 +179,10 @@ def apply(file: Path, db: str | None, as_json: bool) -> None:
 
     Example: serptrack apply campaign.toml
     """
+    from . import storage
+    from .campaign import load_campaign_file
+    from .output import write_json
+
     spec = load_campaign_file(file)
     with _database(db) as engine:
         summary = storage.apply_campaign(engine, spec)
@@ -198,7 +212,10 @@ def campaigns(db: str | None, as_json: bool) -> None:
 
     Example: serptrack campaigns --json
     """
-    with _database(db) as engine, Session(engine) as session:
+    from . import storage
+    from .output import write_rows
+
+    with _session(db) as session:
         rows = storage.list_campaigns(session)
     if not rows and not as_json:
         click.echo("No campaigns yet: create one with `serptrack apply FILE`.")
@@ -217,7 +234,7 @@ def campaigns(db: str | None, as_json: bool) -> None:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 500),
-    default=tracker.DEFAULT_CONCURRENCY,
+    default=DEFAULT_CONCURRENCY,
     show_default=True,
 )
 @click.option(
@@ -246,9 +263,16 @@ def check(
 
     Example: serptrack check acme-recall --as-of 2026-03-13T07:00:00Z --json
     """
+    from sqlmodel import Session
+
+    from . import tracker
+    from .models import utcnow
+
     when = as_of or utcnow()
     with _database(db) as engine:
         if due:
+            from . import worker
+
             # Due slots are claimed first, so concurrent runs never check a slot twice.
             report = worker.run_round(
                 engine,
@@ -274,7 +298,7 @@ def check(
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 500),
-    default=tracker.DEFAULT_CONCURRENCY,
+    default=DEFAULT_CONCURRENCY,
     show_default=True,
 )
 @db_option
@@ -294,6 +318,11 @@ def backfill(
 
     Example: serptrack backfill acme-recall --from 2026-03-01 --to 2026-03-12
     """
+    from sqlmodel import Session
+
+    from . import storage, tracker
+    from .models import utcnow
+
     if last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     with _database(db) as engine:
@@ -306,6 +335,8 @@ def backfill(
 
 
 def _campaigns(session: Session, name: str | None) -> list[Any]:
+    from . import storage
+
     if name:
         return [storage.get_campaign(session, name)]
     found = [storage.get_campaign(session, row["name"]) for row in storage.list_campaigns(session)]
@@ -322,11 +353,13 @@ def _run_and_report(
     as_json: bool,
     record_dir: Path | None = None,
 ) -> None:
+    from . import tracker
+
     providers = tracker.build_providers(campaigns, tasks)
     bar = _progress(tasks, quiet=as_json)
     on_done = (lambda _outcome: bar.update(1)) if bar else None
 
-    def run() -> list[tracker.CheckOutcome]:
+    def run() -> list[CheckOutcome]:
         return tracker.run_checks(
             engine,
             tasks,
@@ -344,7 +377,10 @@ def _run_and_report(
     _report_outcomes(outcomes, as_json)
 
 
-def _report_outcomes(outcomes: list[tracker.CheckOutcome], as_json: bool) -> None:
+def _report_outcomes(outcomes: list[CheckOutcome], as_json: bool) -> None:
+    from . import tracker
+    from .output import write_json
+
     if as_json:
         write_json([outcome.to_json() for outcome in outcomes], sys.stdout)
     else:
@@ -382,9 +418,12 @@ def history(
 
     Example: serptrack history acme-recall --query "acme recall" --csv > history.csv
     """
+    from . import storage
+    from .output import write_rows
+
     fmt = _format(as_json, as_csv)
     start, end = _day_range(first_day, last_day)
-    with _database(db) as engine, Session(engine) as session:
+    with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         rows = storage.history_rows(session, chosen, query=query, start=start, end=end)
         columns = storage.HISTORY_COLUMNS if fmt != "table" else _TABLE_HISTORY
@@ -416,6 +455,10 @@ def doctor(db: str | None, as_json: bool) -> None:
 
     Example: serptrack doctor --json
     """
+    from . import diagnostics
+    from .models import utcnow
+    from .output import write_json
+
     with _database(db) as engine:
         report = diagnostics.doctor_report(engine, os.environ, now=utcnow())
     if as_json:
@@ -432,6 +475,9 @@ def providers(as_json: bool) -> None:
 
     Example: serptrack providers --json
     """
+    from . import diagnostics
+    from .output import write_json, write_rows
+
     rows = diagnostics.provider_rows(os.environ)
     if as_json:
         write_json(rows, sys.stdout)
@@ -453,20 +499,20 @@ def providers(as_json: bool) -> None:
 @click.option(
     "--poll",
     type=click.FloatRange(1, 86400),
-    default=worker.DEFAULT_POLL,
+    default=DEFAULT_POLL,
     show_default=True,
     help="Longest sleep between rounds, in seconds (to pick up newly applied campaigns).",
 )
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 500),
-    default=tracker.DEFAULT_CONCURRENCY,
+    default=DEFAULT_CONCURRENCY,
     show_default=True,
 )
 @click.option(
     "--lease",
     type=click.FloatRange(10, 86400),
-    default=claims.DEFAULT_LEASE.total_seconds(),
+    default=DEFAULT_LEASE.total_seconds(),
     show_default=True,
     help="Seconds after which another worker may take over a slot this one claimed but never stored.",
 )
@@ -481,6 +527,8 @@ def worker_command(once: bool, poll: float, concurrency: int, lease: float, db: 
 
     Example: serptrack worker --db postgresql+psycopg://serp@db.internal/serptrack
     """
+    from . import worker
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -520,10 +568,14 @@ def schedule(fmt: str | None, every: int, user: str | None, db: str | None) -> N
 
     Example: serptrack schedule --cron >> my-crontab
     """
+    from . import units
+
     if fmt is None:
         raise click.UsageError("choose --cron or --systemd")
     executable = units.serptrack_command()
     if fmt == "cron":
+        from . import storage
+
         log = storage.default_db_path().parent / "cron.log"
         click.echo(units.cron_line(executable, db, log, every))
         return
@@ -559,6 +611,10 @@ def demo_command(db: Path, out_dir: Path, as_json: bool) -> None:
 
     Example: serptrack demo
     """
+    from . import demo
+    from .models import utcnow
+    from .output import write_json
+
     result = demo.run_demo(db, now=utcnow(), out_dir=out_dir)
     if as_json:
         write_json(result, sys.stdout)
@@ -606,7 +662,10 @@ def status(
 
     Example: serptrack status acme-recall --json
     """
-    with _database(db) as engine, Session(engine) as session:
+    from . import analysis, storage
+    from .output import write_json, write_rows
+
+    with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         document = analysis.status(session, chosen, hold=hold, queries=queries or None)
     if as_json:
@@ -651,9 +710,12 @@ def overtakes(
 
     Example: serptrack overtakes acme-recall --view organic --hold 2 --json
     """
+    from . import analysis, storage
+    from .output import write_json, write_rows
+
     start, end = _day_range(first_day, last_day)
     views = analysis.VIEWS if view == "both" else (view,)
-    with _database(db) as engine, Session(engine) as session:
+    with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         events = analysis.overtakes(
             session, chosen, views=views, hold=hold, queries=queries or None, start=start, end=end
@@ -689,9 +751,12 @@ def paid(
 
     Example: serptrack paid acme-recall --from 2026-03-01 --csv
     """
+    from . import analysis, storage
+    from .output import write_rows
+
     fmt = _format(as_json, as_csv)
     start, end = _day_range(first_day, last_day)
-    with _database(db) as engine, Session(engine) as session:
+    with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         rows = analysis.paid_rows(session, chosen, queries=queries or None, start=start, end=end)
     columns = analysis.PAID_TABLE_COLUMNS if fmt == "table" else None
@@ -701,6 +766,8 @@ def paid(
 
 def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
+        from . import report
+
         try:
             report.month_period(value)
         except SerptrackError as error:
@@ -709,8 +776,12 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 
 def _accent(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from .campaign import check_accent
+
     try:
-        return check_accent(value) if value is not None else None
+        return check_accent(value)
     except SerptrackError as error:
         raise click.BadParameter(str(error)) from None
 
@@ -732,14 +803,14 @@ def _accent(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(report.FORMATS),
+    type=click.Choice(REPORT_FORMATS),
     default="html",
     show_default=True,
     help="html: the report; json: the numbers behind it.",
 )
 @click.option(
     "--plotlyjs",
-    type=click.Choice(report.PLOTLYJS_MODES),
+    type=click.Choice(PLOTLYJS_MODES),
     default="embed",
     show_default=True,
     help="embed: opens offline; cdn: a small file whose charts need the network.",
@@ -786,11 +857,14 @@ def report_command(
 
     Example: serptrack report acme-recall --month 2026-03 --agency "Northwind PR"
     """
+    from . import report, storage
+    from .models import utcnow
+
     if month and (first_day or last_day):
         raise click.UsageError("use --month or --from/--to, not both")
     if first_day and last_day and last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    with _database(db) as engine, Session(engine) as session:
+    with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         period = report.choose_period(session, chosen, month=month, first=first_day, last=last_day)
         path = out or report.default_path(chosen.name, period, fmt)
@@ -839,8 +913,11 @@ def labels_suggest(
 
     Example: serptrack labels suggest acme-recall --limit 20
     """
+    from . import storage, suggest
+    from .output import write_rows
+
     fmt = _format(as_json, as_csv)
-    with _database(db) as engine, Session(engine) as session:
+    with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         found = suggest.suggest_labels(session, chosen, limit=limit)
     rows = [item.to_json() for item in found]
@@ -865,6 +942,9 @@ def parse_command(file: Path, as_json: bool) -> None:
 
     Example: serptrack parse saved/acme-recall.html --json
     """
+    from . import importer
+    from .output import write_json, write_rows
+
     snapshot = importer.parse_file(file)
     document = snapshot.to_json()
     if as_json:
@@ -910,6 +990,9 @@ def import_serp(
 
     Example: serptrack import-serp saved/acme.html --campaign acme-recall --query "acme recall" --observed-at 2026-03-03T07:00:00Z
     """
+    from . import importer
+    from .output import write_json
+
     data = importer.read_page(file)
     with _database(db) as engine:
         outcome = importer.import_page(

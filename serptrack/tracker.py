@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from .defaults import DEFAULT_CONCURRENCY
 from .errors import FetchError, ParseError
 from .fetch import Fetcher, make_client
 from .models import Campaign, Keyword, utcnow
@@ -52,8 +53,6 @@ __all__ = [
     "record_pages",
     "run_checks",
 ]
-
-DEFAULT_CONCURRENCY = 10
 
 
 @dataclass(frozen=True)

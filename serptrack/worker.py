@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from . import claims, storage, tracker
+from .defaults import DEFAULT_POLL
 from .errors import ProviderError
 from .fetch import Fetcher, make_client
 from .models import Campaign, utcnow
@@ -28,7 +29,6 @@ from .snapshot import format_datetime
 
 __all__ = ["DEFAULT_POLL", "RoundReport", "next_wake", "run_round", "run_worker"]
 
-DEFAULT_POLL = 300.0
 _CLAIM_BATCHES = 4  # slots claimed at a time, in multiples of the concurrency
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from ..defaults import REPORT_FORMATS as FORMATS
 from ..errors import ReportError
 from ..models import Campaign
 from .branding import Branding, branding_for
@@ -41,8 +42,6 @@ __all__ = [
     "report_document",
     "save",
 ]
-
-FORMATS = ("html", "json")
 
 
 def make_report(

@@ -26,6 +26,7 @@ from plotly.offline import get_plotlyjs
 from plotly.offline.offline import get_plotlyjs_version
 
 from ..analysis import VIEWS, Share
+from ..defaults import PLOTLYJS_MODES
 from ..output import json_default
 from .branding import Branding
 from .build import KeywordReport, LeadState, ReportData
@@ -33,7 +34,6 @@ from .charts import ChartPack, host_of, rank_base, rank_chart, share_chart
 
 __all__ = ["PLOTLYJS_MODES", "REPORT_FORMAT", "render_html", "render_json", "report_document"]
 
-PLOTLYJS_MODES = ("embed", "cdn")
 REPORT_FORMAT = "serptrack-report/1"
 _PRESENCE_LABELS = {
     "both": "ad and organic",
