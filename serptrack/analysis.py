@@ -1,9 +1,8 @@
 """Counter-narrative analysis: who leads, when the lead changes, share of voice, paid versus organic.
 
-SPEC section 6 ("Who leads, and when the lead changes") in two layers:
+SPEC section 6 ("Who leads, and when the lead changes"), assembled from two layers:
 
-- a pure core over plain data: :func:`leader_of`, :func:`lead_changes`, :func:`current_lead`,
-  the flags of a :class:`CheckPoint` and :func:`paid_days`;
+- the pure core over plain data, in :mod:`serptrack.lead`;
 - the queries that feed it, which aggregate in the database: for each successful check only
   the best official and critical positions in each view and a few counts come back, computed
   by a GROUP BY over the results joined to the ``url_stances`` table
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Select, and_, case, func, or_, select
@@ -34,325 +32,49 @@ from sqlmodel import select as sm_select
 
 from .ctr import CtrCurve, curve_from_settings
 from .errors import NotFoundError
+from .lead import (
+    PAGE_ONE,
+    PRESENCES,
+    SIDES,
+    STANCE_ORDER,
+    VIEWS,
+    CheckPoint,
+    Event,
+    KeywordInfo,
+    KeywordSeries,
+    LeadChange,
+    Positions,
+    ResultRef,
+    Share,
+    current_lead,
+    lead_changes,
+    leaders,
+    paid_days,
+    utc_day,
+)
 from .models import Annotation, Campaign, Check, Result, UrlStance
 from .stances import StanceView, batches, read_view
 from .storage import campaign_keywords
 
 __all__ = [
-    "PAGE_ONE",
-    "PAID_TABLE_COLUMNS",
-    "PRESENCES",
-    "SIDES",
-    "VIEWS",
     "CheckEntry",
-    "CheckPoint",
-    "Event",
-    "KeywordInfo",
-    "KeywordSeries",
-    "LeadChange",
-    "Positions",
-    "ResultRef",
-    "Share",
     "UrlPosition",
     "best_results",
     "check_log",
-    "current_lead",
-    "event_table",
     "keyword_series",
-    "lead_changes",
-    "leader_of",
     "overtakes",
     "page_results",
-    "paid_days",
     "paid_rows",
     "stance_view",
     "status",
-    "status_table",
     "url_positions",
 ]
 
-VIEWS = ("organic", "page")
-SIDES = ("official", "critical")
-STANCE_ORDER = ("official", "critical", "neutral")
-PRESENCES = ("both", "ad", "organic", "neither")
-PAGE_ONE = 10  # organic ranks 1-10: "page 1", the classic reputation yardstick
-PAID_TABLE_COLUMNS = [
-    "date",
-    "query",
-    "country",
-    "language",
-    "presence",
-    "official_ad_rank",
-    "official_organic_rank",
-    "redundant_ad",
-    "ad_carries_lead",
-    "page_leader",
-]
 
 _STANCES = UrlStance.__table__  # type: ignore[attr-defined]
 _RESULTS = Result.__table__  # type: ignore[attr-defined]
 _CHECKS = Check.__table__  # type: ignore[attr-defined]
 _MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
-
-
-# --- plain data ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeywordInfo:
-    """The keyword a series or event belongs to."""
-
-    id: int
-    query: str
-    engine: str
-    country: str
-    language: str
-    device: str
-    location: str
-    tags: tuple[str, ...] = ()
-
-    def identity(self) -> dict[str, Any]:
-        """query, engine, country, language, device and location, for JSON rows."""
-        return {
-            "query": self.query,
-            "engine": self.engine,
-            "country": self.country,
-            "language": self.language,
-            "device": self.device,
-            "location": self.location,
-        }
-
-    @property
-    def locale(self) -> str:
-        """``country-language device`` for tables."""
-        parts = "-".join(p for p in (self.country, self.language) if p)
-        return f"{parts} {self.device}".strip()
-
-
-class Positions(NamedTuple):
-    """O and C in one view of one check: the best official and critical positions."""
-
-    official: int | None = None
-    critical: int | None = None
-
-    @property
-    def leader(self) -> str | None:
-        """``official``, ``critical`` or None (SPEC section 6)."""
-        return leader_of(self.official, self.critical)
-
-
-_NOBODY = Positions()
-
-
-@dataclass(frozen=True)
-class Share:
-    """CTR-weighted share of voice by stance in each view; None when nothing weighs."""
-
-    organic: Mapping[str, float] | None
-    page: Mapping[str, float] | None
-
-    def view(self, name: str) -> Mapping[str, float] | None:
-        """The shares of one view."""
-        return self.organic if name == "organic" else self.page
-
-
-class CheckPoint(NamedTuple):
-    """One successful check of a keyword, reduced to what the analysis needs.
-
-    A named tuple, not a dataclass: a year of a campaign is ~100,000 of them.
-    """
-
-    check_id: int
-    at: dt.datetime
-    organic: Positions = _NOBODY
-    page: Positions = _NOBODY
-    organic_page: Positions = _NOBODY  # page_position of organic's O and C
-    official_unpaid: int | None = None  # best official page_position, ads left out
-    official_ad_rank: int | None = None  # best rank among the official side's ads
-    official_top_ad: bool = False  # an official ad in the top block
-    official_on_page_1: int = 0  # official organic results ranked 1-10
-    critical_on_page_1: int = 0  # critical organic results ranked 1-10
-    share: Share | None = None
-
-    def view(self, name: str) -> Positions:
-        """The positions of one view (``organic`` or ``page``)."""
-        if name not in VIEWS:
-            raise ValueError(f"unknown view {name!r}")
-        return self.organic if name == "organic" else self.page
-
-    @property
-    def official_ad(self) -> bool:
-        """The official side appears as an ad."""
-        return self.official_ad_rank is not None
-
-    @property
-    def official_organic_page_1(self) -> bool:
-        """The official side has an organic result ranked 1-10."""
-        return self.organic.official is not None and self.organic.official <= PAGE_ONE
-
-    @property
-    def presence(self) -> str:
-        """``both``, ``ad``, ``organic`` or ``neither``: how the official side shows up."""
-        if self.official_ad:
-            return "both" if self.official_organic_page_1 else "ad"
-        return "organic" if self.official_organic_page_1 else "neither"
-
-    @property
-    def redundant_ad(self) -> bool:
-        """An official top ad runs while the official result is already organic #1."""
-        return self.official_top_ad and self.organic.official == 1
-
-    @property
-    def ad_carries_lead(self) -> bool:
-        """The official side leads the page view only thanks to an ad."""
-        if self.page.leader != "official" or self.official_unpaid == self.page.official:
-            return False
-        return leader_of(self.official_unpaid, self.page.critical) != "official"
-
-
-@dataclass
-class KeywordSeries:
-    """A keyword's successful checks in time order."""
-
-    keyword: KeywordInfo
-    points: list[CheckPoint] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LeadChange:
-    """A side taking the lead at ``points[index]`` (the first check of its streak)."""
-
-    index: int
-    leader: str
-    previous: str | None  # None: the first leader there ever was
-
-    @property
-    def kind(self) -> str | None:
-        """``overtake``, ``lost``, or None for the first leader (not an event)."""
-        if self.previous is None:
-            return None
-        return "overtake" if self.leader == "official" else "lost"
-
-
-@dataclass(frozen=True)
-class ResultRef:
-    """One stored result, as events and status describe it."""
-
-    url: str
-    placement: str
-    block: str | None
-    rank: int
-    page_position: int
-    title: str = ""
-
-    def position(self, view: str) -> int:
-        """Its position in ``view``: organic ``rank`` or ``page_position``."""
-        return self.rank if view == "organic" else self.page_position
-
-    def to_json(self) -> dict[str, Any]:
-        """url, placement, block, rank, page_position, title."""
-        return {
-            "url": self.url,
-            "placement": self.placement,
-            "block": self.block,
-            "rank": self.rank,
-            "page_position": self.page_position,
-            "title": self.title,
-        }
-
-
-@dataclass(frozen=True)
-class Event:
-    """An overtake or a lost lead (SPEC section 6)."""
-
-    keyword: KeywordInfo
-    view: str
-    kind: str
-    check_id: int
-    at: dt.datetime
-    official: ResultRef | None
-    critical: ResultRef | None
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``overtakes --json`` object: the SPEC fields, then engine, location, check_id."""
-        k = self.keyword
-        return {
-            "query": k.query,
-            "country": k.country,
-            "language": k.language,
-            "device": k.device,
-            "view": self.view,
-            "kind": self.kind,
-            "at": self.at,
-            "official_url": self.official.url if self.official else None,
-            "official_position": self.official.position(self.view) if self.official else None,
-            "critical_url": self.critical.url if self.critical else None,
-            "critical_position": self.critical.position(self.view) if self.critical else None,
-            "engine": k.engine,
-            "location": k.location,
-            "check_id": self.check_id,
-        }
-
-
-# --- the pure core ---------------------------------------------------------------------------
-
-
-def leader_of(official: int | None, critical: int | None) -> str | None:
-    """Who leads given O and C: the side with the smaller position, or the only one present."""
-    if official is not None and (critical is None or official < critical):
-        return "official"
-    if critical is not None and (official is None or critical < official):
-        return "critical"
-    return None
-
-
-def lead_changes(leaders: Sequence[str | None], hold: int = 1) -> list[LeadChange]:
-    """Every change of the established leader over per-check leaders in time order.
-
-    A side becomes the leader once it has led ``hold`` consecutive checks (a check where
-    nobody leads breaks the streak); the change is dated at the first of them. Checks where
-    nobody leads never end a lead. The first change has ``previous`` None and is no event.
-    """
-    if hold < 1:
-        raise ValueError("hold must be at least 1")
-    changes: list[LeadChange] = []
-    current: str | None = None
-    streak: str | None = None
-    start = length = 0
-    for index, leader in enumerate(leaders):
-        if leader is None or leader == current:
-            streak, length = None, 0
-            continue
-        if leader == streak:
-            length += 1
-        else:
-            streak, start, length = leader, index, 1
-        if length >= hold:
-            changes.append(LeadChange(start, leader, current))
-            current, streak, length = leader, None, 0
-    return changes
-
-
-def current_lead(leaders: Sequence[str | None], hold: int = 1) -> tuple[str | None, int | None]:
-    """(who leads at the last check, index of the check since which that side leads)."""
-    if not leaders or leaders[-1] is None:
-        return None, None
-    latest = leaders[-1]
-    changes = lead_changes(leaders, hold)
-    if changes and changes[-1].leader == latest:
-        return latest, changes[-1].index
-    index = len(leaders) - 1  # a lead not yet held long enough: since its streak began
-    while index > 0 and leaders[index - 1] == latest:
-        index -= 1
-    return latest, index
-
-
-def paid_days(points: Sequence[CheckPoint]) -> list[CheckPoint]:
-    """One point per UTC day: the day's last successful check stands for the day."""
-    by_day: dict[dt.date, CheckPoint] = {}
-    for point in points:
-        by_day[_utc_day(point.at)] = point
-    return [by_day[day] for day in sorted(by_day)]
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -454,8 +176,7 @@ def overtakes(
     all_series = keyword_series(session, campaign, queries=queries, labels=labels)
     for order, series in enumerate(all_series):
         for view in views:
-            leaders = _leaders(series.points, view)
-            for change in lead_changes(leaders, hold):
+            for change in lead_changes(leaders(series.points, view), hold):
                 point = series.points[change.index]
                 if change.kind is None or not _within(point.at, start, end):
                     continue
@@ -541,7 +262,7 @@ def paid_rows(
     found = keyword_series(session, campaign, queries=queries, start=start, end=end)
     for order, series in enumerate(found):
         for point in paid_days(series.points):
-            rows.append((_utc_day(point.at), order, _paid_row(series.keyword, point)))
+            rows.append((utc_day(point.at), order, _paid_row(series.keyword, point)))
     rows.sort(key=lambda item: (item[0], item[1]))
     return [row for _day, _order, row in rows]
 
@@ -710,53 +431,7 @@ def _current_stance(labels: StanceView) -> Any:
     return case((labels.current(), _STANCES.c.stance), else_="neutral")
 
 
-def event_table(events: Sequence[Event]) -> list[dict[str, Any]]:
-    """The human table of ``overtakes``: one row per event."""
-    return [
-        {
-            "at": event.at,
-            "query": event.keyword.query,
-            "locale": event.keyword.locale,
-            "view": event.view,
-            "kind": event.kind,
-            "official": _ref_cell(event.official, event.view),
-            "critical": _ref_cell(event.critical, event.view),
-        }
-        for event in events
-    ]
-
-
-def status_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The human table of ``status``: one row per keyword."""
-    table = []
-    for row in document["keywords"]:
-        share = (row["share_of_voice"] or {}).get("organic") or {}
-        table.append(
-            {
-                "query": row["query"],
-                "locale": "-".join(p for p in (row["country"], row["language"]) if p)
-                + f" {row['device']}",
-                "checked": row["observed_at"].date().isoformat() if row["observed_at"] else "never",
-                "organic (O vs C)": _lead_cell(row, "organic"),
-                "page (O vs C)": _lead_cell(row, "page"),
-                "critical p1": row["critical_on_page_1"],
-                "SoV off/crit": f"{_percent(share.get('official'))} / {_percent(share.get('critical'))}"
-                if share
-                else "",
-                "ads": row["paid"]["presence"] or "",
-                "failed": row["failed_since_last_ok"] or "",
-            }
-        )
-    return table
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _leaders(points: Sequence[CheckPoint], view: str) -> list[str | None]:
-    if view == "organic":
-        return [leader_of(*point.organic) for point in points]
-    return [leader_of(*point.page) for point in points]
 
 
 def _keywords(
@@ -1059,8 +734,7 @@ def _keyword_status(
         "failed_since_last_ok": failed,
     }
     for view in VIEWS:
-        leaders = _leaders(series.points, view)
-        leader, since = current_lead(leaders, hold)
+        leader, since = current_lead(leaders(series.points, view), hold)
         official, critical = best.get((view, "official")), best.get((view, "critical"))
         row[view] = {
             "leader": leader,
@@ -1090,11 +764,11 @@ def _first_overtake(
     notes: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any] | None:
     changes = [
-        change for change in lead_changes(_leaders(points, view), hold) if change.kind == "overtake"
+        change for change in lead_changes(leaders(points, view), hold) if change.kind == "overtake"
     ]
     if not changes:
         return None
-    days = [_utc_day(points[change.index].at) for change in changes]
+    days = [utc_day(points[change.index].at) for change in changes]
     first = points[changes[0].index]
     return {
         "at": first.at,
@@ -1127,15 +801,15 @@ def _paid_summary(points: Sequence[CheckPoint], latest: CheckPoint | None) -> di
         "redundant_ad": latest.redundant_ad if latest else False,
         "ad_carries_lead": latest.ad_carries_lead if latest else False,
         "days": {"checked": len(days), **counts},
-        "redundant_ad_days": [_utc_day(d.at) for d in days if d.redundant_ad],
-        "ad_carried_lead_days": [_utc_day(d.at) for d in days if d.ad_carries_lead],
+        "redundant_ad_days": [utc_day(d.at) for d in days if d.redundant_ad],
+        "ad_carried_lead_days": [utc_day(d.at) for d in days if d.ad_carries_lead],
     }
 
 
 def _paid_row(keyword: KeywordInfo, point: CheckPoint) -> dict[str, Any]:
     return {
         **keyword.identity(),
-        "date": _utc_day(point.at),
+        "date": utc_day(point.at),
         "check_id": point.check_id,
         "observed_at": point.at,
         "presence": point.presence,
@@ -1155,25 +829,5 @@ def _rounded(shares: Mapping[str, float] | None) -> dict[str, float] | None:
     return {k: round(v, 4) for k, v in shares.items()} if shares is not None else None
 
 
-def _utc_day(at: dt.datetime) -> dt.date:
-    return at.astimezone(dt.UTC).date()
-
-
 def _within(at: dt.datetime, start: dt.datetime | None, end: dt.datetime | None) -> bool:
     return (start is None or at >= start) and (end is None or at < end)
-
-
-def _lead_cell(row: Mapping[str, Any], view: str) -> str:
-    key = "rank" if view == "organic" else "page_position"
-    official, critical = row[view]["official"], row[view]["critical"]
-    o = official[key] if official else "-"
-    c = critical[key] if critical else "-"
-    return f"{row[view]['leader'] or 'nobody'} ({o} vs {c})"
-
-
-def _ref_cell(ref: ResultRef | None, view: str) -> str:
-    return f"#{ref.position(view)} {ref.url}" if ref else "-"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"

@@ -662,7 +662,7 @@ def status(
 
     Example: serptrack status acme-recall --json
     """
-    from . import analysis, storage
+    from . import analysis, storage, tables
     from .output import write_json, write_rows
 
     with _session(db) as session:
@@ -671,7 +671,7 @@ def status(
     if as_json:
         write_json(document, sys.stdout)
         return
-    write_rows(analysis.status_table(document), "table", sys.stdout)
+    write_rows(tables.status_table(document), "table", sys.stdout)
     curve = document["ctr_curve"]
     click.echo(
         f"\nO vs C: best official and critical positions (organic rank, page position). "
@@ -710,11 +710,11 @@ def overtakes(
 
     Example: serptrack overtakes acme-recall --view organic --hold 2 --json
     """
-    from . import analysis, storage
+    from . import analysis, lead, storage, tables
     from .output import write_json, write_rows
 
     start, end = _day_range(first_day, last_day)
-    views = analysis.VIEWS if view == "both" else (view,)
+    views = lead.VIEWS if view == "both" else (view,)
     with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         events = analysis.overtakes(
@@ -725,7 +725,7 @@ def overtakes(
     elif not events:
         click.echo("No overtakes or lost leads for this selection.", err=True)
     else:
-        write_rows(analysis.event_table(events), "table", sys.stdout)
+        write_rows(tables.event_table(events), "table", sys.stdout)
 
 
 @cli.command()
@@ -751,7 +751,7 @@ def paid(
 
     Example: serptrack paid acme-recall --from 2026-03-01 --csv
     """
-    from . import analysis, storage
+    from . import analysis, storage, tables
     from .output import write_rows
 
     fmt = _format(as_json, as_csv)
@@ -759,7 +759,7 @@ def paid(
     with _session(db) as session:
         chosen = storage.get_campaign(session, campaign)
         rows = analysis.paid_rows(session, chosen, queries=queries or None, start=start, end=end)
-    columns = analysis.PAID_TABLE_COLUMNS if fmt == "table" else None
+    columns = tables.PAID_TABLE_COLUMNS if fmt == "table" else None
     if write_rows(rows, fmt, sys.stdout, columns) == 0 and fmt == "table":
         click.echo("No successful checks for this selection.", err=True)
 

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from .. import __version__, analysis, storage
-from ..analysis import CheckEntry, CheckPoint, Event, KeywordInfo, UrlPosition
+from .. import __version__, analysis, lead, storage
+from ..analysis import CheckEntry, UrlPosition
 from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
+from ..lead import CheckPoint, Event, KeywordInfo
 from ..models import Annotation, Campaign, Check, Keyword
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_TOP = analysis.PAGE_ONE  # "top 10": the organic results of page 1
+_TOP = lead.PAGE_ONE  # "top 10": the organic results of page 1
 
 
 # --- the period ------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ class KeywordReport:
             return None
         return self.points[0] if which == "start" else self.points[-1]
 
-    def share(self, which: str) -> analysis.Share | None:
+    def share(self, which: str) -> lead.Share | None:
         """The share of voice at the ``start`` or ``end`` check."""
         point = self.point(which)
         return point.share if point else None
@@ -378,12 +379,12 @@ def build_report(
                     view: next(
                         (e for e in own_events if e.view == view and e.kind == "overtake"), None
                     )
-                    for view in analysis.VIEWS
+                    for view in lead.VIEWS
                 },
                 urls=_url_series(positions_of.get(info.id, [])),
                 top=[r for r in page if r.placement == "organic" and r.rank <= _TOP],
                 features=[r for r in page if r.placement != "organic"],
-                paid=[_paid_day(point) for point in analysis.paid_days(series.points)],
+                paid=[_paid_day(point) for point in lead.paid_days(series.points)],
                 notes=[n for n in notes if n.query in (None, info.query)],
             )
         )
@@ -409,9 +410,9 @@ def _lead_states(
         return {}
     index = next(i for i, point in enumerate(history) if point.check_id == chosen[0].check_id)
     states = {}
-    for view in analysis.VIEWS:
+    for view in lead.VIEWS:
         leaders = [point.view(view).leader for point in history[: index + 1]]
-        leader, since = analysis.current_lead(leaders, hold)
+        leader, since = lead.current_lead(leaders, hold)
         positions = history[index].view(view)
         states[view] = LeadState(
             at=history[index].at,
@@ -436,7 +437,7 @@ def _url_series(rows: Sequence[UrlPosition]) -> list[UrlSeries]:
             series.organic[row.check_id] = row.rank if known is None else min(known, row.rank)
         else:
             series.features.append(row)
-    order = {side: i for i, side in enumerate(analysis.SIDES)}
+    order = {side: i for i, side in enumerate(lead.SIDES)}
     return sorted(
         found.values(),
         key=lambda s: (order.get(s.stance, 9), s.best is None, s.best or 0, s.norm_url),
@@ -456,9 +457,9 @@ def _paid_day(point: CheckPoint) -> PaidDay:
 
 def _share_by_day(keywords: Sequence[KeywordReport]) -> list[DayShare]:
     """Per UTC day, each stance's share averaged over the keywords checked that day."""
-    by_day: dict[dt.date, list[analysis.Share]] = {}
+    by_day: dict[dt.date, list[lead.Share]] = {}
     for keyword in keywords:
-        for point in analysis.paid_days(keyword.points):
+        for point in lead.paid_days(keyword.points):
             if point.share is not None:
                 by_day.setdefault(point.at.astimezone(dt.UTC).date(), []).append(point.share)
     days = []

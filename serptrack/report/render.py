@@ -25,8 +25,8 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 from plotly.offline.offline import get_plotlyjs_version
 
-from ..analysis import VIEWS, Share
 from ..defaults import PLOTLYJS_MODES
+from ..lead import VIEWS, Share
 from ..output import json_default
 from .branding import Branding
 from .build import KeywordReport, LeadState, ReportData

@@ -1,4 +1,4 @@
-"""The pure core of the counter-narrative analysis: who leads, lead changes, paid flags."""
+"""The pure lead core (serptrack.lead): who leads, lead changes, paid flags."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from serptrack.analysis import (
+from serptrack.lead import (
     CheckPoint,
     LeadChange,
     Positions,

@@ -1,0 +1,79 @@
+"""The human tables the CLI prints for analysis commands (``--json`` prints the documents)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .lead import Event, ResultRef
+
+__all__ = ["PAID_TABLE_COLUMNS", "event_table", "status_table"]
+
+PAID_TABLE_COLUMNS = [
+    "date",
+    "query",
+    "country",
+    "language",
+    "presence",
+    "official_ad_rank",
+    "official_organic_rank",
+    "redundant_ad",
+    "ad_carries_lead",
+    "page_leader",
+]
+
+
+def event_table(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The human table of ``overtakes``: one row per event."""
+    return [
+        {
+            "at": event.at,
+            "query": event.keyword.query,
+            "locale": event.keyword.locale,
+            "view": event.view,
+            "kind": event.kind,
+            "official": _ref_cell(event.official, event.view),
+            "critical": _ref_cell(event.critical, event.view),
+        }
+        for event in events
+    ]
+
+
+def status_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The human table of ``status``: one row per keyword."""
+    table = []
+    for row in document["keywords"]:
+        share = (row["share_of_voice"] or {}).get("organic") or {}
+        table.append(
+            {
+                "query": row["query"],
+                "locale": "-".join(p for p in (row["country"], row["language"]) if p)
+                + f" {row['device']}",
+                "checked": row["observed_at"].date().isoformat() if row["observed_at"] else "never",
+                "organic (O vs C)": _lead_cell(row, "organic"),
+                "page (O vs C)": _lead_cell(row, "page"),
+                "critical p1": row["critical_on_page_1"],
+                "SoV off/crit": f"{_percent(share.get('official'))} / {_percent(share.get('critical'))}"
+                if share
+                else "",
+                "ads": row["paid"]["presence"] or "",
+                "failed": row["failed_since_last_ok"] or "",
+            }
+        )
+    return table
+
+
+def _lead_cell(row: Mapping[str, Any], view: str) -> str:
+    key = "rank" if view == "organic" else "page_position"
+    official, critical = row[view]["official"], row[view]["critical"]
+    o = official[key] if official else "-"
+    c = critical[key] if critical else "-"
+    return f"{row[view]['leader'] or 'nobody'} ({o} vs {c})"
+
+
+def _ref_cell(ref: ResultRef | None, view: str) -> str:
+    return f"#{ref.position(view)} {ref.url}" if ref else "-"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
