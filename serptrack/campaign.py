@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,6 +23,7 @@ from .ctr import DEFAULT_CURVE, resolve_curve_setting
 from .errors import CampaignFileError, CurveError, ReportError, ScheduleError, SerptrackError
 from .providers import SettingError, provider_class
 from .schedule import parse_schedule, parse_timezone
+from .vocabulary import Device, identity_of
 
 __all__ = [
     "LOGO_TYPES",
@@ -58,7 +59,8 @@ class _KeywordFields(_Strict):
     engine: str | None = None
     country: str | None = None
     language: str | None = None
-    device: Literal["desktop", "mobile", "tablet"] | None = None
+    # lax for this field only: strict mode takes nothing but Device members, never a string
+    device: Device | None = Field(default=None, strict=False)
     location: str | None = None
     depth: int | None = Field(default=None, ge=1, le=500)
     schedule: str | None = None
@@ -160,7 +162,7 @@ _BUILTIN_DEFAULTS: dict[str, Any] = {
     "engine": "google",
     "country": "",
     "language": "",
-    "device": "desktop",
+    "device": Device.DESKTOP,
     "location": "",
     "depth": 10,
     "schedule": "1d",
@@ -178,7 +180,7 @@ class KeywordSpec:
     engine: str = "google"
     country: str = ""
     language: str = ""
-    device: str = "desktop"
+    device: Device = Device.DESKTOP
     location: str = ""
     depth: int = 10
     schedule: str = "1d"
@@ -186,9 +188,9 @@ class KeywordSpec:
     tags: tuple[str, ...] = ()
 
     @property
-    def identity(self) -> tuple[str, str, str, str, str, str]:
-        """What makes two keywords the same keyword (its history follows it)."""
-        return (self.query, self.engine, self.country, self.language, self.device, self.location)
+    def identity(self) -> tuple[str, ...]:
+        """What makes two keywords the same keyword (its history follows it): KEYWORD_IDENTITY."""
+        return identity_of(self)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from .defaults import (
 )
 from .errors import SerptrackError
 from .snapshot import parse_datetime
+from .vocabulary import Device
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -969,7 +970,9 @@ _PARSE_COLUMNS = ["placement", "block", "rank", "page_position", "url", "title"]
 )
 @click.option("--country", help="The keyword's country, when several share the query.")
 @click.option("--language", help="The keyword's language, when several share the query.")
-@click.option("--device", type=click.Choice(["desktop", "mobile"]), help="The keyword's device.")
+@click.option(
+    "--device", type=click.Choice([d.value for d in Device]), help="The keyword's device."
+)
 @db_option
 @json_option
 def import_serp(

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from . import report, storage, tracker
 from .campaign import load_campaign_file
 from .errors import DatabaseError, SerptrackError
+from .vocabulary import OutcomeStatus
 
 __all__ = ["DEMO_CAMPAIGNS", "demo_dir", "run_demo", "summary_lines"]
 
@@ -75,7 +76,7 @@ def _replay(
         tasks = tracker.plan_backfill(session, campaign, days[0], days[1], now=now)
         providers = tracker.build_providers([campaign], tasks, environ={})
     outcomes = tracker.run_checks(engine, tasks, providers)
-    failed = [o for o in outcomes if o.status != "ok"]
+    failed = [o for o in outcomes if o.status != OutcomeStatus.OK]
     path = out_dir / f"{name}.html"
     with Session(engine) as session:
         campaign = storage.get_campaign(session, spec.name)

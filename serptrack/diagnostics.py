@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from . import storage, tracker
 from .models import Check, Keyword
 from .providers import PROVIDERS
+from .vocabulary import CheckStatus
 
 __all__ = ["doctor_lines", "doctor_report", "provider_rows"]
 
@@ -57,7 +58,7 @@ def doctor_report(
             failed = session.exec(
                 select(func.count(col(Check.id)))
                 .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
-                .where(col(Keyword.campaign_id) == campaign.id, col(Check.status) != "ok")
+                .where(col(Keyword.campaign_id) == campaign.id, col(Check.status) != CheckStatus.OK)
             ).one()
             providers = sorted({k.provider for k in storage.campaign_keywords(session, campaign)})
             campaigns.append(

@@ -21,6 +21,10 @@ them and never prints or exits.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from .vocabulary import CheckStatus, FailureKind
+
 __all__ = [
     "BlockedError",
     "BlockedPageError",
@@ -77,18 +81,19 @@ class MissingKeyError(ProviderError):
 class FetchError(ProviderError):
     """A check that could not get its result page.
 
-    ``kind`` is a short reason used to group failures (``http-429``, ``timeout``,
-    ``missing-fixture``, ``provider-error`` ...); ``status_code`` is the last HTTP status seen.
-    ``pages`` holds whatever raw evidence was received before the failure.
+    ``kind`` is a :class:`~serptrack.vocabulary.FailureKind`, the short reason used to group
+    failures (``http-429``, ``timeout``, ``missing-fixture`` ...); ``status_code`` is the last
+    HTTP status seen. ``pages`` holds whatever raw evidence was received before the failure.
     """
 
-    status = "failed"
+    #: how a check that ends with this error is stored
+    status: ClassVar[CheckStatus] = CheckStatus.FAILED
 
     def __init__(
         self,
         message: str,
         *,
-        kind: str = "error",
+        kind: FailureKind = FailureKind.ERROR,
         status_code: int | None = None,
         pages: list | None = None,
     ) -> None:
@@ -101,7 +106,7 @@ class FetchError(ProviderError):
 class BlockedError(FetchError):
     """The engine answered with a block page (captcha, unusual traffic, anomaly)."""
 
-    status = "blocked"
+    status: ClassVar[CheckStatus] = CheckStatus.BLOCKED
 
 
 class ParseError(SerptrackError):
@@ -112,7 +117,7 @@ class BlockedPageError(ParseError, BlockedError):
     """A saved or fetched page that is a block page, not results."""
 
     def __init__(self, message: str) -> None:
-        BlockedError.__init__(self, message, kind="blocked")
+        BlockedError.__init__(self, message, kind=FailureKind.BLOCKED)
 
 
 class ScheduleError(SerptrackError):

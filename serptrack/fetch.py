@@ -33,6 +33,7 @@ import httpx
 
 from . import __version__
 from .errors import FetchError
+from .vocabulary import FailureKind
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -315,19 +316,21 @@ def _transport_failure(error: httpx.RequestError, request: httpx.Request, label:
         return FetchError(
             f"{label} did not answer in time ({type(error).__name__} from {host}); "
             "try again later, or raise timeout in the provider's settings",
-            kind="timeout",
+            kind=FailureKind.TIMEOUT,
         )
     if isinstance(error, httpx.ConnectError):
         return FetchError(
             f"cannot connect to {label} at {host} ({detail}); check the network and base_url",
-            kind="connect",
+            kind=FailureKind.CONNECT,
         )
     if isinstance(error, httpx.RemoteProtocolError | httpx.DecodingError):
         return FetchError(
             f"{label} broke off its answer ({detail}); try again later",
-            kind="bad-response",
+            kind=FailureKind.BAD_RESPONSE,
         )
-    return FetchError(f"network error talking to {label} at {host} ({detail})", kind="network")
+    return FetchError(
+        f"network error talking to {label} at {host} ({detail})", kind=FailureKind.NETWORK
+    )
 
 
 class _CountedStream(httpx.AsyncByteStream):

@@ -24,6 +24,7 @@ from .parsers.html import MAX_PAGE_BYTES, too_large
 from .providers.base import RawPage
 from .snapshot import Snapshot
 from .storage import CheckRecord, campaign_keywords, get_campaign, record_check
+from .vocabulary import CheckStatus
 
 __all__ = ["PROVIDER", "ImportOutcome", "import_page", "parse_file", "read_page"]
 
@@ -56,7 +57,7 @@ class ImportOutcome:
     campaign: str
     keyword: Keyword
     check_id: int
-    status: str
+    status: CheckStatus
     observed_at: dt.datetime
     results: int = 0
     error: str | None = None
@@ -240,5 +241,8 @@ def _warnings(snapshot: Snapshot | None, keyword: Keyword) -> list[str]:
         page_value = getattr(snapshot, option)
         wanted = getattr(keyword, option)
         if page_value and wanted and _norm(page_value) != _norm(wanted):
-            warnings.append(f"the page's {option} is {page_value!r}, the keyword's {wanted!r}")
+            # str(): a parser may give a Device member, whose repr is not its value's
+            warnings.append(
+                f"the page's {option} is {str(page_value)!r}, the keyword's {str(wanted)!r}"
+            )
     return warnings

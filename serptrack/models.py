@@ -24,6 +24,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from .vocabulary import KEYWORD_IDENTITY, CheckStatus, Device
+
 __all__ = [
     "CHECK_STATUSES",
     "Annotation",
@@ -40,7 +42,8 @@ __all__ = [
     "utcnow",
 ]
 
-CHECK_STATUSES = ("ok", "failed", "blocked")
+#: the values of ``checks.status``, from :class:`~serptrack.vocabulary.CheckStatus`
+CHECK_STATUSES: tuple[str, ...] = tuple(status.value for status in CheckStatus)
 
 
 def utcnow() -> dt.datetime:
@@ -92,16 +95,7 @@ class Keyword(SQLModel, table=True):
 
     __tablename__ = "keywords"
     __table_args__ = (
-        UniqueConstraint(
-            "campaign_id",
-            "query",
-            "engine",
-            "country",
-            "language",
-            "device",
-            "location",
-            name="uq_keywords_identity",
-        ),
+        UniqueConstraint("campaign_id", *KEYWORD_IDENTITY, name="uq_keywords_identity"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,7 +106,7 @@ class Keyword(SQLModel, table=True):
     engine: str = "google"
     country: str = ""
     language: str = ""
-    device: str = "desktop"
+    device: str = Device.DESKTOP.value
     location: str = ""
     provider: str
     depth: int = 10
@@ -169,9 +163,9 @@ class Check(SQLModel, table=True):
     provider: str
     slot: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     observed_at: dt.datetime = Field(sa_type=UTCDateTime)
-    status: str = "ok"
+    status: str = CheckStatus.OK.value  # a CheckStatus value
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: str | None = None  # a FailureKind value
     status_code: int | None = None
     source: str | None = None
     result_count: int = 0
@@ -215,7 +209,7 @@ class Result(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     check_id: int = Field(sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False))
-    placement: str
+    placement: str  # a Placement value
     block: str | None = None
     rank: int
     page_position: int

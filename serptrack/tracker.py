@@ -39,6 +39,7 @@ from .storage import (
     record_check,
     record_checks,
 )
+from .vocabulary import FAILURE_STATUSES, CheckStatus, FailureKind, OutcomeStatus, identity_fields
 
 __all__ = [
     "CheckOutcome",
@@ -73,11 +74,11 @@ class CheckOutcome:
 
     task: CheckTask
     check_id: int
-    status: str
+    status: OutcomeStatus
     observed_at: dt.datetime
     results: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     status_code: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -102,16 +103,8 @@ class CheckOutcome:
 
 
 def _request(keyword: Keyword, as_of: dt.datetime) -> SearchRequest:
-    return SearchRequest(
-        query=keyword.query,
-        engine=keyword.engine,
-        country=keyword.country,
-        language=keyword.language,
-        device=keyword.device,
-        location=keyword.location,
-        depth=keyword.depth,
-        as_of=as_of,
-    )
+    """What a check of ``keyword`` asks for: its identity, its depth, as of ``as_of``."""
+    return SearchRequest(**identity_fields(keyword), depth=keyword.depth, as_of=as_of)
 
 
 def plan_checks(session: Session, campaign: Campaign, as_of: dt.datetime) -> list[CheckTask]:
@@ -289,13 +282,14 @@ async def run_checks_async(
         if check_id == 0:  # the slot's claim was taken over meanwhile: the check was not kept
             return _skipped(task, "the slot was taken over by another worker (its lease expired)")
         if record_dir is not None and record.pages:
-            record_pages(record_dir, task, record.pages, secrets, ok=record.status == "ok")
+            ok = record.status == CheckStatus.OK
+            record_pages(record_dir, task, record.pages, secrets, ok=ok)
         outcome = CheckOutcome(
             task=task,
             check_id=check_id,
-            status=record.status,
+            status=OutcomeStatus.of(record.status),
             observed_at=record.observed_at,
-            results=len(record.items) if record.status == "ok" else 0,
+            results=len(record.items) if record.status == CheckStatus.OK else 0,
             error=record.error,
             error_kind=record.error_kind,
             status_code=record.status_code,
@@ -315,10 +309,10 @@ def _skipped(task: CheckTask, reason: str = "stopped before it started") -> Chec
     return CheckOutcome(
         task=task,
         check_id=0,
-        status="skipped",
+        status=OutcomeStatus.SKIPPED,
         observed_at=task.request.as_of,
         error=reason,
-        error_kind="skipped",
+        error_kind=FailureKind.SKIPPED,
     )
 
 
@@ -410,12 +404,12 @@ async def _fetch_one(
         async with fetcher.check_budget():
             fetched = await provider.fetch(task.request, client)
     except TimeoutError:
-        record.status = "failed"
+        record.status = CheckStatus.FAILED
         record.error = (
             f"{task.provider} did not deliver within {budget:g} s (retries included); "
             "try again later"
         )
-        record.error_kind = "timeout"
+        record.error_kind = FailureKind.TIMEOUT
     except FetchError as error:
         record.status = error.status
         record.error = redact(str(error), secrets)
@@ -423,13 +417,13 @@ async def _fetch_one(
         record.status_code = error.status_code
         record.pages = error.pages
     except ParseError as error:
-        record.status = "failed"
+        record.status = CheckStatus.FAILED
         record.error = redact(str(error), secrets)
-        record.error_kind = "parse-error"
+        record.error_kind = FailureKind.PARSE_ERROR
     except httpx.HTTPError as error:
-        record.status = "failed"
+        record.status = CheckStatus.FAILED
         record.error = redact(f"{type(error).__name__}: {error}", secrets)
-        record.error_kind = "http-error"
+        record.error_kind = FailureKind.HTTP_ERROR
     if fetched is not None:
         snapshot = fetched.snapshot
         record.items = snapshot.results
@@ -484,7 +478,7 @@ def failure_summary(outcomes: Sequence[CheckOutcome]) -> list[tuple[str, int, st
     counts: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for outcome in outcomes:
-        if outcome.status in ("ok", "skipped"):
+        if outcome.status not in FAILURE_STATUSES:
             continue
         reason = outcome.error_kind or outcome.status
         counts[reason] += 1

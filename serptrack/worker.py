@@ -26,6 +26,7 @@ from .fetch import Fetcher, make_client
 from .models import Campaign, utcnow
 from .providers import Provider
 from .snapshot import format_datetime
+from .vocabulary import FAILURE_STATUSES, OutcomeStatus
 
 __all__ = ["DEFAULT_POLL", "RoundReport", "next_wake", "run_round", "run_worker"]
 
@@ -44,20 +45,22 @@ class RoundReport:
     seconds: float = 0.0
     next_slot: dt.datetime | None = None
 
-    def count(self, status: str) -> int:
+    def count(self, status: OutcomeStatus) -> int:
         """How many checks of this round ended with ``status``."""
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
     def line(self, worker: str) -> str:
         """The one log line of the round."""
-        failed = [o for o in self.outcomes if o.status in ("failed", "blocked")]
+        failed = [o for o in self.outcomes if o.status in FAILURE_STATUSES]
         reasons = ", ".join(f"{r}: {n}" for r, n, _ in tracker.failure_summary(failed))
         text = (
             f"{format_datetime(self.started.replace(microsecond=0))} worker {worker}: {self.due} due, {self.claimed} claimed, "
-            f"{self.count('ok')} ok, {len(failed)} failed" + (f" ({reasons})" if reasons else "")
+            f"{self.count(OutcomeStatus.OK)} ok, {len(failed)} failed"
+            + (f" ({reasons})" if reasons else "")
         )
-        if self.count("skipped"):
-            text += f", {self.count('skipped')} skipped"
+        skipped = self.count(OutcomeStatus.SKIPPED)
+        if skipped:
+            text += f", {skipped} skipped"
         text += f" in {self.seconds:.1f} s"
         if self.unusable:
             text += "; not run: " + "; ".join(self.unusable)

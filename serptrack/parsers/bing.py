@@ -18,6 +18,7 @@ from bs4 import Tag
 
 from ..errors import ParseError
 from ..snapshot import Item, Snapshot, number_items
+from ..vocabulary import Placement
 from . import HtmlFormat, register_html
 from .html import (
     MAX_ITEMS,
@@ -111,7 +112,9 @@ def _block(li: Tag, names: Sequence[str]) -> str | None:
 
 def _place_blocks(found: list[tuple[Item, bool]]) -> list[Item]:
     """Ads with no block class are top before the first organic result, else bottom."""
-    first = next((i for i, (item, _) in enumerate(found) if item.placement == "organic"), None)
+    first = next(
+        (i for i, (item, _) in enumerate(found) if item.placement == Placement.ORGANIC), None
+    )
     out = []
     for index, (item, unplaced) in enumerate(found):
         if unplaced and first is not None and index > first:
@@ -144,7 +147,7 @@ def _organic(li: Tag) -> Item | None:
     if resolved is None:
         return None
     return Item(
-        "organic", resolved.url, text_of(link), _snippet(li), tracking_url=resolved.tracking
+        Placement.ORGANIC, resolved.url, text_of(link), _snippet(li), tracking_url=resolved.tracking
     )
 
 
@@ -156,7 +159,7 @@ def _ad(ad: Tag, block: str) -> Item | None:
     if resolved is None:
         return None
     return Item(
-        "paid",
+        Placement.PAID,
         resolved.url,
         text_of(link),
         _snippet(ad),

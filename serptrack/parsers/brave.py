@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import entries, items_of, mapping, text
 
@@ -35,12 +36,14 @@ def brave_error(doc: dict[str, Any]) -> FetchError | None:
     detail = text(error.get("detail")) or code
     said = f"Brave refused the request ({code}: {detail})"
     if code.startswith("SUBSCRIPTION") or code in ("UNAUTHORIZED", "AUTHENTICATION_FAILED"):
-        return FetchError(f"{said}; check BRAVE_API_KEY", kind="auth")
+        return FetchError(f"{said}; check BRAVE_API_KEY", kind=FailureKind.AUTH)
     if "CREDIT" in code or "QUOTA" in code:
-        return FetchError(f"{said}; top up or upgrade the Brave plan", kind="quota")
+        return FetchError(f"{said}; top up or upgrade the Brave plan", kind=FailureKind.QUOTA)
     if "RATE" in code:
-        return FetchError(f"{said}; lower rate_limit in [providers.brave]", kind="http-429")
-    return FetchError(said, kind="provider-error")
+        return FetchError(
+            f"{said}; lower rate_limit in [providers.brave]", kind=FailureKind.HTTP_429
+        )
+    return FetchError(said, kind=FailureKind.PROVIDER_ERROR)
 
 
 def parse_brave(doc: Any) -> Snapshot:
@@ -52,7 +55,7 @@ def parse_brave(doc: Any) -> Snapshot:
         raise error
     items = items_of(
         entries(mapping(doc.get("web")).get("results")),
-        "organic",
+        Placement.ORGANIC,
         url="url",
         snippet="description",
         strip_tags=True,

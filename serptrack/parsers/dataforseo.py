@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Item, Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import clean_url, entries, mapping, number, payload_datetime, text
 
@@ -42,13 +43,15 @@ def dataforseo_error(doc: dict[str, Any]) -> FetchError | None:
         message = text(entry.get("status_message")) or "no message"
         said = f"DataForSEO could not run the {where} (status {code}: {message})"
         if code >= 50000:
-            return FetchError(f"{said}; try again later", kind="provider-unavailable")
+            return FetchError(f"{said}; try again later", kind=FailureKind.PROVIDER_UNAVAILABLE)
         return FetchError(
             f"{said}; see docs.dataforseo.com/v3/appendix/errors for what the code means",
-            kind="provider-error",
+            kind=FailureKind.PROVIDER_ERROR,
         )
     if _first_task(doc) is None and doc.get("status_code") not in (_NO_RESULTS,):
-        return FetchError("DataForSEO returned no task in its answer", kind="bad-response")
+        return FetchError(
+            "DataForSEO returned no task in its answer", kind=FailureKind.BAD_RESPONSE
+        )
     return None
 
 
@@ -93,18 +96,19 @@ def _absolute(entry: dict[str, Any]) -> int:
 
 
 def _map(entry: dict[str, Any], first_organic: int | None) -> list[Item]:
-    kind = entry.get("type")
+    kind = entry.get("type")  # DataForSEO's item types; three of them name a placement
     if kind in ("organic", "paid", "featured_snippet"):
         url = clean_url(entry.get("url"))
         if not url:
             return []
         block = None
-        if kind == "paid":
+        placement = Placement(kind)
+        paid = placement == Placement.PAID
+        if paid:
             below = first_organic is not None and _absolute(entry) > first_organic
             block = "bottom" if below else "top"
-        placement = "organic" if kind == "organic" else kind
-        if kind == "organic" and entry.get("is_featured_snippet"):
-            placement = "featured_snippet"
+        if placement == Placement.ORGANIC and entry.get("is_featured_snippet"):
+            placement = Placement.FEATURED_SNIPPET
         extra = mapping(entry.get("extra"))
         return [
             Item(
@@ -113,12 +117,12 @@ def _map(entry: dict[str, Any], first_organic: int | None) -> list[Item]:
                 title=text(entry.get("title")),
                 snippet=text(entry.get("description")),
                 block=block,
-                tracking_url=clean_url(extra.get("ad_aclk")) if kind == "paid" else None,
+                tracking_url=clean_url(extra.get("ad_aclk")) if paid else None,
             )
         ]
     if kind == "top_stories":
         return [
-            Item("news", url, title=text(s.get("title")), snippet=text(s.get("source")))
+            Item(Placement.NEWS, url, title=text(s.get("title")), snippet=text(s.get("source")))
             for s in entries(entry.get("items"))
             if (url := clean_url(s.get("url")))
         ]
@@ -139,7 +143,7 @@ def _references(entry: dict[str, Any]) -> list[Item]:
             seen.add(url)
             items.append(
                 Item(
-                    "ai_overview",
+                    Placement.AI_OVERVIEW,
                     url,
                     title=text(reference.get("title")),
                     snippet=text(reference.get("text")),

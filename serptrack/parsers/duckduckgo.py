@@ -19,6 +19,7 @@ from bs4 import Tag
 
 from ..errors import ParseError
 from ..snapshot import Item, Snapshot, number_items
+from ..vocabulary import Placement
 from . import HtmlFormat, register_html
 from .html import (
     MAX_ITEMS,
@@ -98,7 +99,7 @@ def _result(block: Tag, is_ad: bool) -> Item | None:
     if resolved is None:
         return None
     snippet = text_of(block.select_one(".result__snippet"))
-    placement = "paid" if is_ad else "organic"
+    placement = Placement.PAID if is_ad else Placement.ORGANIC
     return Item(placement, resolved.url, text_of(link), snippet, tracking_url=resolved.tracking)
 
 
@@ -117,7 +118,7 @@ def _lite_items(root: Tag) -> list[Item]:
         resolved = _resolve(link, shown)
         if resolved is None:
             continue
-        placement = "paid" if is_ad else "organic"
+        placement = Placement.PAID if is_ad else Placement.ORGANIC
         items.append(
             Item(
                 placement,
@@ -145,10 +146,12 @@ def _resolve(link: Tag, shown: str) -> Link | None:
 
 def _place_ads(items: list[Item]) -> list[Item]:
     """Ads are ``top`` above the first organic result, ``bottom`` below it."""
-    first = next((i for i, item in enumerate(items) if item.placement == "organic"), len(items))
+    first = next(
+        (i for i, item in enumerate(items) if item.placement == Placement.ORGANIC), len(items)
+    )
     return [
         replace(item, block="top" if index < first else "bottom")
-        if item.placement == "paid"
+        if item.placement == Placement.PAID
         else item
         for index, item in enumerate(items)
     ]

@@ -28,6 +28,7 @@ from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 from ..errors import ParseError
 from ..snapshot import Item, Snapshot, number_items
+from ..vocabulary import Device, Placement
 from . import HtmlFormat, register_html
 from .html import (
     MAX_ITEMS,
@@ -285,11 +286,11 @@ class _Scan:
         found.sort(key=lambda pair: pair[0])
         return [item for _, item in found]
 
-    def device(self) -> str | None:
+    def device(self) -> Device | None:
         """``mobile`` or ``desktop`` when the layout tells, else None."""
         if self.mobile:
-            return "mobile"
-        return "desktop" if "center_col" in self.by_id or "rcnt" in self.by_id else None
+            return Device.MOBILE
+        return Device.DESKTOP if "center_col" in self.by_id or "rcnt" in self.by_id else None
 
     def _ad_roots(self) -> list[Tag]:
         marked = {id(root) for root in self.ad_roots}
@@ -349,7 +350,9 @@ class _Scan:
                     continue
                 seen.add(resolved.url)
                 snippet = text_of(link, [heading] if isinstance(heading, Tag) else [])
-                item = Item("news", resolved.url, title, snippet, tracking_url=resolved.tracking)
+                item = Item(
+                    Placement.NEWS, resolved.url, title, snippet, tracking_url=resolved.tracking
+                )
                 found.append((self.pos(link), item))
         return found
 
@@ -366,7 +369,11 @@ class _Scan:
             snippet = text_of(snippet_tag) if snippet_tag else _rest_text(root, link)
             title = text_of(link.find("h3"))
             item = Item(
-                "featured_snippet", resolved.url, title, snippet, tracking_url=resolved.tracking
+                Placement.FEATURED_SNIPPET,
+                resolved.url,
+                title,
+                snippet,
+                tracking_url=resolved.tracking,
             )
             found.append((self.pos(link), item))
         return found
@@ -381,7 +388,9 @@ class _Scan:
                     continue
                 seen.add(resolved.url)
                 title = attr(link, "aria-label") or text_of(link)
-                item = Item("ai_overview", resolved.url, title, tracking_url=resolved.tracking)
+                item = Item(
+                    Placement.AI_OVERVIEW, resolved.url, title, tracking_url=resolved.tracking
+                )
                 found.append((self.pos(link), item))
         return found
 
@@ -546,7 +555,7 @@ def _organic_item(link: Tag, container: Tag) -> Item | None:
     title = text_of(heading if isinstance(heading, Tag) else link)
     snippet_tag = _first(container, _SNIPPETS, outside=link)
     snippet = text_of(snippet_tag) if snippet_tag else _rest_text(container, link)
-    return Item("organic", resolved.url, title, snippet, tracking_url=resolved.tracking)
+    return Item(Placement.ORGANIC, resolved.url, title, snippet, tracking_url=resolved.tracking)
 
 
 def _ad_item(root: Tag, block: str) -> Item | None:
@@ -573,7 +582,7 @@ def _ad_item(root: Tag, block: str) -> Item | None:
         return None
     snippet_tag = _first(root, _AD_SNIPPETS)
     snippet = text_of(snippet_tag) if snippet_tag else _ad_text(root)
-    return Item("paid", landing, title, snippet, block=block, tracking_url=tracking)
+    return Item(Placement.PAID, landing, title, snippet, block=block, tracking_url=tracking)
 
 
 def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, str | None]:

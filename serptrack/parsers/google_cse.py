@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import entries, items_of, mapping, text
 
@@ -37,12 +38,13 @@ def google_cse_error(doc: dict[str, Any]) -> FetchError | None:
     said = f"Google Custom Search refused the request ({code} {status}: {message})"
     reasons = " ".join(text(e.get("reason")) for e in entries(error.get("errors")))
     if "key" in message.lower() or "keyInvalid" in reasons or status == "PERMISSION_DENIED":
-        return FetchError(f"{said}; check GOOGLE_CSE_KEY and GOOGLE_CSE_CX", kind="auth")
+        return FetchError(f"{said}; check GOOGLE_CSE_KEY and GOOGLE_CSE_CX", kind=FailureKind.AUTH)
     if code == 429 or status == "RESOURCE_EXHAUSTED":
         return FetchError(
-            f"{said}; the daily quota is spent: wait for it to reset or raise it", kind="quota"
+            f"{said}; the daily quota is spent: wait for it to reset or raise it",
+            kind=FailureKind.QUOTA,
         )
-    return FetchError(said, kind="provider-error")
+    return FetchError(said, kind=FailureKind.PROVIDER_ERROR)
 
 
 def parse_google_cse(doc: Any) -> Snapshot:
@@ -52,7 +54,7 @@ def parse_google_cse(doc: Any) -> Snapshot:
     error = google_cse_error(doc)
     if error is not None:
         raise error
-    items = items_of(entries(doc.get("items")), "organic")
+    items = items_of(entries(doc.get("items")), Placement.ORGANIC)
     requests = entries(mapping(doc.get("queries")).get("request"))
     asked = requests[0] if requests else {}
     return Snapshot(

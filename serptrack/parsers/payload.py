@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import ParseError
 from ..snapshot import Item, Snapshot
+from ..vocabulary import Placement
 from . import JSON_FORMATS, JsonFormat, register_json
 
 __all__ = [
@@ -129,7 +130,7 @@ def paid_item(ad: Mapping[str, Any]) -> Item | None:
     if not url:
         return None
     return Item(
-        "paid",
+        Placement.PAID,
         url,
         title=text(ad.get("title")),
         snippet=text(ad.get("description") or ad.get("snippet")),
@@ -164,23 +165,24 @@ def merge_pages(snapshots: Sequence[Snapshot]) -> Snapshot:
     items: list[Item] = []
     ranks: dict[str, int] = {}
     seen_organic: set[str] = set()
+    organic, paid = Placement.ORGANIC, Placement.PAID  # locals: cheaper than a member lookup
     for snapshot in snapshots:
         page = [
             item
             for item in snapshot.results
-            if not (item.placement == "organic" and item.url in seen_organic)
+            if not (item.placement == organic and item.url in seen_organic)
         ]
-        paid = [i for i in page if i.placement == "paid" and i.block == "top"]
-        paid += [i for i in page if i.placement == "paid" and i.block != "top"]
-        paid_rank = {id(item): ranks.get("paid", 0) + n for n, item in enumerate(paid, start=1)}
+        ads = [i for i in page if i.placement == paid and i.block == "top"]
+        ads += [i for i in page if i.placement == paid and i.block != "top"]
+        paid_rank = {id(item): ranks.get(paid, 0) + n for n, item in enumerate(ads, start=1)}
         for item in page:
-            if item.placement == "paid":
+            if item.placement == paid:
                 rank = paid_rank[id(item)]
             else:
                 rank = ranks[item.placement] = ranks.get(item.placement, 0) + 1
             items.append(replace(item, rank=rank, page_position=len(items) + 1))
-        ranks["paid"] = ranks.get("paid", 0) + len(paid)
-        seen_organic.update(item.url for item in page if item.placement == "organic")
+        ranks[paid] = ranks.get(paid, 0) + len(ads)
+        seen_organic.update(item.url for item in page if item.placement == organic)
     first = snapshots[0]
     return replace(first, results=items)
 

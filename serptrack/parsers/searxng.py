@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import entries, items_of, text
 
@@ -41,7 +42,7 @@ def searxng_error(doc: dict[str, Any]) -> FetchError | None:
     return FetchError(
         "SearXNG returned no results because its engines did not answer: "
         f"{', '.join(failures)}; check the instance's engines (or try again later)",
-        kind="provider-unavailable",
+        kind=FailureKind.PROVIDER_UNAVAILABLE,
     )
 
 
@@ -52,7 +53,7 @@ def parse_searxng(doc: Any) -> Snapshot:
     error = searxng_error(doc)
     if error is not None:
         raise error
-    items = items_of(entries(doc.get("results")), "organic", url="url", snippet="content")
+    items = items_of(entries(doc.get("results")), Placement.ORGANIC, url="url", snippet="content")
     return Snapshot(
         query=text(doc.get("query")),
         results=items,

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Item, Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import (
     clean_url,
@@ -48,12 +49,12 @@ def serpapi_error(doc: dict[str, Any]) -> FetchError | None:
     if status == "Error":
         return FetchError(
             f"SerpApi could not complete the search: {message or 'status Error'}; try again later",
-            kind="provider-unavailable",
+            kind=FailureKind.PROVIDER_UNAVAILABLE,
         )
     if status in ("Queued", "Processing"):
         return FetchError(
             f"SerpApi has not finished the search yet (status {status}); try again in a minute",
-            kind="provider-unavailable",
+            kind=FailureKind.PROVIDER_UNAVAILABLE,
         )
     if not message:
         return None
@@ -63,13 +64,13 @@ def serpapi_error(doc: dict[str, Any]) -> FetchError | None:
     lowered = message.lower()
     if "api key" in lowered:
         return FetchError(
-            f"SerpApi rejected the key: {message}; check SERPAPI_API_KEY", kind="auth"
+            f"SerpApi rejected the key: {message}; check SERPAPI_API_KEY", kind=FailureKind.AUTH
         )
     if "run out of searches" in lowered:
         return FetchError(
-            f"SerpApi: {message}; upgrade the plan or wait for it to renew", kind="quota"
+            f"SerpApi: {message}; upgrade the plan or wait for it to renew", kind=FailureKind.QUOTA
         )
-    return FetchError(f"SerpApi returned an error: {message}", kind="provider-error")
+    return FetchError(f"SerpApi returned an error: {message}", kind=FailureKind.PROVIDER_ERROR)
 
 
 def parse_serpapi(doc: Any) -> Snapshot:
@@ -89,7 +90,7 @@ def parse_serpapi(doc: Any) -> Snapshot:
     items += _stories(doc.get("top_stories"))
     organic = entries(doc.get("organic_results"))
     organic.sort(key=_position)
-    items += items_of(organic, "organic")
+    items += items_of(organic, Placement.ORGANIC)
     items += [item for item in rest if item]
     params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))
@@ -115,7 +116,7 @@ def _ai_overview(overview: Any) -> list[Item]:
         return []
     references = entries(overview.get("references"))
     references.sort(key=lambda r: number(r.get("index"), 10_000))
-    return items_of(references, "ai_overview")
+    return items_of(references, Placement.AI_OVERVIEW)
 
 
 def _featured(box: Any) -> list[Item]:
@@ -126,7 +127,7 @@ def _featured(box: Any) -> list[Item]:
         return []
     return [
         Item(
-            "featured_snippet",
+            Placement.FEATURED_SNIPPET,
             url,
             title=text(box.get("title")),
             snippet=text(box.get("snippet") or box.get("answer")),
@@ -137,7 +138,7 @@ def _featured(box: Any) -> list[Item]:
 def _stories(stories: Any) -> list[Item]:
     if isinstance(stories, dict):  # an older shape wraps the list
         stories = stories.get("stories")
-    return items_of(entries(stories), "news", snippet="source")
+    return items_of(entries(stories), Placement.NEWS, snippet="source")
 
 
 register_json(JsonFormat("serpapi", is_serpapi, parse_serpapi))

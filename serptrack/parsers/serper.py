@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import entries, items_of, mapping, number, text
 
@@ -31,12 +32,17 @@ def serper_error(doc: dict[str, Any]) -> FetchError | None:
         return None
     message = text(doc.get("message")) or f"status {status}"
     if status in (401, 403):
-        return FetchError(f"Serper rejected the key: {message}; check SERPER_API_KEY", kind="auth")
+        return FetchError(
+            f"Serper rejected the key: {message}; check SERPER_API_KEY", kind=FailureKind.AUTH
+        )
     if status == 429:
         return FetchError(
-            f"Serper is rate limiting serptrack or the credits ran out: {message}", kind="http-429"
+            f"Serper is rate limiting serptrack or the credits ran out: {message}",
+            kind=FailureKind.HTTP_429,
         )
-    return FetchError(f"Serper returned an error ({status}): {message}", kind="provider-error")
+    return FetchError(
+        f"Serper returned an error ({status}): {message}", kind=FailureKind.PROVIDER_ERROR
+    )
 
 
 def parse_serper(doc: Any) -> Snapshot:
@@ -47,10 +53,10 @@ def parse_serper(doc: Any) -> Snapshot:
     if error is not None:
         raise error
     items = []
-    items += items_of(entries(doc.get("topStories")), "news", snippet="source")
+    items += items_of(entries(doc.get("topStories")), Placement.NEWS, snippet="source")
     organic = entries(doc.get("organic"))
     organic.sort(key=lambda r: number(r.get("position"), 10_000))
-    items += items_of(organic, "organic")
+    items += items_of(organic, Placement.ORGANIC)
     params = mapping(doc.get("searchParameters"))
     return Snapshot(
         query=text(params.get("q")),

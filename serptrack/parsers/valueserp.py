@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import FetchError, ParseError
 from ..snapshot import Snapshot
+from ..vocabulary import FailureKind, Placement
 from . import JsonFormat, register_json
 from .payload import (
     entries,
@@ -40,11 +41,11 @@ def valueserp_error(doc: dict[str, Any]) -> FetchError | None:
     lowered = message.lower()
     if "api key" in lowered or "api_key" in lowered:
         return FetchError(
-            f"ValueSERP rejected the key: {message}; check VALUESERP_API_KEY", kind="auth"
+            f"ValueSERP rejected the key: {message}; check VALUESERP_API_KEY", kind=FailureKind.AUTH
         )
     if "credit" in lowered:
-        return FetchError(f"ValueSERP: {message}; top up the account", kind="quota")
-    return FetchError(f"ValueSERP returned an error: {message}", kind="provider-error")
+        return FetchError(f"ValueSERP: {message}; top up the account", kind=FailureKind.QUOTA)
+    return FetchError(f"ValueSERP returned an error: {message}", kind=FailureKind.PROVIDER_ERROR)
 
 
 def parse_valueserp(doc: Any) -> Snapshot:
@@ -59,7 +60,7 @@ def parse_valueserp(doc: Any) -> Snapshot:
     top = [a for a in ads if a.get("block_position") == "top"]
     other = [a for a in ads if a.get("block_position") != "top"]
     items = [item for ad in top if (item := paid_item(ad))]
-    items += items_of(entries(doc.get("top_stories")), "news", snippet="source")
+    items += items_of(entries(doc.get("top_stories")), Placement.NEWS, snippet="source")
     organic = entries(doc.get("organic_results"))
     organic.sort(
         key=lambda r: (
@@ -68,7 +69,7 @@ def parse_valueserp(doc: Any) -> Snapshot:
             number(r.get("position"), 10_000),
         )
     )
-    items += items_of(organic, "organic")
+    items += items_of(organic, Placement.ORGANIC)
     items += [item for ad in other if (item := paid_item(ad))]
     params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))

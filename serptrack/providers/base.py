@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import MissingKeyError
 from ..snapshot import Snapshot
+from ..vocabulary import Device, Placement
 
 if TYPE_CHECKING:
     import httpx
@@ -45,7 +46,7 @@ class SearchRequest:
     engine: str = "google"
     country: str = ""
     language: str = ""
-    device: str = "desktop"
+    device: str = Device.DESKTOP.value  # a Device value (keywords.device)
     location: str = ""
     depth: int = 10
     as_of: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -82,7 +83,7 @@ class Provider(ABC):
     #: environment variables that must all be set (their values are secrets)
     key_env: ClassVar[tuple[str, ...]] = ()
     #: placements this source can return (organic, paid, news, ai_overview ...)
-    placements: ClassVar[tuple[str, ...]] = ("organic",)
+    placements: ClassVar[tuple[Placement, ...]] = (Placement.ORGANIC,)
     engines: ClassVar[tuple[str, ...]] = ("google",)
     #: whether ``fetch`` asks the network (a page without its own time then gets the fetch time)
     uses_http: ClassVar[bool] = True

@@ -9,6 +9,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.brave import brave_error, parse_brave
 from ..snapshot import Snapshot
+from ..vocabulary import Device, Placement
 from . import register
 from .base import SearchRequest
 from .http import HttpProvider
@@ -27,9 +28,9 @@ class BraveProvider(HttpProvider):
     label = "Brave Search"
     description = "Brave's own web index via the Brave Search API (no ads)"
     key_env = ("BRAVE_API_KEY",)
-    placements = ("organic",)
+    placements = (Placement.ORGANIC,)
     engines = ("brave",)
-    devices = ("desktop",)
+    devices = (Device.DESKTOP,)
     locations = False
     default_base_url = "https://api.search.brave.com"
     notes = (

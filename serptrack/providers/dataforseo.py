@@ -12,6 +12,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.dataforseo import dataforseo_error, parse_dataforseo
 from ..snapshot import Snapshot
+from ..vocabulary import Device, FailureKind, Placement
 from . import register
 from .base import SearchRequest, SettingError
 from .http import HttpProvider, basic_auth
@@ -43,7 +44,13 @@ class DataForSeoProvider(HttpProvider):
         "Google via DataForSEO: organic, paid (top/bottom), AI overview sources, top stories"
     )
     key_env = ("DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD")
-    placements = ("organic", "paid", "ai_overview", "news", "featured_snippet")
+    placements = (
+        Placement.ORGANIC,
+        Placement.PAID,
+        Placement.AI_OVERVIEW,
+        Placement.NEWS,
+        Placement.FEATURED_SNIPPET,
+    )
     default_base_url = "https://api.dataforseo.com"
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         **HttpProvider.settings_types,
@@ -76,7 +83,7 @@ class DataForSeoProvider(HttpProvider):
         task: dict[str, Any] = {
             "keyword": request.query,
             "language_code": request.language or "en",
-            "device": "mobile" if request.device == "mobile" else "desktop",
+            "device": Device.MOBILE if request.device == Device.MOBILE else Device.DESKTOP,
             "depth": min(max(request.depth, 10), _MAX_DEPTH),
         }
         task.update(self._location(request))
@@ -104,7 +111,7 @@ class DataForSeoProvider(HttpProvider):
             raise FetchError(
                 f"DataForSEO needs a location for country {country!r}: set location (e.g. "
                 f'"Vienna,Austria") on the keyword or location_code in [providers.dataforseo]',
-                kind="unsupported",
+                kind=FailureKind.UNSUPPORTED,
             )
         return {"location_code": 2000 + COUNTRY_CODES[country]}
 

@@ -12,6 +12,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.google_cse import google_cse_error, parse_google_cse
 from ..snapshot import Snapshot
+from ..vocabulary import Device, Placement
 from . import register
 from .base import SearchRequest
 from .http import HttpProvider
@@ -30,8 +31,8 @@ class GoogleCseProvider(HttpProvider):
     label = "Google Custom Search"
     description = "Google Custom Search JSON API: a configured engine's results (no ads)"
     key_env = ("GOOGLE_CSE_KEY", "GOOGLE_CSE_CX")
-    placements = ("organic",)
-    devices = ("desktop",)
+    placements = (Placement.ORGANIC,)
+    devices = (Device.DESKTOP,)
     locations = False
     default_base_url = "https://www.googleapis.com"
     notes = (

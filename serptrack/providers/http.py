@@ -27,6 +27,7 @@ from ..parsers import sniff_kind
 from ..parsers.payload import merge_pages
 from ..redaction import redact, redact_bytes
 from ..snapshot import Snapshot
+from ..vocabulary import Device, FailureKind, Placement
 from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
 
 __all__ = ["HttpProvider", "basic_auth", "looks_blocked"]
@@ -71,7 +72,7 @@ class HttpProvider(Provider):
     #: the API's name in messages ("SerpApi")
     label: ClassVar[str] = ""
     #: devices the API can emulate; a check for another one fails instead of lying
-    devices: ClassVar[tuple[str, ...]] = ("desktop", "mobile")
+    devices: ClassVar[tuple[Device, ...]] = (Device.DESKTOP, Device.MOBILE)
     #: whether the API can target a location (city, region) besides a country
     locations: ClassVar[bool] = True
     #: requests per second when the campaign file sets no ``rate_limit``
@@ -130,7 +131,7 @@ class HttpProvider(Provider):
         except ParseError as error:
             raise FetchError(
                 f"{self.display_name()} sent a result page serptrack cannot read: {error}",
-                kind="parse-error",
+                kind=FailureKind.PARSE_ERROR,
                 pages=pages,
             ) from None
         snapshot = merge_pages(snapshots).with_context(
@@ -159,7 +160,7 @@ class HttpProvider(Provider):
             pages.append(raw)
             snapshot = self.parse_page(doc)
             snapshots.append(snapshot)
-            found = sum(1 for item in snapshot.results if item.placement == "organic")
+            found = sum(1 for item in snapshot.results if item.placement == Placement.ORGANIC)
             if found == 0:
                 break
             organic += found
@@ -173,14 +174,14 @@ class HttpProvider(Provider):
                 f"{self.display_name()} cannot emulate a {request.device} search (only "
                 f'{", ".join(self.devices)}); set device = "desktop" for this keyword or use '
                 "a provider that can (serpapi, dataforseo, valueserp)",
-                kind="unsupported",
+                kind=FailureKind.UNSUPPORTED,
             )
         if request.location and not self.locations:
             raise FetchError(
                 f"{self.display_name()} cannot target a location ({request.location!r}); remove "
                 "location from this keyword or use a provider that can (serpapi, dataforseo, "
                 "valueserp, serper)",
-                kind="unsupported",
+                kind=FailureKind.UNSUPPORTED,
             )
 
     @abstractmethod
@@ -277,7 +278,7 @@ class HttpProvider(Provider):
             f"{self.display_name()} answered with a captcha page instead of results "
             f"(HTTP {status}); something between serptrack and the API is blocking this "
             "machine: check base_url and any proxy, then try again later",
-            kind="blocked",
+            kind=FailureKind.BLOCKED,
             status_code=status,
             pages=[raw],
         )
@@ -312,7 +313,7 @@ class HttpProvider(Provider):
         error = FetchError(
             f"{self.display_name()} answered with {what} (HTTP {status}) instead of a JSON "
             "result page; check base_url",
-            kind="bad-response",
+            kind=FailureKind.BAD_RESPONSE,
             status_code=status,
             pages=[raw],
         )
@@ -330,7 +331,7 @@ class HttpProvider(Provider):
 
     def retryable_doc_error(self, error: FetchError) -> bool:
         """Whether an error reported inside a 2xx body is worth another attempt."""
-        return error.kind == "provider-unavailable"
+        return error.kind == FailureKind.PROVIDER_UNAVAILABLE
 
     def key_hint(self) -> str:
         """What to check when the API rejects the credentials."""
@@ -348,31 +349,31 @@ class HttpProvider(Provider):
         if status in (401, 403):
             return FetchError(
                 f"{name} rejected the key (HTTP {status}){said}; check {self.key_hint()}",
-                kind="auth",
+                kind=FailureKind.AUTH,
             )
         if status == 402:
             return FetchError(
                 f"{name} says the account cannot pay for this search (HTTP 402){said}; "
                 "top up the account or wait for the plan to renew",
-                kind="quota",
+                kind=FailureKind.QUOTA,
             )
         if status == 429:
             return FetchError(
                 f"{name} is rate limiting serptrack (HTTP 429){said}; lower rate_limit in "
                 f"[providers.{self.name}] or --concurrency, or upgrade the plan",
-                kind="http-429",
+                kind=FailureKind.HTTP_429,
             )
         if status >= 500:
             return FetchError(
                 f"{name} failed on its side (HTTP {status}){said}; try again later",
-                kind=f"http-{status}",
+                kind=FailureKind.for_http_status(status),
             )
         verdict = self.doc_error(doc) if isinstance(doc, dict) else None
         if verdict is not None:
             verdict.args = (f"{verdict} (HTTP {status})",)
             return verdict
         return FetchError(
-            f"{name} refused the request (HTTP {status}){said}", kind="provider-error"
+            f"{name} refused the request (HTTP {status}){said}", kind=FailureKind.PROVIDER_ERROR
         )
 
 

@@ -17,6 +17,7 @@ import httpx
 
 from ..errors import FetchError, ParseError
 from ..parsers import parse_content, sniff_kind
+from ..vocabulary import FailureKind, Placement
 from . import register
 from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
 
@@ -56,7 +57,13 @@ class ReplayProvider(Provider):
 
     name = "replay"
     description = "recorded snapshots, API payloads or saved pages replayed from a folder"
-    placements = ("organic", "paid", "news", "ai_overview", "featured_snippet")
+    placements = (
+        Placement.ORGANIC,
+        Placement.PAID,
+        Placement.NEWS,
+        Placement.AI_OVERVIEW,
+        Placement.FEATURED_SNIPPET,
+    )
     engines = ("google", "bing", "duckduckgo", "brave", "searxng")
     uses_http = False
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {"path": str}
@@ -81,14 +88,14 @@ class ReplayProvider(Provider):
             raise FetchError(
                 f"no replay file for {request.query!r} on {day} "
                 f"(looked for {folder / day / slugify(request.query)}.*)",
-                kind="missing-fixture",
+                kind=FailureKind.MISSING_FIXTURE,
             )
         path = candidates[0]
         try:
             data = path.read_bytes()
         except OSError as error:
             raise FetchError(
-                f"cannot read {path}: {error.strerror}", kind="missing-fixture"
+                f"cannot read {path}: {error.strerror}", kind=FailureKind.MISSING_FIXTURE
             ) from None
         page = RawPage(
             body=data, content_type=_content_type(path, data), url=path.as_uri(), name=path.name
@@ -99,14 +106,14 @@ class ReplayProvider(Provider):
             error.pages = [page]
             raise
         except ParseError as error:
-            raise FetchError(str(error), kind="parse-error", pages=[page]) from None
+            raise FetchError(str(error), kind=FailureKind.PARSE_ERROR, pages=[page]) from None
         if snapshot.source.endswith("-html") and snapshot.engine != request.engine:
             # File names carry no engine: a Bing keyword must not store a saved Google page.
             raise FetchError(
                 f"{path} is a saved {snapshot.engine} page but {request.query!r} is tracked on "
                 f"{request.engine}; replay file names carry no engine, so keep each engine's "
                 "pages in a replay folder of its own",
-                kind="engine-mismatch",
+                kind=FailureKind.ENGINE_MISMATCH,
                 pages=[page],
             )
         snapshot = snapshot.with_context(

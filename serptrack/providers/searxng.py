@@ -9,6 +9,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.searxng import parse_searxng, searxng_error
 from ..snapshot import Snapshot
+from ..vocabulary import Device, FailureKind, Placement
 from . import register
 from .base import SearchRequest
 from .http import HttpProvider
@@ -26,9 +27,9 @@ class SearxngProvider(HttpProvider):
     name = "searxng"
     label = "SearXNG"
     description = "a self-hosted SearXNG instance (JSON API): merged meta-search ranks, no ads"
-    placements = ("organic",)
+    placements = (Placement.ORGANIC,)
     engines = ("searxng", "google", "bing", "duckduckgo", "brave")
-    devices = ("desktop",)
+    devices = (Device.DESKTOP,)
     locations = False
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         **HttpProvider.settings_types,
@@ -78,12 +79,12 @@ class SearxngProvider(HttpProvider):
             return FetchError(
                 "SearXNG refused the JSON format (HTTP 403): add json to search.formats in the "
                 "instance's settings.yml",
-                kind="auth",
+                kind=FailureKind.AUTH,
             )
         if status == 429:
             return FetchError(
                 "SearXNG's bot limiter blocked serptrack (HTTP 429): set server.limiter: false "
                 "in the instance's settings.yml (or allow this machine's address)",
-                kind="http-429",
+                kind=FailureKind.HTTP_429,
             )
         return super().http_error(status, doc)

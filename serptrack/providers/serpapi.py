@@ -11,6 +11,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.serpapi import parse_serpapi, serpapi_error
 from ..snapshot import Snapshot
+from ..vocabulary import Device, FailureKind, Placement
 from . import register
 from .base import SearchRequest
 from .http import HttpProvider
@@ -28,8 +29,14 @@ class SerpApiProvider(HttpProvider):
     label = "SerpApi"
     description = "Google via SerpApi: organic, ads (top/bottom), AI overview sources, top stories"
     key_env = ("SERPAPI_API_KEY",)
-    placements = ("organic", "paid", "ai_overview", "news", "featured_snippet")
-    devices = ("desktop", "mobile", "tablet")
+    placements = (
+        Placement.ORGANIC,
+        Placement.PAID,
+        Placement.AI_OVERVIEW,
+        Placement.NEWS,
+        Placement.FEATURED_SNIPPET,
+    )
+    devices = (Device.DESKTOP, Device.MOBILE, Device.TABLET)
     default_base_url = "https://serpapi.com"
     notes = "10 results a page (paginates with start); HTTP 429 also means the searches ran out"
 
@@ -79,7 +86,7 @@ class SerpApiProvider(HttpProvider):
         if status == 429 and "run out" in message.lower():
             return FetchError(
                 f"SerpApi: {message} (HTTP 429); upgrade the plan or wait for it to renew",
-                kind="quota",
+                kind=FailureKind.QUOTA,
             )
         return super().http_error(status, doc)
 

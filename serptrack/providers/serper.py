@@ -9,6 +9,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.serper import parse_serper, serper_error
 from ..snapshot import Snapshot
+from ..vocabulary import Device, Placement
 from . import register
 from .base import SearchRequest
 from .http import HttpProvider
@@ -24,8 +25,8 @@ class SerperProvider(HttpProvider):
     label = "Serper"
     description = "Google via Serper.dev: organic results and top stories (no ads)"
     key_env = ("SERPER_API_KEY",)
-    placements = ("organic", "news")
-    devices = ("desktop",)
+    placements = (Placement.ORGANIC, Placement.NEWS)
+    devices = (Device.DESKTOP,)
     default_base_url = "https://google.serper.dev"
     notes = "desktop only; 10 results a page (paginates with page)"
 

@@ -9,6 +9,7 @@ import httpx
 from ..errors import FetchError
 from ..parsers.valueserp import parse_valueserp, valueserp_error
 from ..snapshot import Snapshot
+from ..vocabulary import Device, Placement
 from . import register
 from .base import SearchRequest
 from .http import HttpProvider
@@ -24,8 +25,8 @@ class ValueSerpProvider(HttpProvider):
     label = "ValueSERP"
     description = "Google via ValueSERP: organic results and ads (top/bottom), top stories"
     key_env = ("VALUESERP_API_KEY",)
-    placements = ("organic", "paid", "news")
-    devices = ("desktop", "mobile", "tablet")
+    placements = (Placement.ORGANIC, Placement.PAID, Placement.NEWS)
+    devices = (Device.DESKTOP, Device.MOBILE, Device.TABLET)
     default_base_url = "https://api.valueserp.com"
     notes = "10 results a page (paginates with page); non-200 answers are not charged"
 

@@ -1,0 +1,183 @@
+"""The closed vocabularies serptrack stores, prints and compares, each defined once.
+
+Every vocabulary is an :class:`enum.StrEnum`: a member *is* its string, so it compares equal
+to, hashes like, formats as and JSON-encodes as the very value stored in the database and
+printed by ``--json`` (``CheckStatus.OK == "ok"``, ``json.dumps(CheckStatus.OK) == '"ok"'``).
+Values read back from the database are plain strings and compare equal to the members.
+Beware ``repr()`` (``<CheckStatus.OK: 'ok'>``) and, on Python 3.11, ``"ok" in CheckStatus``
+(a TypeError): use :func:`str` and the ``*_VALUES`` sets below.
+
+Standard library only: the CLI imports this module at load time, before any database, HTTP
+or parser machinery.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from typing import Any, Final, cast
+
+__all__ = [
+    "CHECK_STATUS_VALUES",
+    "DEVICE_VALUES",
+    "FAILURE_KIND_VALUES",
+    "FAILURE_STATUSES",
+    "KEYWORD_IDENTITY",
+    "PLACEMENT_VALUES",
+    "CheckStatus",
+    "Device",
+    "FailureKind",
+    "OutcomeStatus",
+    "Placement",
+    "identity_fields",
+    "identity_of",
+]
+
+
+class CheckStatus(enum.StrEnum):
+    """How a stored check ended: the ``checks.status`` column.
+
+    ``skipped`` is not here: a skipped check is never stored (see :class:`OutcomeStatus`).
+    """
+
+    # Contractual: SPEC section 5 and 6 (`status` of history --json and check --json rows).
+    OK = "ok"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class OutcomeStatus(enum.StrEnum):
+    """How one check of a run ended: a stored :class:`CheckStatus`, or ``skipped``.
+
+    A separate enum rather than a fourth :class:`CheckStatus` member, because ``skipped``
+    never reaches the database (the check did not run, or its slot was taken over), while
+    every ``CheckStatus`` value does. The shared values are the same strings, so
+    ``OutcomeStatus.OK == CheckStatus.OK``; :meth:`of` converts a stored status.
+    """
+
+    # Contractual: the `status` of check --json objects (SPEC section 6, plus `skipped`).
+    OK = "ok"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+
+    @classmethod
+    def of(cls, status: CheckStatus) -> OutcomeStatus:
+        """The outcome status of a check stored with ``status``."""
+        return cls(status.value)
+
+
+#: The statuses of a check that did not deliver results (failed and blocked checks are not
+#: evidence of a rank: SPEC section 6). Holds for CheckStatus, OutcomeStatus and plain strings.
+FAILURE_STATUSES: Final[frozenset[str]] = frozenset({CheckStatus.FAILED, CheckStatus.BLOCKED})
+
+_SERVER_ERROR = re.compile(r"http-5[0-9][0-9]")
+
+
+class FailureKind(enum.StrEnum):
+    """Why a check failed: ``FetchError.kind``, the ``checks.error_kind`` column.
+
+    Besides the members listed, server errors form a family: :meth:`for_http_status` gives
+    ``http-500`` ... ``http-599`` as members made on first use (``FailureKind("http-503")``
+    works and is a ``FailureKind``), so the stored value keeps naming the status seen. They
+    are not listed by ``list(FailureKind)``.
+    """
+
+    # Contractual: stored in checks.error_kind and printed as `error_kind` by check --json;
+    # reports and failure summaries group by it.
+    ERROR = "error"  # a FetchError that names no reason
+    BLOCKED = "blocked"  # a captcha, "unusual traffic" or anomaly page
+    MISSING_FIXTURE = "missing-fixture"  # replay: no file (or an unreadable one) for the day
+    ENGINE_MISMATCH = "engine-mismatch"  # replay: a saved page of another engine
+    PARSE_ERROR = "parse-error"  # content serptrack cannot read
+    BAD_RESPONSE = "bad-response"  # a body that is not the JSON asked for, or was cut off
+    UNSUPPORTED = "unsupported"  # a device or location the provider cannot emulate
+    AUTH = "auth"  # the key was rejected
+    QUOTA = "quota"  # the account cannot pay for the search
+    HTTP_429 = "http-429"  # rate limited
+    PROVIDER_ERROR = "provider-error"  # the API refused the request
+    PROVIDER_UNAVAILABLE = "provider-unavailable"  # the API is down for now: worth a retry
+    TIMEOUT = "timeout"  # no answer in time (one request, or the check's whole budget)
+    CONNECT = "connect"  # no connection to the API
+    NETWORK = "network"  # another transport failure
+    HTTP_ERROR = "http-error"  # an httpx error that escaped a provider
+    SKIPPED = "skipped"  # never stored: the check did not run (OutcomeStatus.SKIPPED)
+
+    @classmethod
+    def for_http_status(cls, status: int) -> FailureKind:
+        """``http-<status>``: :attr:`HTTP_429`, or a server error ``http-5xx``."""
+        return cls(f"http-{status}")
+
+    @classmethod
+    def _missing_(cls, value: object) -> FailureKind | None:
+        """Make the ``http-5xx`` member for a server error status on first use."""
+        if not isinstance(value, str) or not _SERVER_ERROR.fullmatch(value):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = "HTTP_" + value.removeprefix("http-")
+        member._value_ = value
+        # As enum.Flag does for its pseudo-members: one object per value, found by lookup.
+        return cast(FailureKind, cls._value2member_map_.setdefault(value, member))
+
+
+class Device(enum.StrEnum):
+    """The device a keyword's searches emulate (``keywords.device``)."""
+
+    # Contractual: the campaign file's `device` (SPEC section 2, which names desktop and
+    # mobile; tablet is an addition for the APIs that emulate it), `device` of every JSON row,
+    # replay file names (SPEC section 5) and `import-serp --device`.
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+    TABLET = "tablet"
+
+
+class Placement(enum.StrEnum):
+    """Where on the result page an item sits (``results.placement``)."""
+
+    # Contractual: SPEC section 3 (organic, paid, news, ai_overview, featured_snippet "or
+    # another documented value") and section 7 (ai_mode, ai_answer); shopping, video and local
+    # were already listed by snapshot.PLACEMENTS. The README lists them all. Stored in
+    # results.placement and printed by history --json and parse --json.
+    ORGANIC = "organic"
+    PAID = "paid"
+    NEWS = "news"  # top stories / a news box
+    AI_OVERVIEW = "ai_overview"  # a source an AI overview cites
+    AI_MODE = "ai_mode"  # a source an AI-mode answer cites
+    AI_ANSWER = "ai_answer"  # a source another engine's AI answer cites
+    FEATURED_SNIPPET = "featured_snippet"
+    SHOPPING = "shopping"
+    VIDEO = "video"
+    LOCAL = "local"
+
+
+#: Every value of each vocabulary as a set of plain strings, for membership tests.
+CHECK_STATUS_VALUES: Final[frozenset[str]] = frozenset(s.value for s in CheckStatus)
+FAILURE_KIND_VALUES: Final[frozenset[str]] = frozenset(k.value for k in FailureKind)
+DEVICE_VALUES: Final[frozenset[str]] = frozenset(d.value for d in Device)
+PLACEMENT_VALUES: Final[frozenset[str]] = frozenset(p.value for p in Placement)
+
+#: What makes two keywords of a campaign the same keyword (its history follows it): the
+#: columns of the keywords table's unique constraint, after campaign_id.
+KEYWORD_IDENTITY: Final = ("query", "engine", "country", "language", "device", "location")
+
+
+def identity_of(keyword: object) -> tuple[str, ...]:
+    """The :data:`KEYWORD_IDENTITY` of a keyword-like object or mapping, as plain strings.
+
+    Works for a stored ``Keyword``, a ``KeywordSpec``, a ``SearchRequest`` or a JSON row;
+    members such as ``Device.MOBILE`` become their values and None becomes ``""`` (the
+    stored "unspecified"), so identities compare and hash alike wherever they come from.
+    """
+    return tuple("" if value is None else str(value) for value in _identity_values(keyword))
+
+
+def identity_fields(keyword: object) -> dict[str, str]:
+    """The :data:`KEYWORD_IDENTITY` of a keyword-like object as a dict, for JSON rows."""
+    return dict(zip(KEYWORD_IDENTITY, identity_of(keyword), strict=True))
+
+
+def _identity_values(keyword: object) -> list[Any]:
+    if isinstance(keyword, Mapping):
+        return [keyword[name] for name in KEYWORD_IDENTITY]
+    return [getattr(keyword, name) for name in KEYWORD_IDENTITY]
