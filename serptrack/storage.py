@@ -36,8 +36,9 @@ from .classify import Labeller, Rule
 from .errors import DatabaseError, NotFoundError
 from .models import Annotation, Campaign, Check, Keyword, LabelRule, Payload, utcnow
 from .snapshot import Item, positions
-from .stances import bring_up_to_date, read_view, remember_url_stances
+from .store.stances import bring_up_to_date, read_view, remember_url_stances
 from .urls import normalise_url, registrable_domain
+from .vocabulary import CheckStatus, FailureKind, identity_of
 
 if TYPE_CHECKING:
     from .campaign import CampaignSpec, KeywordSpec
@@ -352,14 +353,7 @@ def _apply_keywords(
 
 
 def _identity(keyword: Keyword) -> tuple[str, ...]:
-    return (
-        keyword.query,
-        keyword.engine,
-        keyword.country,
-        keyword.language,
-        keyword.device,
-        keyword.location,
-    )
+    return identity_of(keyword)
 
 
 def get_campaign(session: Session, name: str) -> Campaign:
@@ -442,12 +436,12 @@ class CheckRecord:
     keyword_id: int
     provider: str
     observed_at: dt.datetime
-    status: str = "ok"
+    status: CheckStatus = CheckStatus.OK
     slot: dt.datetime | None = None
     items: Sequence[Item] = ()
     pages: Sequence[Any] = ()  # RawPage-like: body, content_type, url, status_code
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     status_code: int | None = None
     source: str | None = None
     claim_token: str | None = None  # set when the slot was claimed (worker, check --due)

@@ -23,14 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
 from sqlmodel import Session
 
 from .classify import Labeller, Rule, parse_rule
 from .ctr import CtrCurve, curve_from_settings
-from .models import Campaign, Check, Result, UrlStance
-from .stances import batches, read_view
+from .models import Campaign
 from .storage import campaign_keywords, campaign_rules
+from .store import reads
 
 __all__ = ["TOP", "Suggestion", "crisis_word", "guess_stance", "suggest_labels"]
 
@@ -53,9 +52,6 @@ _WORDS = (
 _CRISIS = re.compile(
     r"\b(?:(?:" + "|".join(_STEMS) + r")\w*|(?:" + "|".join(_WORDS) + r")\b)", re.IGNORECASE
 )
-_STANCES = UrlStance.__table__  # type: ignore[attr-defined]
-_RESULTS = Result.__table__  # type: ignore[attr-defined]
-_CHECKS = Check.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -150,58 +146,31 @@ def suggest_labels(
     """Unlabelled URLs seen at rank 1-20 by the campaign's active keywords, most exposed first."""
     assert campaign.id is not None
     curve = curve or curve_from_settings(campaign.settings)
-    keyword_ids = [k.id for k in campaign_keywords(session, campaign)]
+    keyword_ids = [k.id for k in campaign_keywords(session, campaign) if k.id is not None]
     if not keyword_ids:
         return []
     connection = session.connection()
-    labels = read_view(connection, campaign.id)
-    s, r, c = _STANCES, _RESULTS, _CHECKS
-    weight = case(dict(enumerate(curve.positions, start=1)), value=r.c.rank, else_=0.0)
-    columns = (
-        r.c.norm_url,
-        func.count(func.distinct(c.c.id)).label("checks"),
-        func.count(func.distinct(c.c.keyword_id)).label("keywords"),
-        func.min(r.c.rank).label("best_rank"),
-        func.sum(weight).label("exposure"),
-        func.min(c.c.observed_at).label("first_seen"),
-        func.max(c.c.observed_at).label("last_seen"),
-        func.max(r.c.id).label("latest_result"),
-    )
-    seen = and_(c.c.keyword_id.in_(keyword_ids), c.c.status == "ok", r.c.rank <= TOP)
-    statement = (
-        select(*columns)
-        .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
-        .where(s.c.campaign_id == campaign.id, labels.current(), s.c.rule.is_(None), seen)
-        .group_by(r.c.norm_url)
-    )
-    found = list(connection.execute(statement))
-    extra = select(*columns).select_from(r.join(c, c.c.id == r.c.check_id))
-    for batch in batches(labels.unlabelled_overlay_urls()):
-        found.extend(
-            connection.execute(extra.where(r.c.norm_url.in_(batch), seen).group_by(r.c.norm_url))
-        )
-    rows = sorted(
-        found,
-        key=lambda row: (-float(row.exposure or 0), -row.checks, row.best_rank, row.norm_url),
+    rows = reads.unlabelled_exposure(
+        connection, reads.stance_view(session, campaign), keyword_ids, curve, top=TOP
     )
     if limit is not None:
         rows = rows[:limit]
-    latest = _latest_results(connection, [row.latest_result for row in rows])
+    latest = reads.results_by_id(connection, [row.latest_result for row in rows])
     owned = _owned_labeller(campaign, campaign_rules(session, campaign))
     suggestions = []
     for row in rows:
-        url, domain, placement, title, snippet = latest[row.latest_result]
+        result = latest[row.latest_result]
         stance, reason, pattern = guess_stance(
-            row.norm_url, title, snippet, brand=campaign.brand, owned=owned
+            row.norm_url, result.title, result.snippet, brand=campaign.brand, owned=owned
         )
         suggestions.append(
             Suggestion(
-                url=url,
+                url=result.url,
                 norm_url=row.norm_url,
-                domain=domain,
-                placement=placement,
-                title=title,
-                snippet=snippet,
+                domain=result.domain,
+                placement=result.placement,
+                title=result.title,
+                snippet=result.snippet,
                 stance=stance,
                 reason=reason,
                 pattern=pattern,
@@ -215,21 +184,6 @@ def suggest_labels(
             )
         )
     return suggestions
-
-
-def _latest_results(
-    connection: Connection, result_ids: Sequence[int]
-) -> dict[int, tuple[Any, ...]]:
-    r = _RESULTS
-    found: dict[int, tuple[Any, ...]] = {}
-    for batch in batches(list(result_ids)):
-        for row in connection.execute(
-            select(r.c.id, r.c.url, r.c.domain, r.c.placement, r.c.title, r.c.snippet).where(
-                r.c.id.in_(batch)
-            )
-        ):
-            found[row[0]] = tuple(row[1:])
-    return found
 
 
 def _owned_labeller(campaign: Campaign, rules: Sequence[Rule]) -> Labeller:

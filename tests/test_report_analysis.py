@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from serptrack import analysis, storage
+from serptrack import storage
 from serptrack.errors import NotFoundError
+from serptrack.store import reads
 from tests.crisis_scenario import CN, CNV, CW, DAYS, OAD, OS, OSR, TW, relabel
 from tests.test_report import build_crisis
 
@@ -29,8 +30,8 @@ def test_url_positions_of_labelled_results(crisis: str) -> None:
     engine = storage.connect(crisis)
     with Session(engine) as session:
         campaign = storage.get_campaign(session, "acme-breach")
-        rows = analysis.url_positions(session, campaign, queries=["acme breach"])
-        early = analysis.url_positions(session, campaign, end=at(4), stances=["official"])
+        rows = reads.url_positions(session, campaign, queries=["acme breach"])
+        early = reads.url_positions(session, campaign, end=at(4), stances=["official"])
     engine.dispose()
     # only official and critical results, by time then page position; failed days absent
     assert [
@@ -55,11 +56,11 @@ def test_url_positions_follow_relabelling(runner: CliRunner, tmp_path: Path, cri
     engine = storage.connect(crisis)
     with Session(engine) as session:
         campaign = storage.get_campaign(session, "acme-breach")
-        before = {r.url for r in analysis.url_positions(session, campaign, queries=["acme fuite"])}
+        before = {r.url for r in reads.url_positions(session, campaign, queries=["acme fuite"])}
     relabel(runner, tmp_path, crisis, 2)
     with Session(engine) as session:
         campaign = storage.get_campaign(session, "acme-breach")
-        after = {r.url for r in analysis.url_positions(session, campaign, queries=["acme fuite"])}
+        after = {r.url for r in reads.url_positions(session, campaign, queries=["acme fuite"])}
     engine.dispose()
     assert "https://blog.example/acme-leak" not in before
     assert after - before == {"https://blog.example/acme-leak"}
@@ -70,9 +71,9 @@ def test_page_results_with_stances(crisis: str) -> None:
     engine = storage.connect(crisis)
     with Session(engine) as session:
         campaign = storage.get_campaign(session, "acme-breach")
-        series = analysis.keyword_series(session, campaign, queries=["acme breach"])[0]
+        series = reads.keyword_series(session, campaign, queries=["acme breach"])[0]
         last = series.points[-1].check_id
-        pages = analysis.page_results(session, campaign, [last, 999_999])
+        pages = reads.page_results(session, campaign, [last, 999_999])
     engine.dispose()
     assert list(pages) == [last]
     assert [(r.placement, r.rank, r.page_position, r.stance) for r in pages[last]] == [
@@ -88,10 +89,10 @@ def test_check_log_has_every_status(crisis: str) -> None:
     engine = storage.connect(crisis)
     with Session(engine) as session:
         campaign = storage.get_campaign(session, "acme-breach")
-        log = analysis.check_log(session, campaign, queries=["acme breach"], start=at(3), end=at(6))
-        everything = analysis.check_log(session, campaign)
+        log = reads.check_log(session, campaign, queries=["acme breach"], start=at(3), end=at(6))
+        everything = reads.check_log(session, campaign)
         with pytest.raises(NotFoundError):
-            analysis.check_log(session, campaign, queries=["nope"])
+            reads.check_log(session, campaign, queries=["nope"])
     engine.dispose()
     assert [(c.at.day, c.status, c.error_kind, c.provider) for c in log] == [
         (3, "ok", None, "replay"),

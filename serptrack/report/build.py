@@ -1,6 +1,6 @@
 """Gather the numbers of a report from the database: plain data, no HTML, no charts.
 
-Everything here comes from :mod:`serptrack.analysis` (leads, overtakes, share of voice, paid
+Everything here comes from :mod:`serptrack.analysis` and the store's read model (leads, overtakes, share of voice, paid
 versus organic, per-URL positions); this module only chooses the period, calls it and
 arranges the answers per keyword. Leads are followed over the whole history up to the end of
 the period, so a report agrees with ``status`` and ``overtakes`` run on the same data.
@@ -20,11 +20,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from .. import __version__, analysis, lead, storage
-from ..analysis import CheckEntry, UrlPosition
 from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
 from ..lead import CheckPoint, Event, KeywordInfo
 from ..models import Annotation, Campaign, Check, Keyword
+from ..store import reads
+from ..store.reads import CheckEntry, UrlPosition
 
 __all__ = [
     "DayShare",
@@ -327,12 +328,12 @@ def build_report(
     """Every number of the report of ``campaign`` over ``period``."""
     curve = curve_from_settings(campaign.settings)
     start, end = period.start, period.end
-    labels = analysis.stance_view(session, campaign)
-    history = analysis.keyword_series(session, campaign, queries=queries, end=end, labels=labels)
-    current = analysis.keyword_series(
+    labels = reads.stance_view(session, campaign)
+    history = reads.keyword_series(session, campaign, queries=queries, end=end, labels=labels)
+    current = reads.keyword_series(
         session, campaign, queries=queries, start=start, end=end, curve=curve, labels=labels
     )
-    log = analysis.check_log(session, campaign, queries=queries, start=start, end=end)
+    log = reads.check_log(session, campaign, queries=queries, start=start, end=end)
     if not any(series.points for series in current):
         failed = sum(1 for check in log if check.status != "ok")
         detail = f" ({failed} failed or blocked)" if failed else ""
@@ -343,10 +344,10 @@ def build_report(
     events = analysis.overtakes(
         session, campaign, hold=hold, queries=queries, end=end, labels=labels
     )
-    positions = analysis.url_positions(
+    positions = reads.url_positions(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
-    pages = analysis.page_results(
+    pages = reads.page_results(
         session, campaign, [s.points[-1].check_id for s in current if s.points], labels=labels
     )
     settings = {k.id: k for k in storage.campaign_keywords(session, campaign)}

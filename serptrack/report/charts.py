@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 
-from ..analysis import CheckEntry, UrlPosition
 from ..lead import Event
+from ..store.reads import CheckEntry, UrlPosition
 from .build import KeywordReport, Note, Period, ReportData, UrlSeries
 
 __all__ = [

@@ -30,8 +30,8 @@ from sqlalchemy import Connection, and_, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .classify import Labeller, Rule
-from .models import Check, Keyword, LabelRule, Result, StanceMark, UrlStance
+from ..classify import Labeller, Rule
+from .schema import CHECKS, KEYWORDS, LABEL_RULES, RESULTS, STANCE_MARKS, URL_STANCES
 
 __all__ = [
     "StanceView",
@@ -43,12 +43,6 @@ __all__ = [
     "rules_fingerprint",
 ]
 
-_STANCES = UrlStance.__table__  # type: ignore[attr-defined]
-_MARKS = StanceMark.__table__  # type: ignore[attr-defined]
-_RULES = LabelRule.__table__  # type: ignore[attr-defined]
-_RESULTS = Result.__table__  # type: ignore[attr-defined]
-_CHECKS = Check.__table__  # type: ignore[attr-defined]
-_KEYWORDS = Keyword.__table__  # type: ignore[attr-defined]
 _BATCH = 500
 
 Labelled = tuple[str, str | None]  # (stance, key of the deciding rule or None)
@@ -69,9 +63,9 @@ def label(labeller: Labeller, norm_url: str) -> Labelled:
 def read_rules(connection: Connection, campaign_id: int) -> list[Rule]:
     """The campaign's label rules in file order, read on ``connection``."""
     rows = connection.execute(
-        select(_RULES.c.stance, _RULES.c.pattern, _RULES.c.kind, _RULES.c.key)
-        .where(_RULES.c.campaign_id == campaign_id)
-        .order_by(_RULES.c.position)
+        select(LABEL_RULES.c.stance, LABEL_RULES.c.pattern, LABEL_RULES.c.kind, LABEL_RULES.c.key)
+        .where(LABEL_RULES.c.campaign_id == campaign_id)
+        .order_by(LABEL_RULES.c.position)
     )
     return [Rule(row.stance, row.pattern, row.kind, row.key) for row in rows]
 
@@ -96,7 +90,7 @@ class StanceView:
 
     def current(self) -> Any:
         """The SQL condition that a joined ``url_stances`` row holds the current answer."""
-        return _STANCES.c.rules_hash == self.fingerprint
+        return URL_STANCES.c.rules_hash == self.fingerprint
 
     def overlay_urls(self, stances: Collection[str]) -> list[str]:
         """The overlay's URLs with one of ``stances``, sorted."""
@@ -111,7 +105,7 @@ class StanceView:
         wanted = set(urls)
         found = {url: self.overlay[url][0] for url in wanted if url in self.overlay}
         rest = sorted(wanted - found.keys())
-        s = _STANCES
+        s = URL_STANCES
         for batch in batches(rest):
             for row in connection.execute(
                 select(s.c.norm_url, s.c.stance).where(
@@ -133,7 +127,7 @@ def read_view(connection: Connection, campaign_id: int) -> StanceView:
     labeller = Labeller(rules)
     fingerprint = rules_fingerprint(rules)
     overlay: dict[str, Labelled] = {}
-    s = _STANCES
+    s = URL_STANCES
     for row in connection.execute(
         select(s.c.norm_url).where(s.c.campaign_id == campaign_id, s.c.rules_hash != fingerprint)
     ):
@@ -159,7 +153,7 @@ def remember_url_stances(
     campaign_of: dict[int, int] = {
         row.id: row.campaign_id
         for row in connection.execute(
-            select(_KEYWORDS.c.id, _KEYWORDS.c.campaign_id).where(_KEYWORDS.c.id.in_(keyword_ids))
+            select(KEYWORDS.c.id, KEYWORDS.c.campaign_id).where(KEYWORDS.c.id.in_(keyword_ids))
         )
     }
     urls: dict[int, set[str]] = {}
@@ -201,7 +195,7 @@ def bring_up_to_date(connection: Connection, campaign_id: int, rules: Sequence[R
 def relabel_url_stances(connection: Connection, campaign_id: int, rules: Sequence[Rule]) -> int:
     """Relabel every row of the campaign not computed with ``rules``; return how many changed."""
     fingerprint = rules_fingerprint(rules)
-    s = _STANCES
+    s = URL_STANCES
     rows = connection.execute(
         select(s.c.norm_url, s.c.stance, s.c.rule).where(
             s.c.campaign_id == campaign_id, s.c.rules_hash != fingerprint
@@ -249,14 +243,14 @@ def _advance_mark(
 
 def _mark(connection: Connection, campaign_id: int) -> int | None:
     value = connection.execute(
-        select(_MARKS.c.check_id).where(_MARKS.c.campaign_id == campaign_id)
+        select(STANCE_MARKS.c.check_id).where(STANCE_MARKS.c.campaign_id == campaign_id)
     ).scalar()
     return None if value is None else int(value)
 
 
 def _set_mark(connection: Connection, campaign_id: int, check_id: int, *, exists: bool) -> None:
     if exists:
-        m = _MARKS
+        m = STANCE_MARKS
         connection.execute(
             update(m)
             .where(m.c.campaign_id == campaign_id)
@@ -264,14 +258,14 @@ def _set_mark(connection: Connection, campaign_id: int, check_id: int, *, exists
         )
     else:
         connection.execute(
-            _insert_ignoring_conflicts(connection, _MARKS),
+            _insert_ignoring_conflicts(connection, STANCE_MARKS),
             [{"campaign_id": campaign_id, "result_id": 0, "check_id": check_id}],
         )
 
 
 def _checks_after(connection: Connection, campaign_id: int, mark: int) -> list[int]:
     """The campaign's checks with an id above ``mark`` (its checks stored since the mark)."""
-    c, k = _CHECKS, _KEYWORDS
+    c, k = CHECKS, KEYWORDS
     keywords = set(
         connection.execute(select(k.c.id).where(k.c.campaign_id == campaign_id)).scalars()
     )
@@ -285,7 +279,7 @@ def _uncovered_urls(connection: Connection, campaign_id: int, check_ids: Sequenc
     """URLs of these checks' results that have no row in the campaign's table."""
     if not check_ids:
         return set()
-    r, known = _RESULTS, _STANCES.alias("known")
+    r, known = RESULTS, URL_STANCES.alias("known")
     found: set[str] = set()
     for batch in batches(list(check_ids)):
         found.update(
@@ -341,7 +335,7 @@ def _insert_labelled(
                 "rules_hash": fingerprint,
             }
         )
-    statement = _insert_ignoring_conflicts(connection, _STANCES)
+    statement = _insert_ignoring_conflicts(connection, URL_STANCES)
     for batch in batches(rows):
         connection.execute(statement, batch)
 

@@ -1,0 +1,630 @@
+"""The analysis read model: what the lead analysis, the report and ``labels suggest`` read.
+
+Each query aggregates in the database and returns plain data (the types of
+:mod:`serptrack.lead`, or named rows): for each successful check only the best official and
+critical positions in each view and a few counts come back, computed by a GROUP BY over the
+results joined to ``url_stances``, never by loading result rows into Python. Stances come from
+the campaign's :class:`~serptrack.store.stances.StanceView`; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
+
+from ..ctr import CtrCurve
+from ..errors import NotFoundError
+from ..lead import (
+    PAGE_ONE,
+    SIDES,
+    STANCE_ORDER,
+    CheckPoint,
+    KeywordInfo,
+    KeywordSeries,
+    Positions,
+    ResultRef,
+    Share,
+)
+from ..models import Annotation, Campaign
+from ..storage import campaign_keywords
+from .schema import CHECKS, RESULTS, URL_STANCES
+from .stances import StanceView, batches, read_view
+
+__all__ = [
+    "CheckEntry",
+    "UrlPosition",
+    "best_results",
+    "campaign_annotations",
+    "check_log",
+    "failed_since_last_ok",
+    "keyword_infos",
+    "keyword_series",
+    "page_results",
+    "results_by_id",
+    "shares",
+    "stance_view",
+    "unlabelled_exposure",
+    "url_positions",
+]
+
+_MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
+
+
+def keyword_series(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    curve: CtrCurve | None = None,
+    labels: StanceView | None = None,
+) -> list[KeywordSeries]:
+    """Per active keyword, its successful checks from ``start`` to before ``end``, oldest first.
+
+    With ``curve``, each point also carries its share of voice (this reads every result of
+    the selected checks, so keep the range to what is shown).
+    """
+    keywords = keyword_infos(session, campaign, queries)
+    connection = _connection(session)
+    ids = [k.id for k in keywords]
+    if not ids:
+        return []
+    labels = labels or stance_view(session, campaign)
+    official, critical = _aggregates(connection, labels, ids, start, end)
+    voice = shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
+    series = {k.id: KeywordSeries(k) for k in keywords}
+    for check in connection.execute(
+        select(CHECKS.c.id, CHECKS.c.keyword_id, CHECKS.c.observed_at)
+        .where(_ok_checks_clause(ids, start, end))
+        .order_by(CHECKS.c.keyword_id, CHECKS.c.observed_at, CHECKS.c.id)
+    ):
+        series[check.keyword_id].points.append(
+            _point(
+                check.id,
+                check.observed_at,
+                official.get(check.id),
+                critical.get(check.id),
+                voice.get(check.id),
+            )
+        )
+    return [series[k.id] for k in keywords]
+
+
+def best_results(
+    session: Session, points: Iterable[CheckPoint]
+) -> dict[int, dict[tuple[str, str], ResultRef]]:
+    """For each point, its best official and critical result in each view, keyed (view, side).
+
+    The aggregates already say where they are, so each is one index lookup by
+    (check, page position): no stance join, whatever the number of points.
+    """
+    wanted: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    for point in points:
+        for view, positions in (("organic", point.organic_page), ("page", point.page)):
+            for side, position in zip(SIDES, (positions.official, positions.critical), strict=True):
+                if position is not None:
+                    wanted.setdefault((point.check_id, position), []).append((view, side))
+    r = RESULTS
+    found: dict[int, dict[tuple[str, str], ResultRef]] = {}
+    statement = select(
+        r.c.check_id, r.c.page_position, r.c.placement, r.c.block, r.c.rank, r.c.url, r.c.title
+    )
+    by_position: dict[int, list[int]] = {}
+    for check_id, position in sorted(wanted):
+        by_position.setdefault(position, []).append(check_id)
+    connection = session.connection()
+    # One position at a time: (check_id, page_position) IN (pairs) is not indexed by SQLite.
+    for position, check_ids in sorted(by_position.items()):
+        for batch in batches(check_ids):
+            rows = connection.execute(
+                statement.where(r.c.page_position == position, r.c.check_id.in_(batch))
+            ).all()
+            for check_id, page_position, placement, block, rank, url, title in rows:
+                ref = ResultRef(url, placement, block, rank, page_position, title)
+                for key in wanted.get((check_id, page_position), []):
+                    found.setdefault(check_id, {})[key] = ref
+    return found
+
+
+class UrlPosition(NamedTuple):
+    """One stored result of a successful check with its stance: where a URL stood."""
+
+    check_id: int
+    keyword_id: int
+    at: dt.datetime
+    stance: str
+    placement: str
+    block: str | None
+    rank: int
+    page_position: int
+    url: str
+    norm_url: str
+    title: str
+
+
+class CheckEntry(NamedTuple):
+    """One check of any status, without its results (for gaps, counts and failure reasons)."""
+
+    check_id: int
+    keyword_id: int
+    at: dt.datetime
+    status: str
+    provider: str
+    source: str | None
+    error_kind: str | None
+    error: str | None
+
+
+def url_positions(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    stances: Sequence[str] = SIDES,
+    labels: StanceView | None = None,
+) -> list[UrlPosition]:
+    """Every result with one of ``stances`` in the successful checks from ``start`` to before
+    ``end``, by keyword, time and page position: the per-URL series behind rank charts.
+
+    Driven, like the lead analysis, from the campaign's labelled URLs: neutral results are
+    never read.
+    """
+    ids = [k.id for k in keyword_infos(session, campaign, queries)]
+    connection = _connection(session)
+    if not ids:
+        return []
+    labels = labels or stance_view(session, campaign)
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    statement = (
+        select(*_position_columns(s.c.stance))
+        .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+        .where(
+            s.c.campaign_id == labels.campaign_id,
+            labels.current(),
+            s.c.stance.in_(list(stances)),
+            _ok_checks_clause(ids, start, end),
+        )
+    )
+    found = [UrlPosition(*row) for row in connection.execute(statement)]
+    overlay = labels.overlay_urls(stances)
+    for batch in batches(overlay):
+        extra = select(*_position_columns(r.c.norm_url)).select_from(
+            r.join(c, c.c.id == r.c.check_id)
+        )
+        for row in connection.execute(
+            extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end))
+        ):
+            found.append(UrlPosition(*row)._replace(stance=labels.overlay[row.norm_url][0]))
+    found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
+    return found
+
+
+def page_results(
+    session: Session,
+    campaign: Campaign,
+    check_ids: Sequence[int],
+    labels: StanceView | None = None,
+) -> dict[int, list[UrlPosition]]:
+    """Every result of the given checks with its stance (``neutral`` when unlabelled), in
+    page order."""
+    connection = _connection(session)
+    labels = labels or stance_view(session, campaign)
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    statement = (
+        select(*_position_columns(_current_stance(labels)))
+        .select_from(
+            r.join(c, c.c.id == r.c.check_id).outerjoin(
+                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
+            )
+        )
+        .order_by(r.c.check_id, r.c.page_position)
+    )
+    found: dict[int, list[UrlPosition]] = {}
+    for batch in batches(list(check_ids)):
+        for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
+            position = UrlPosition(*row)
+            if position.norm_url in labels.overlay:
+                position = position._replace(stance=labels.overlay[position.norm_url][0])
+            found.setdefault(position.check_id, []).append(position)
+    return found
+
+
+def check_log(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[CheckEntry]:
+    """Every check (``ok``, ``failed`` or ``blocked``) of the active keywords from ``start`` to
+    before ``end``, by keyword and time."""
+    ids = [k.id for k in keyword_infos(session, campaign, queries)]
+    if not ids:
+        return []
+    c = CHECKS
+    conditions: list[ColumnElement[bool]] = [c.c.keyword_id.in_(ids)]
+    if start is not None:
+        conditions.append(c.c.observed_at >= start)
+    if end is not None:
+        conditions.append(c.c.observed_at < end)
+    statement = (
+        select(
+            c.c.id,
+            c.c.keyword_id,
+            c.c.observed_at,
+            c.c.status,
+            c.c.provider,
+            c.c.source,
+            c.c.error_kind,
+            c.c.error,
+        )
+        .where(*conditions)
+        .order_by(c.c.keyword_id, c.c.observed_at, c.c.id)
+    )
+    return [CheckEntry(*row) for row in session.connection().execute(statement)]
+
+
+def _position_columns(stance: Any) -> tuple[Any, ...]:
+    """The columns of a :class:`UrlPosition`, with ``stance`` as its stance."""
+    return (
+        RESULTS.c.check_id,
+        CHECKS.c.keyword_id,
+        CHECKS.c.observed_at,
+        stance.label("stance"),
+        RESULTS.c.placement,
+        RESULTS.c.block,
+        RESULTS.c.rank,
+        RESULTS.c.page_position,
+        RESULTS.c.url,
+        RESULTS.c.norm_url,
+        RESULTS.c.title,
+    )
+
+
+def _current_stance(labels: StanceView) -> Any:
+    """A joined ``url_stances`` row's stance when current, else ``neutral`` (the overlay then
+    has the answer, or the URL is unlabelled)."""
+    return case((labels.current(), URL_STANCES.c.stance), else_="neutral")
+
+
+def keyword_infos(
+    session: Session, campaign: Campaign, queries: Sequence[str] | None
+) -> list[KeywordInfo]:
+    keywords = [
+        KeywordInfo(
+            id=k.id or 0,
+            query=k.query,
+            engine=k.engine,
+            country=k.country,
+            language=k.language,
+            device=k.device,
+            location=k.location,
+            tags=tuple(k.tags),
+        )
+        for k in campaign_keywords(session, campaign)
+    ]
+    if not queries:
+        return keywords
+    known = {k.query for k in keywords}
+    for query in queries:
+        if query not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise NotFoundError(
+                f"campaign {campaign.name!r} has no active keyword {query!r} (active: {names})"
+            )
+    return [k for k in keywords if k.query in queries]
+
+
+def stance_view(session: Session, campaign: Campaign) -> StanceView:
+    """The campaign's stances as reads see them (read only: nothing is written)."""
+    assert campaign.id is not None
+    return read_view(session.connection(), campaign.id)
+
+
+def _connection(session: Session) -> Connection:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Reading a large database through a memory map halves the analysis time: the stance
+        # join touches ~1 M index entries and pread() per page dominates otherwise.
+        connection.exec_driver_sql(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+    return connection
+
+
+def _ok_checks_clause(
+    keyword_ids: Sequence[int], start: dt.datetime | None, end: dt.datetime | None
+) -> ColumnElement[bool]:
+    c = CHECKS
+    conditions = [c.c.keyword_id.in_(keyword_ids), c.c.status == "ok"]
+    if start is not None:
+        conditions.append(c.c.observed_at >= start)
+    if end is not None:
+        conditions.append(c.c.observed_at < end)
+    return and_(*conditions)
+
+
+def _ok_checks(
+    keyword_ids: Sequence[int], start: dt.datetime | None, end: dt.datetime | None
+) -> Select[Any]:
+    return select(CHECKS.c.id).where(_ok_checks_clause(keyword_ids, start, end))
+
+
+def _aggregates(
+    connection: Connection,
+    labels: StanceView,
+    keyword_ids: Sequence[int],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Per successful check, its official and critical aggregates by name, by side.
+
+    Driven from the campaign's few official and critical URLs through the covering index
+    ``ix_results_norm_url_positions``: neutral results, the vast majority, are never read.
+    One query per side keeps each row's work to a handful of comparisons; the overlay's URLs
+    (usually none) are aggregated apart and merged in.
+    """
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    checks = _ok_checks_clause(keyword_ids, start, end)
+    found: list[dict[int, dict[str, Any]]] = []
+    for side in SIDES:
+        columns = [expression.label(name) for name, (_, expression) in _side_columns(side).items()]
+        statement = (
+            select(r.c.check_id, *columns)
+            .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+            .where(
+                s.c.campaign_id == labels.campaign_id, labels.current(), s.c.stance == side, checks
+            )
+            .group_by(r.c.check_id)
+        )
+        rows = {row.check_id: dict(row._mapping) for row in connection.execute(statement)}
+        extra = select(r.c.check_id, *columns).select_from(r.join(c, c.c.id == r.c.check_id))
+        for batch in batches(labels.overlay_urls([side])):
+            for row in connection.execute(
+                extra.where(r.c.norm_url.in_(batch), checks).group_by(r.c.check_id)
+            ):
+                _merge(rows, dict(row._mapping), _side_columns(side))
+        found.append(rows)
+    return found[0], found[1]
+
+
+def _side_columns(side: str) -> dict[str, tuple[str, Any]]:
+    """Each aggregate of one side: its name, how two partial values combine, its SQL."""
+    r = RESULTS
+    organic = r.c.placement == "organic"
+    paid = r.c.placement == "paid"
+
+    def best(condition: ColumnElement[bool] | None, column: Any) -> Any:
+        return func.min(column if condition is None else case((condition, column)))
+
+    in_page_one = organic & (r.c.rank <= PAGE_ONE)
+    columns: dict[str, tuple[str, Any]] = {
+        "organic_rank": ("min", best(organic, r.c.rank)),
+        # organic items come in reading order: the best rank has the best page position
+        "organic_page_position": ("min", best(organic, r.c.page_position)),
+        "page_position": ("min", best(None, r.c.page_position)),
+    }
+    if side == "official":
+        columns["unpaid_page_position"] = ("min", best(~paid, r.c.page_position))
+        columns["ad_rank"] = ("min", best(paid, r.c.rank))
+        columns["top_ad"] = ("max", func.max(case((paid & (r.c.block == "top"), 1), else_=0)))
+    columns["on_page_1"] = ("sum", func.sum(case((in_page_one, 1), else_=0)))
+    return columns
+
+
+def _merge(
+    rows: dict[int, dict[str, Any]], row: dict[str, Any], columns: Mapping[str, tuple[str, Any]]
+) -> None:
+    """Fold one partial aggregate row into ``rows`` (same check: min, max or sum by column)."""
+    check_id = row["check_id"]
+    have = rows.get(check_id)
+    if have is None:
+        rows[check_id] = row
+        return
+    for name, (how, _) in columns.items():
+        a, b = have[name], row[name]
+        if a is None or b is None:
+            have[name] = b if a is None else a
+        elif how == "sum":
+            have[name] = a + b
+        else:
+            have[name] = min(a, b) if how == "min" else max(a, b)
+
+
+def _point(
+    check_id: int,
+    at: dt.datetime,
+    official: Mapping[str, Any] | None,
+    critical: Mapping[str, Any] | None,
+    share: Share | None,
+) -> CheckPoint:
+    if official is None and critical is None:  # no official or critical result at all
+        return CheckPoint(check_id, at, share=share)
+    o = official or _NO_SIDE
+    c = critical or _NO_SIDE
+    return CheckPoint(
+        check_id,
+        at,
+        organic=Positions(o["organic_rank"], c["organic_rank"]),
+        page=Positions(o["page_position"], c["page_position"]),
+        organic_page=Positions(o["organic_page_position"], c["organic_page_position"]),
+        official_unpaid=o["unpaid_page_position"],
+        official_ad_rank=o["ad_rank"],
+        official_top_ad=bool(o["top_ad"]),
+        official_on_page_1=int(o["on_page_1"] or 0),
+        critical_on_page_1=int(c["on_page_1"] or 0),
+        share=share,
+    )
+
+
+_NO_SIDE: Mapping[str, Any] = {
+    "organic_rank": None,
+    "organic_page_position": None,
+    "page_position": None,
+    "unpaid_page_position": None,
+    "ad_rank": None,
+    "top_ad": 0,
+    "on_page_1": 0,
+}
+
+
+def shares(
+    connection: Connection,
+    labels: StanceView,
+    checks: Sequence[int] | Select[Any],
+    curve: CtrCurve,
+) -> dict[int, Share]:
+    """CTR-weighted share of voice by stance for each check, summed in the database.
+
+    Results whose stance the table cannot say are summed as neutral, then the overlay's
+    labelled URLs (usually none) move their weight to their own stance.
+    """
+    r, s = RESULTS, URL_STANCES
+    organic_weights = {p: w for p, w in enumerate(curve.positions, start=1) if p <= PAGE_ONE}
+    page_weights = dict(enumerate(curve.positions, start=1))
+    in_top = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE)
+    weights = (
+        func.sum(case((in_top, case(organic_weights, value=r.c.rank, else_=0.0)), else_=0.0)).label(
+            "organic"
+        ),
+        func.sum(case(page_weights, value=r.c.page_position, else_=0.0)).label("page"),
+    )
+    weighed = or_(in_top, r.c.page_position <= len(curve.positions))
+    stance = _current_stance(labels)
+    statement = (
+        select(r.c.check_id, stance.label("stance"), *weights)
+        .select_from(
+            r.outerjoin(
+                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
+            )
+        )
+        .where(weighed)
+        .group_by(r.c.check_id, stance)
+    )
+    sums: dict[int, dict[str, list[float]]] = {}
+    chosen = [checks] if isinstance(checks, Select) else list(batches(list(checks)))
+    for batch in chosen:
+        for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
+            sums.setdefault(row.check_id, {})[row.stance] = [
+                float(row.organic or 0),
+                float(row.page or 0),
+            ]
+    moved = select(r.c.check_id, r.c.norm_url, *weights).where(weighed)
+    for urls in batches(labels.overlay_urls(SIDES)):
+        for batch in chosen:
+            for row in connection.execute(
+                moved.where(r.c.check_id.in_(batch), r.c.norm_url.in_(urls)).group_by(
+                    r.c.check_id, r.c.norm_url
+                )
+            ):
+                by_stance = sums[row.check_id]
+                target = by_stance.setdefault(labels.overlay[row.norm_url][0], [0.0, 0.0])
+                for index, value in enumerate((row.organic, row.page)):
+                    by_stance["neutral"][index] -= float(value or 0)
+                    target[index] += float(value or 0)
+    return {
+        check_id: Share(_normalise(by_stance, 0), _normalise(by_stance, 1))
+        for check_id, by_stance in sums.items()
+    }
+
+
+def _normalise(by_stance: Mapping[str, list[float]], index: int) -> dict[str, float] | None:
+    total = sum(values[index] for values in by_stance.values())
+    if total <= 0:
+        return None
+    return {
+        stance: (by_stance[stance][index] / total if stance in by_stance else 0.0)
+        for stance in STANCE_ORDER
+    }
+
+
+def failed_since_last_ok(connection: Connection, keyword_ids: Sequence[int]) -> dict[int, int]:
+    """Per keyword, how many failed or blocked checks came after its latest successful one."""
+    if not keyword_ids:
+        return {}
+    c, ok = CHECKS, CHECKS.alias("ok")
+    last_ok = (
+        select(func.max(ok.c.observed_at))
+        .where(ok.c.keyword_id == c.c.keyword_id, ok.c.status == "ok")
+        .scalar_subquery()
+    )
+    statement = (
+        select(c.c.keyword_id, func.count())
+        .where(
+            c.c.keyword_id.in_(keyword_ids),
+            c.c.status != "ok",
+            or_(last_ok.is_(None), c.c.observed_at > last_ok),
+        )
+        .group_by(c.c.keyword_id)
+    )
+    return {keyword_id: count for keyword_id, count in connection.execute(statement)}
+
+
+def campaign_annotations(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
+    notes = session.exec(
+        sm_select(Annotation)
+        .where(col(Annotation.campaign_id) == campaign.id)
+        .order_by(col(Annotation.date), col(Annotation.id))
+    )
+    return [{"date": n.date, "text": n.text, "query": n.query} for n in notes]
+
+
+def unlabelled_exposure(
+    connection: Connection,
+    labels: StanceView,
+    keyword_ids: Sequence[int],
+    curve: CtrCurve,
+    *,
+    top: int,
+) -> list[Any]:
+    """Per URL no rule labels, seen at rank 1-``top`` in successful checks of these keywords:
+    its checks, keywords, best rank, CTR-weighted exposure, first and last sighting and its
+    latest result id; most exposed first."""
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    weight = case(dict(enumerate(curve.positions, start=1)), value=r.c.rank, else_=0.0)
+    columns = (
+        r.c.norm_url,
+        func.count(func.distinct(c.c.id)).label("checks"),
+        func.count(func.distinct(c.c.keyword_id)).label("keywords"),
+        func.min(r.c.rank).label("best_rank"),
+        func.sum(weight).label("exposure"),
+        func.min(c.c.observed_at).label("first_seen"),
+        func.max(c.c.observed_at).label("last_seen"),
+        func.max(r.c.id).label("latest_result"),
+    )
+    seen = and_(c.c.keyword_id.in_(keyword_ids), c.c.status == "ok", r.c.rank <= top)
+    statement = (
+        select(*columns)
+        .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+        .where(s.c.campaign_id == labels.campaign_id, labels.current(), s.c.rule.is_(None), seen)
+        .group_by(r.c.norm_url)
+    )
+    found = list(connection.execute(statement))
+    extra = select(*columns).select_from(r.join(c, c.c.id == r.c.check_id))
+    for batch in batches(labels.unlabelled_overlay_urls()):
+        found.extend(
+            connection.execute(extra.where(r.c.norm_url.in_(batch), seen).group_by(r.c.norm_url))
+        )
+    return sorted(
+        found,
+        key=lambda row: (-float(row.exposure or 0), -row.checks, row.best_rank, row.norm_url),
+    )
+
+
+def results_by_id(connection: Connection, result_ids: Sequence[int]) -> dict[int, Any]:
+    """Stored results by id, as named rows (url, domain, placement, title, snippet)."""
+    r = RESULTS
+    found: dict[int, Any] = {}
+    statement = select(r.c.id, r.c.url, r.c.domain, r.c.placement, r.c.title, r.c.snippet)
+    for batch in batches(list(result_ids)):
+        for row in connection.execute(statement.where(r.c.id.in_(batch))):
+            found[row.id] = row
+    return found

@@ -1,0 +1,41 @@
+"""Typed handles on the tables of :mod:`serptrack.models`, for queries written in SQLAlchemy Core.
+
+Read from the metadata (a ``Table`` to the type checker), not from ``Model.__table__``, which
+SQLModel leaves untyped.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlmodel import SQLModel
+
+from .. import models as _models  # registers every table on SQLModel.metadata
+
+__all__ = [
+    "ANNOTATIONS",
+    "CAMPAIGNS",
+    "CHECKS",
+    "KEYWORDS",
+    "LABEL_RULES",
+    "PAYLOADS",
+    "RESULTS",
+    "SLOT_CLAIMS",
+    "STANCE_MARKS",
+    "URL_STANCES",
+]
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+CAMPAIGNS = _table(_models.Campaign.__tablename__)
+KEYWORDS = _table(_models.Keyword.__tablename__)
+LABEL_RULES = _table(_models.LabelRule.__tablename__)
+ANNOTATIONS = _table(_models.Annotation.__tablename__)
+CHECKS = _table(_models.Check.__tablename__)
+PAYLOADS = _table(_models.Payload.__tablename__)
+RESULTS = _table(_models.Result.__tablename__)
+URL_STANCES = _table(_models.UrlStance.__tablename__)
+STANCE_MARKS = _table(_models.StanceMark.__tablename__)
+SLOT_CLAIMS = _table(_models.SlotClaim.__tablename__)
