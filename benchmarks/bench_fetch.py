@@ -35,7 +35,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from serptrack import storage, tracker  # noqa: E402
+from serptrack import tracker  # noqa: E402
 from serptrack.campaign import load_campaign_file  # noqa: E402
 from serptrack.fetch import Fetcher, make_client  # noqa: E402
 from serptrack.models import utcnow  # noqa: E402
@@ -157,12 +157,12 @@ def run(
     SQLite file; without, the same providers, client and fetcher only fetch and parse.
     """
     db = folder / f"bench-{concurrency}-{store}.db"
-    engine = storage.connect(str(db))
+    engine = store.connect(str(db))
     try:
         spec = load_campaign_file(_campaign(folder, port, checks))
-        storage.apply_campaign(engine, spec)
+        store.apply_campaign(engine, spec)
         with Session(engine) as session:
-            campaign = storage.get_campaign(session, "bench")
+            campaign = store.get_campaign(session, "bench")
             tasks = tracker.plan_checks(session, campaign, utcnow())
             providers = tracker.build_providers(
                 [campaign], tasks, environ={"SERPAPI_API_KEY": "bench-key"}

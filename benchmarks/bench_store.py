@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
-from serptrack import storage, tracker
+from serptrack import store, tracker
 from serptrack.models import Campaign, Keyword
 from serptrack.providers import Fetched, Provider, SearchRequest
 from serptrack.snapshot import Item, Snapshot
@@ -84,7 +84,7 @@ START = dt.datetime(2025, 1, 1, 7, tzinfo=dt.UTC)
 def bench_serptrack(folder: Path, checks: int) -> tuple[float, Path]:
     """Store ``checks`` pages through `tracker.run_checks`, the path `check` and `backfill` use."""
     path = folder / "serptrack.db"
-    engine = storage.connect(str(path))
+    engine = store.connect(str(path))
     with Session(engine) as session:
         campaign = Campaign(name="bench")
         session.add(campaign)
@@ -159,14 +159,14 @@ def bench_raw(folder: Path, checks: int) -> float:
 
 
 def bench_history(path: Path) -> tuple[float, int]:
-    engine = storage.connect(str(path))
+    engine = store.connect(str(path))
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "bench")
+        campaign = store.get_campaign(session, "bench")
         best = float("inf")
         count = 0
         for _ in range(5):
             started = time.perf_counter()
-            rows = list(storage.history_rows(session, campaign, query="kw 0"))
+            rows = list(store.history_rows(session, campaign, query="kw 0"))
             best = min(best, time.perf_counter() - started)
             count = len(rows)
     engine.dispose()

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench_fetch import mock_server  # noqa: E402
 
-from serptrack import storage  # noqa: E402
+from serptrack import store  # noqa: E402
 from serptrack.campaign import load_campaign_file  # noqa: E402
 
 
@@ -66,8 +66,8 @@ def main() -> None:
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     try:
         with tempfile.TemporaryDirectory() as tmp, mock_server(args.latency) as port:
-            engine = storage.connect(url)
-            storage.apply_campaign(
+            engine = store.connect(url)
+            store.apply_campaign(
                 engine, load_campaign_file(campaign(Path(tmp), port, args.keywords))
             )
             env = {**os.environ, "SERPAPI_API_KEY": "bench-key"}

@@ -12,7 +12,6 @@ import functools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from .ctr import DEFAULT_CURVE, resolve_curve_setting
 from .errors import CampaignFileError, CurveError, ReportError, ScheduleError, SerptrackError
 from .providers import SettingError, provider_class
 from .schedule import parse_schedule, parse_timezone
-from .vocabulary import Device, identity_of
+from .specs import AnnotationSpec, CampaignSpec, KeywordSpec
+from .vocabulary import Device
 
 __all__ = [
     "LOGO_TYPES",
@@ -169,66 +169,6 @@ _BUILTIN_DEFAULTS: dict[str, Any] = {
     "timezone": "UTC",
     "tags": [],
 }
-
-
-@dataclass(frozen=True)
-class KeywordSpec:
-    """One keyword with every default applied."""
-
-    query: str
-    provider: str
-    engine: str = "google"
-    country: str = ""
-    language: str = ""
-    device: Device = Device.DESKTOP
-    location: str = ""
-    depth: int = 10
-    schedule: str = "1d"
-    timezone: str = "UTC"
-    tags: tuple[str, ...] = ()
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        """What makes two keywords the same keyword (its history follows it): KEYWORD_IDENTITY."""
-        return identity_of(self)
-
-
-@dataclass(frozen=True)
-class AnnotationSpec:
-    """A dated note on the campaign's timeline."""
-
-    date: dt.date
-    text: str
-    query: str | None = None
-
-
-@dataclass
-class CampaignSpec:
-    """A validated campaign file, relative paths resolved."""
-
-    name: str
-    path: str
-    brand: str = ""
-    description: str = ""
-    crisis_start: dt.date | None = None
-    keywords: list[KeywordSpec] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
-    annotations: list[AnnotationSpec] = field(default_factory=list)
-    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    domains: list[str] = field(default_factory=list)
-    accounts: list[str] = field(default_factory=list)
-    ctr_curve: str | dict[str, Any] = DEFAULT_CURVE
-    report: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """What is stored in the campaign's ``settings`` column."""
-        return {
-            "providers": self.providers,
-            "analysis": {"ctr_curve": self.ctr_curve},
-            "brand": {"domains": self.domains, "accounts": self.accounts},
-            "report": self.report,
-        }
 
 
 def load_campaign_file(path: str | Path) -> CampaignSpec:

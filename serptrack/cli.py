@@ -134,9 +134,10 @@ def _format(as_json: bool, as_csv: bool = False) -> str:
 
 @contextmanager
 def _database(db: str | None) -> Iterator[Engine]:
-    from . import storage
 
-    engine = storage.connect(db)
+    from . import store
+
+    engine = store.connect(db)
     try:
         yield engine
     finally:
@@ -180,13 +181,13 @@ def apply(file: Path, db: str | None, as_json: bool) -> None:
 
     Example: serptrack apply campaign.toml
     """
-    from . import storage
+    from . import store
     from .campaign import load_campaign_file
     from .output import write_json
 
     spec = load_campaign_file(file)
     with _database(db) as engine:
-        summary = storage.apply_campaign(engine, spec)
+        summary = store.apply_campaign(engine, spec)
     if as_json:
         write_json(summary.__dict__, sys.stdout)
         return
@@ -213,11 +214,11 @@ def campaigns(db: str | None, as_json: bool) -> None:
 
     Example: serptrack campaigns --json
     """
-    from . import storage
+    from . import store
     from .output import write_rows
 
     with _session(db) as session:
-        rows = storage.list_campaigns(session)
+        rows = store.list_campaigns(session)
     if not rows and not as_json:
         click.echo("No campaigns yet: create one with `serptrack apply FILE`.")
         return
@@ -321,14 +322,14 @@ def backfill(
     """
     from sqlmodel import Session
 
-    from . import storage, tracker
+    from . import store, tracker
     from .models import utcnow
 
     if last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     with _database(db) as engine:
         with Session(engine) as session:
-            chosen = storage.get_campaign(session, campaign)
+            chosen = store.get_campaign(session, campaign)
             tasks = tracker.plan_backfill(
                 session, chosen, first_day, last_day, now=utcnow(), retry_failed=retry_failed
             )
@@ -336,11 +337,12 @@ def backfill(
 
 
 def _campaigns(session: Session, name: str | None) -> list[Any]:
-    from . import storage
+
+    from . import store
 
     if name:
-        return [storage.get_campaign(session, name)]
-    found = [storage.get_campaign(session, row["name"]) for row in storage.list_campaigns(session)]
+        return [store.get_campaign(session, name)]
+    found = [store.get_campaign(session, row["name"]) for row in store.list_campaigns(session)]
     if not found:
         raise SerptrackError("no campaigns yet: create one with `serptrack apply FILE`")
     return found
@@ -419,15 +421,15 @@ def history(
 
     Example: serptrack history acme-recall --query "acme recall" --csv > history.csv
     """
-    from . import storage
+    from . import store
     from .output import write_rows
 
     fmt = _format(as_json, as_csv)
     start, end = _day_range(first_day, last_day)
     with _session(db) as session:
-        chosen = storage.get_campaign(session, campaign)
-        rows = storage.history_rows(session, chosen, query=query, start=start, end=end)
-        columns = storage.HISTORY_COLUMNS if fmt != "table" else _TABLE_HISTORY
+        chosen = store.get_campaign(session, campaign)
+        rows = store.history_rows(session, chosen, query=query, start=start, end=end)
+        columns = store.HISTORY_COLUMNS if fmt != "table" else _TABLE_HISTORY
         count = write_rows(rows, fmt, sys.stdout, columns)
     if count == 0 and fmt == "table":
         click.echo("No checks stored yet for this selection.", err=True)
@@ -569,15 +571,13 @@ def schedule(fmt: str | None, every: int, user: str | None, db: str | None) -> N
 
     Example: serptrack schedule --cron >> my-crontab
     """
-    from . import units
+    from . import store, units
 
     if fmt is None:
         raise click.UsageError("choose --cron or --systemd")
     executable = units.serptrack_command()
     if fmt == "cron":
-        from . import storage
-
-        log = storage.default_db_path().parent / "cron.log"
+        log = store.default_db_path().parent / "cron.log"
         click.echo(units.cron_line(executable, db, log, every))
         return
     for name, content in units.systemd_units(executable, db, user).items():
@@ -663,11 +663,11 @@ def status(
 
     Example: serptrack status acme-recall --json
     """
-    from . import analysis, storage, tables
+    from . import analysis, store, tables
     from .output import write_json, write_rows
 
     with _session(db) as session:
-        chosen = storage.get_campaign(session, campaign)
+        chosen = store.get_campaign(session, campaign)
         document = analysis.status(session, chosen, hold=hold, queries=queries or None)
     if as_json:
         write_json(document, sys.stdout)
@@ -711,13 +711,13 @@ def overtakes(
 
     Example: serptrack overtakes acme-recall --view organic --hold 2 --json
     """
-    from . import analysis, lead, storage, tables
+    from . import analysis, lead, store, tables
     from .output import write_json, write_rows
 
     start, end = _day_range(first_day, last_day)
     views = lead.VIEWS if view == "both" else (view,)
     with _session(db) as session:
-        chosen = storage.get_campaign(session, campaign)
+        chosen = store.get_campaign(session, campaign)
         events = analysis.overtakes(
             session, chosen, views=views, hold=hold, queries=queries or None, start=start, end=end
         )
@@ -752,13 +752,13 @@ def paid(
 
     Example: serptrack paid acme-recall --from 2026-03-01 --csv
     """
-    from . import analysis, storage, tables
+    from . import analysis, store, tables
     from .output import write_rows
 
     fmt = _format(as_json, as_csv)
     start, end = _day_range(first_day, last_day)
     with _session(db) as session:
-        chosen = storage.get_campaign(session, campaign)
+        chosen = store.get_campaign(session, campaign)
         rows = analysis.paid_rows(session, chosen, queries=queries or None, start=start, end=end)
     columns = tables.PAID_TABLE_COLUMNS if fmt == "table" else None
     if write_rows(rows, fmt, sys.stdout, columns) == 0 and fmt == "table":
@@ -858,7 +858,7 @@ def report_command(
 
     Example: serptrack report acme-recall --month 2026-03 --agency "Northwind PR"
     """
-    from . import report, storage
+    from . import report, store
     from .models import utcnow
 
     if month and (first_day or last_day):
@@ -866,7 +866,7 @@ def report_command(
     if first_day and last_day and last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     with _session(db) as session:
-        chosen = storage.get_campaign(session, campaign)
+        chosen = store.get_campaign(session, campaign)
         period = report.choose_period(session, chosen, month=month, first=first_day, last=last_day)
         path = out or report.default_path(chosen.name, period, fmt)
         branding = report.branding_for(
@@ -914,12 +914,12 @@ def labels_suggest(
 
     Example: serptrack labels suggest acme-recall --limit 20
     """
-    from . import storage, suggest
+    from . import store, suggest
     from .output import write_rows
 
     fmt = _format(as_json, as_csv)
     with _session(db) as session:
-        chosen = storage.get_campaign(session, campaign)
+        chosen = store.get_campaign(session, campaign)
         found = suggest.suggest_labels(session, chosen, limit=limit)
     rows = [item.to_json() for item in found]
     columns = ["exposure", "suggested_stance", "pattern", "reason", "title"]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from . import report, storage, tracker
+from . import report, store, tracker
 from .campaign import load_campaign_file
 from .errors import DatabaseError, SerptrackError
 from .vocabulary import OutcomeStatus
@@ -50,7 +50,7 @@ def run_demo(
     """Replay every bundled scenario into a fresh database at ``db_path`` and write each
     scenario's report (its whole period) into ``out_dir``."""
     _replace_demo_database(db_path)
-    engine = storage.connect(str(db_path))
+    engine = store.connect(str(db_path))
     try:
         campaigns = [
             _replay(engine, name, days, now, out_dir, plotlyjs)
@@ -70,16 +70,16 @@ def _replay(
     plotlyjs: str,
 ) -> dict[str, Any]:
     spec = load_campaign_file(demo_dir() / name / "campaign.toml")
-    storage.apply_campaign(engine, spec, now)
+    store.apply_campaign(engine, spec, now)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, spec.name)
+        campaign = store.get_campaign(session, spec.name)
         tasks = tracker.plan_backfill(session, campaign, days[0], days[1], now=now)
         providers = tracker.build_providers([campaign], tasks, environ={})
     outcomes = tracker.run_checks(engine, tasks, providers)
     failed = [o for o in outcomes if o.status != OutcomeStatus.OK]
     path = out_dir / f"{name}.html"
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, spec.name)
+        campaign = store.get_campaign(session, spec.name)
         data = report.build_report(session, campaign, report.Period(*days), now=now)
         branding = report.branding_for(campaign.settings)
         text = report.render_html(data, branding, plotlyjs=plotlyjs)
@@ -119,14 +119,14 @@ def _replace_demo_database(db_path: Path) -> None:
     if not db_path.exists():
         return
     try:
-        engine = storage.connect(str(db_path))
+        engine = store.connect(str(db_path))
     except SerptrackError:
         raise DatabaseError(
             f"{db_path} exists and is not a serptrack demo database; choose another --db"
         ) from None
     try:
         with Session(engine) as session:
-            names = {row["name"] for row in storage.list_campaigns(session)}
+            names = {row["name"] for row in store.list_campaigns(session)}
     finally:
         engine.dispose()
     if not names <= set(DEMO_CAMPAIGNS) | _FORMER_DEMO_CAMPAIGNS:

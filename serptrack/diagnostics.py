@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from . import storage, tracker
+from . import store, tracker
 from .models import Check, Keyword
 from .providers import PROVIDERS
 from .vocabulary import CheckStatus
@@ -48,8 +48,8 @@ def doctor_report(
         revision = MigrationContext.configure(connection).get_current_revision()
     with Session(engine) as session:
         campaigns = []
-        for row in storage.list_campaigns(session):
-            campaign = storage.get_campaign(session, row["name"])
+        for row in store.list_campaigns(session):
+            campaign = store.get_campaign(session, row["name"])
             last = session.exec(
                 select(func.max(Check.observed_at))
                 .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
@@ -60,7 +60,7 @@ def doctor_report(
                 .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
                 .where(col(Keyword.campaign_id) == campaign.id, col(Check.status) != CheckStatus.OK)
             ).one()
-            providers = sorted({k.provider for k in storage.campaign_keywords(session, campaign)})
+            providers = sorted({k.provider for k in store.campaign_keywords(session, campaign)})
             campaigns.append(
                 {
                     **row,
@@ -72,8 +72,8 @@ def doctor_report(
                 }
             )
     return {
-        "database": storage.describe_target(str(engine.url.render_as_string(hide_password=False))),
-        "default_database": str(storage.default_db_path(environ)),
+        "database": store.describe_target(str(engine.url.render_as_string(hide_password=False))),
+        "default_database": str(store.default_db_path(environ)),
         "dialect": engine.dialect.name,
         "schema_revision": revision,
         "now": now,

@@ -23,7 +23,7 @@ from .parsers import parse_content, sniff_kind
 from .parsers.html import MAX_PAGE_BYTES, too_large
 from .providers.base import RawPage
 from .snapshot import Snapshot
-from .storage import CheckRecord, campaign_keywords, get_campaign, record_check
+from .store import CheckRecord, campaign_keywords, get_campaign, record_check
 from .vocabulary import CheckStatus
 
 __all__ = ["PROVIDER", "ImportOutcome", "import_page", "parse_file", "read_page"]

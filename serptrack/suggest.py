@@ -28,8 +28,7 @@ from sqlmodel import Session
 from .classify import Labeller, Rule, parse_rule
 from .ctr import CtrCurve, curve_from_settings
 from .models import Campaign
-from .storage import campaign_keywords, campaign_rules
-from .store import reads
+from .store import campaign_keywords, campaign_rules, reads
 
 __all__ = ["TOP", "Suggestion", "crisis_word", "guess_stance", "suggest_labels"]
 

@@ -31,7 +31,7 @@ from .providers import Fetched, Provider, RawPage, SearchRequest, build_provider
 from .providers.replay import slugify
 from .redaction import redact, redact_bytes
 from .schedule import latest_slot, next_slot, parse_schedule, parse_timezone, slots_between
-from .storage import (
+from .store import (
     CheckRecord,
     campaign_keywords,
     checked_slots,

@@ -19,13 +19,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from . import claims, storage, tracker
+from . import store, tracker
 from .defaults import DEFAULT_POLL
 from .errors import ProviderError
 from .fetch import Fetcher, make_client
 from .models import Campaign, utcnow
 from .providers import Provider
 from .snapshot import format_datetime
+from .store import claims
 from .vocabulary import FAILURE_STATUSES, OutcomeStatus
 
 __all__ = ["DEFAULT_POLL", "RoundReport", "next_wake", "run_round", "run_worker"]
@@ -91,7 +92,7 @@ def run_round(
     started = time.monotonic()
     report = RoundReport(started=now)
     with Session(engine) as session:
-        chosen = [storage.get_campaign(session, campaign)] if campaign else _all_campaigns(session)
+        chosen = [store.get_campaign(session, campaign)] if campaign else _all_campaigns(session)
         planned = {c.name: tracker.plan_due(session, c, now) for c in chosen}
     tasks, providers = _usable(chosen, planned, environ, strict_keys, report)
     report.due = sum(len(t) for t in planned.values())
@@ -169,7 +170,7 @@ async def _run_claimed(
 
 
 def _all_campaigns(session: Session) -> list[Campaign]:
-    return [storage.get_campaign(session, row["name"]) for row in storage.list_campaigns(session)]
+    return [store.get_campaign(session, row["name"]) for row in store.list_campaigns(session)]
 
 
 def _slot(task: tracker.CheckTask) -> dt.datetime:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from serptrack import storage
+from serptrack import store
 
 KEY_VARIABLES = (
     "SERPAPI_API_KEY",
@@ -104,7 +104,7 @@ def postgres_template() -> Iterator[tuple[str, str] | None]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{template}"')
     url = make_url(server).set(database=template).render_as_string(hide_password=False)
-    storage.connect(url).dispose()
+    store.connect(url).dispose()
     yield server, template
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
@@ -132,7 +132,7 @@ def db_url(tmp_path: Path, postgres_template: tuple[str, str] | None) -> Iterato
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Any]:
     """An open, migrated engine on the test database."""
-    eng = storage.connect(db_url)
+    eng = store.connect(db_url)
     yield eng
     eng.dispose()
 

@@ -12,16 +12,17 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
-from serptrack import analysis, storage
+from serptrack import analysis, store
 from serptrack.cli import cli
+from serptrack.store import checks as store_checks
 from tests.conftest import write_snapshot
 from tests.crisis_scenario import build, invoke, json_of, relabel
 
-MIGRATIONS = Path(storage.__file__).parent / "migrations"
+MIGRATIONS = Path(store.__file__).parent / "migrations"
 
 
 def stance_rows(db: str) -> dict[str, tuple[str, str | None]]:
-    engine = storage.connect(db)
+    engine = store.connect(db)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT norm_url, stance, rule FROM url_stances")).all()
     engine.dispose()
@@ -53,7 +54,7 @@ def test_results_written_by_another_path_are_labelled_in_memory_until_the_next_w
 ) -> None:
     # A bulk loader (or any writer) that skips the check path leaves url_stances behind:
     # reads label its URLs in memory, without writing; the next apply stores them.
-    monkeypatch.setattr(storage, "remember_url_stances", lambda *args: None)
+    monkeypatch.setattr(store_checks, "remember_url_stances", lambda *args: None)
     db = build(runner, tmp_path)
     assert stance_rows(db) == {}
     events = json_of(runner, "overtakes", "acme-breach", "--db", db)
@@ -68,7 +69,7 @@ def test_results_written_by_another_path_are_labelled_in_memory_until_the_next_w
 def test_the_next_check_covers_checks_another_writer_stored(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(storage, "remember_url_stances", lambda *args: None)
+    monkeypatch.setattr(store_checks, "remember_url_stances", lambda *args: None)
     db = build(runner, tmp_path)
     monkeypatch.undo()
     # a later day has no fixture: a failed check, stored through the check path all the same
@@ -128,13 +129,13 @@ def test_a_database_from_before_the_stance_table(tmp_path: Path) -> None:
                     {"c": check_id, "p": position, "u": url},
                 )
     engine.dispose()
-    upgraded = storage.connect(str(db))  # runs 0002: every known URL gets a stale row
+    upgraded = store.connect(str(db))  # runs 0002: every known URL gets a stale row
     assert stance_rows(str(db)) == {
         "https://news.example/a": ("neutral", None),
         "https://acme.example/s": ("neutral", None),
     }
     with Session(upgraded) as session:
-        campaign = storage.get_campaign(session, "old")
+        campaign = store.get_campaign(session, "old")
         [event] = analysis.overtakes(session, campaign, views=("organic",))
     upgraded.dispose()
     assert (event.kind, event.at) == ("overtake", dt.datetime(2026, 3, 2, 7, tzinfo=dt.UTC))

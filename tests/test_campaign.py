@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from serptrack import storage
+from serptrack import store
 from serptrack.campaign import load_campaign_file
 from serptrack.cli import cli
 from serptrack.errors import CampaignFileError
@@ -122,7 +122,7 @@ def test_apply_round_trip_and_idempotence(db_url: str, tmp_path: Path, runner: C
     assert first.output.splitlines()[0] == (
         "Created campaign acme-recall: 2 active keywords, 4 label rules, 1 annotations."
     )
-    engine = storage.connect(db)
+    engine = store.connect(db)
     before = dump(engine)
     second = runner.invoke(cli, ["apply", str(path), "--db", db, "--json"])
     assert second.exit_code == 0
@@ -138,8 +138,8 @@ def test_apply_round_trip_and_idempotence(db_url: str, tmp_path: Path, runner: C
     assert [row[:-2] for row in after["keywords"]] == [row[:-2] for row in before["keywords"]]
     assert len(after["label_rules"]) == 4 and len(after["annotations"]) == 1
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-recall")
-        keywords = storage.campaign_keywords(session, campaign)
+        campaign = store.get_campaign(session, "acme-recall")
+        keywords = store.campaign_keywords(session, campaign)
         assert [(k.query, k.country, k.schedule, k.timezone, k.tags) for k in keywords] == [
             ("acme recall", "us", "1d", "UTC", []),
             ("acme rappel", "fr", "0 7 * * *", "Europe/Paris", ["france"]),
@@ -158,10 +158,10 @@ def test_removed_keyword_is_deactivated_then_reactivated(
     result = runner.invoke(cli, ["apply", str(path), "--db", db])
     assert result.exit_code == 0
     assert "  deactivated: acme recall" in result.output
-    engine = storage.connect(db)
+    engine = store.connect(db)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-recall")
-        all_keywords = storage.campaign_keywords(session, campaign, active_only=False)
+        campaign = store.get_campaign(session, "acme-recall")
+        all_keywords = store.campaign_keywords(session, campaign, active_only=False)
         assert [(k.query, k.active) for k in all_keywords] == [
             ("acme recall", False),
             ("acme rappel", True),
@@ -172,7 +172,7 @@ def test_removed_keyword_is_deactivated_then_reactivated(
     assert summary["keywords_reactivated"] == ["acme recall"]
     assert summary["keywords_updated"] == ["acme rappel"]
     with Session(engine) as session:
-        keywords = storage.campaign_keywords(session, storage.get_campaign(session, "acme-recall"))
+        keywords = store.campaign_keywords(session, store.get_campaign(session, "acme-recall"))
         assert [(k.query, k.depth, k.active) for k in keywords] == [
             ("acme recall", 30, True),
             ("acme rappel", 30, True),
@@ -274,7 +274,7 @@ def test_bad_campaign_files_change_nothing(
         ).exit_code
         == 0
     )
-    engine = storage.connect(db)
+    engine = store.connect(db)
     before = dump(engine)
     path = write_campaign(tmp_path, body)
     result = runner.invoke(cli, ["apply", str(path), "--db", db])

@@ -9,8 +9,9 @@ import sys
 from sqlalchemy import text
 from sqlmodel import Session
 
-from serptrack import claims
+from serptrack import store
 from serptrack.models import Campaign, Keyword
+from serptrack.store import claims
 
 NOW = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)
 SLOT = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
@@ -68,13 +69,12 @@ def test_a_claim_of_a_dead_process_on_this_machine_is_taken_over_at_once(engine)
 
 
 def test_a_completed_claim_is_never_taken_over(engine) -> None:
-    from serptrack import storage
 
     (keyword,) = keywords(engine, 1)
     token, _ = claims.claim_slots(
         engine, [(keyword, SLOT)], now=NOW, worker="host-a:1", lease=dt.timedelta(seconds=1)
     )
-    check_id = storage.record_check(engine, storage.CheckRecord(keyword, "replay", NOW, slot=SLOT))
+    check_id = store.record_check(engine, store.CheckRecord(keyword, "replay", NOW, slot=SLOT))
     with engine.begin() as connection:
         assert claims.complete_claim(connection, keyword, SLOT, token, check_id)
         assert not claims.complete_claim(connection, keyword, SLOT, token, check_id)

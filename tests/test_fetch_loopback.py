@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from serptrack import storage, tracker
+from serptrack import store, tracker
 from serptrack.campaign import load_campaign_file
 from serptrack.fetch import Fetcher, RetryPolicy
 
@@ -86,9 +86,9 @@ def campaign(folder: Path, name: str, provider_table: str, queries: list[str]) -
 
 def run(engine: Engine, path: Path, record_dir: Path | None = None) -> list[tracker.CheckOutcome]:
     spec = load_campaign_file(path)
-    storage.apply_campaign(engine, spec)
+    store.apply_campaign(engine, spec)
     with Session(engine) as session:
-        chosen = storage.get_campaign(session, spec.name)
+        chosen = store.get_campaign(session, spec.name)
         tasks = tracker.plan_checks(session, chosen, AS_OF)
         providers = tracker.build_providers(
             [chosen], tasks, environ={"SERPAPI_API_KEY": "loopback-key-123456"}

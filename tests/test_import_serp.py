@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import Session
 
-from serptrack import storage
+from serptrack import store
 from serptrack.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
@@ -198,10 +198,10 @@ def test_the_raw_page_is_kept_with_the_check(runner: CliRunner, db: str) -> None
     result = import_serp(runner, db, "bing.html", "acme recall", "--json")
     assert result.exit_code == 0, result.output
     check_id = json.loads(result.stdout)["check_id"]
-    engine = storage.connect(db)
+    engine = store.connect(db)
     try:
         with Session(engine) as session:
-            payloads = storage.load_payloads(session, check_id)
+            payloads = store.load_payloads(session, check_id)
     finally:
         engine.dispose()
     assert payloads == [("text/html", (FIXTURES / "bing.html").read_bytes())]

@@ -74,10 +74,10 @@ def imports(name: str, *, top_only: bool) -> set[str]:
             anchor = package.split(".")
             anchor = anchor[: len(anchor) - (node.level - 1)]
             base = ".".join([*anchor, base] if base else anchor)
-        found.add(base)
-        for alias in node.names:
-            if f"{base}.{alias.name}" in MODULES:
-                found.add(f"{base}.{alias.name}")
+        submodules = {f"{base}.{a.name}" for a in node.names} & MODULES.keys()
+        found |= submodules
+        if len(submodules) < len(node.names):  # names from the module itself, not submodules
+            found.add(base)
     return {_known(module) for module in found}
 
 

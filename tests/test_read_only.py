@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, event
 
-from serptrack import storage
+from serptrack import store
+from serptrack.store import checks as store_checks
 from tests.crisis_scenario import build, invoke, relabel
 
 CAMPAIGN = "acme-breach"
@@ -81,7 +82,7 @@ def test_a_read_only_copy_of_data_the_table_does_not_cover_yet(
 ) -> None:
     # Checks stored by a writer that skipped url_stances: the read-only copy labels them in
     # memory and answers as the writable database does once apply has stored their stances.
-    monkeypatch.setattr(storage, "remember_url_stances", lambda *args: None)
+    monkeypatch.setattr(store_checks, "remember_url_stances", lambda *args: None)
     db = build(runner, tmp_path)
     monkeypatch.undo()
     target = read_only_target(db)
@@ -95,7 +96,7 @@ def test_no_read_command_issues_a_write(
     scenario: str, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     statements: list[str] = []
-    connect: Callable[..., Engine] = storage.connect
+    connect: Callable[..., Engine] = store.connect
 
     def recording(*args: Any, **kwargs: Any) -> Engine:
         engine = connect(*args, **kwargs)
@@ -104,7 +105,7 @@ def test_no_read_command_issues_a_write(
         )
         return engine
 
-    monkeypatch.setattr(storage, "connect", recording)
+    monkeypatch.setattr(store, "connect", recording)
     for args in READS:
         statements.clear()
         result = invoke(runner, *args, "--db", scenario)

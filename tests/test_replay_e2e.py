@@ -366,11 +366,11 @@ def test_bad_replay_files_fail_the_check_and_keep_the_evidence(
     assert failed["error"] == f"{bad}: {message}" or failed["error"].startswith(f"{bad}: {message}")
     from sqlmodel import Session
 
-    from serptrack import storage
+    from serptrack import store
 
-    engine = storage.connect(db)
+    engine = store.connect(db)
     with Session(engine) as session:
-        assert [body for _, body in storage.load_payloads(session, failed["check_id"])] == [
+        assert [body for _, body in store.load_payloads(session, failed["check_id"])] == [
             content.encode()
         ]
     engine.dispose()

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
-from serptrack import storage
+from serptrack import store
 from serptrack.errors import NotFoundError
 from serptrack.store import reads
 from tests.crisis_scenario import CN, CNV, CW, DAYS, OAD, OS, OSR, TW, relabel
@@ -27,9 +27,9 @@ def at(day: int) -> dt.datetime:
 
 
 def test_url_positions_of_labelled_results(crisis: str) -> None:
-    engine = storage.connect(crisis)
+    engine = store.connect(crisis)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-breach")
+        campaign = store.get_campaign(session, "acme-breach")
         rows = reads.url_positions(session, campaign, queries=["acme breach"])
         early = reads.url_positions(session, campaign, end=at(4), stances=["official"])
     engine.dispose()
@@ -53,13 +53,13 @@ def test_url_positions_of_labelled_results(crisis: str) -> None:
 
 
 def test_url_positions_follow_relabelling(runner: CliRunner, tmp_path: Path, crisis: str) -> None:
-    engine = storage.connect(crisis)
+    engine = store.connect(crisis)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-breach")
+        campaign = store.get_campaign(session, "acme-breach")
         before = {r.url for r in reads.url_positions(session, campaign, queries=["acme fuite"])}
     relabel(runner, tmp_path, crisis, 2)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-breach")
+        campaign = store.get_campaign(session, "acme-breach")
         after = {r.url for r in reads.url_positions(session, campaign, queries=["acme fuite"])}
     engine.dispose()
     assert "https://blog.example/acme-leak" not in before
@@ -68,9 +68,9 @@ def test_url_positions_follow_relabelling(runner: CliRunner, tmp_path: Path, cri
 
 
 def test_page_results_with_stances(crisis: str) -> None:
-    engine = storage.connect(crisis)
+    engine = store.connect(crisis)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-breach")
+        campaign = store.get_campaign(session, "acme-breach")
         series = reads.keyword_series(session, campaign, queries=["acme breach"])[0]
         last = series.points[-1].check_id
         pages = reads.page_results(session, campaign, [last, 999_999])
@@ -86,9 +86,9 @@ def test_page_results_with_stances(crisis: str) -> None:
 
 
 def test_check_log_has_every_status(crisis: str) -> None:
-    engine = storage.connect(crisis)
+    engine = store.connect(crisis)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme-breach")
+        campaign = store.get_campaign(session, "acme-breach")
         log = reads.check_log(session, campaign, queries=["acme breach"], start=at(3), end=at(6))
         everything = reads.check_log(session, campaign)
         with pytest.raises(NotFoundError):

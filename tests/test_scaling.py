@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlmodel import Session
 
-from serptrack import storage, tracker
+from serptrack import store, tracker
 from serptrack.cli import cli
 from tests.loopback_server import Reply, Seen, base_url, json_reply, loopback
 
@@ -63,7 +63,7 @@ def environment() -> dict[str, str]:
 
 
 def counts(db: str) -> dict[str, int]:
-    engine = storage.connect(db)
+    engine = store.connect(db)
     with engine.connect() as connection:
         row = connection.execute(
             text(
@@ -232,9 +232,9 @@ def test_a_missed_day_is_checked_once_not_once_per_missed_slot(
     db_url: str, runner: CliRunner, tmp_path: Path, mock_api
 ) -> None:
     apply(runner, campaign_file(tmp_path, base_url(mock_api), 2), db_url)
-    engine = storage.connect(db_url)
+    engine = store.connect(db_url)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "scale")
+        campaign = store.get_campaign(session, "scale")
         first = tracker.plan_due(session, campaign, dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC))
         assert [t.slot for t in first] == [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 2
         # three days later nothing ran in between: one check per keyword, for the latest slot

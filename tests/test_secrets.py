@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from serptrack import storage
+from serptrack import store
 from serptrack.cli import cli
 from serptrack.models import Check
 
@@ -126,11 +126,11 @@ def test_no_key_in_output_database_or_recordings(
     }
     blobs = {str(p): p.read_bytes() for p in tmp_path.glob("leaks.db*")}
     blobs.update({str(p): p.read_bytes() for p in files})
-    engine = storage.connect(str(db))
+    engine = store.connect(str(db))
     with Session(engine) as session:
         for check_id in session.exec(select(Check.id)):
             assert check_id is not None
-            for number, (_, body) in enumerate(storage.load_payloads(session, check_id)):
+            for number, (_, body) in enumerate(store.load_payloads(session, check_id)):
                 blobs[f"payload {check_id}.{number}"] = body  # stored compressed
     engine.dispose()
     assert len([name for name in blobs if name.startswith("payload")]) == 24

@@ -18,13 +18,14 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session
 
 import serptrack
-from serptrack import errors, models, storage, tracker
+from serptrack import errors, models, store, tracker
 from serptrack.campaign import parse_campaign
 from serptrack.cli import cli
 from serptrack.errors import BlockedError, BlockedPageError, FetchError
 from serptrack.parsers import parse_content
 from serptrack.providers import PROVIDERS, HttpProvider, provider_class
 from serptrack.snapshot import PLACEMENTS, Item
+from serptrack.store import campaigns as store_campaigns
 from serptrack.vocabulary import (
     CHECK_STATUS_VALUES,
     DEVICE_VALUES,
@@ -400,7 +401,7 @@ def test_statuses_kinds_and_placements_stored_are_the_enum_values(
     args = ["backfill", "acme", "--from", "2026-03-01", "--to", "2026-03-03", "--db", db]
     result = runner.invoke(cli, args)
     assert result.exit_code == 1, result.output  # some checks failed, on purpose
-    engine = storage.connect(db)
+    engine = store.connect(db)
     try:
         with engine.connect() as connection:
             checks = connection.execute(text("SELECT status, error_kind FROM checks")).all()
@@ -438,13 +439,13 @@ def test_keyword_identity_is_the_tables_unique_key(engine: Any) -> None:
 def test_every_keyword_shape_has_the_same_identity(engine: Any, tmp_path: Path) -> None:
     (tmp_path / "pages").mkdir()
     spec = parse_campaign(CAMPAIGN, "c.toml", base_dir=tmp_path)
-    storage.apply_campaign(engine, spec)
+    store.apply_campaign(engine, spec)
     with Session(engine) as session:
-        campaign = storage.get_campaign(session, "acme")
-        keywords = storage.campaign_keywords(session, campaign)
+        campaign = store.get_campaign(session, "acme")
+        keywords = store.campaign_keywords(session, campaign)
         tasks = tracker.plan_checks(session, campaign, models.utcnow())
     assert [k.identity for k in spec.keywords] == [identity_of(k) for k in keywords]
-    assert [storage._identity(k) for k in keywords] == [identity_of(k) for k in keywords]
+    assert [store_campaigns._identity(k) for k in keywords] == [identity_of(k) for k in keywords]
     assert [identity_of(task.request) for task in tasks] == [identity_of(k) for k in keywords]
     tablet = spec.keywords[1]
     assert tablet.identity == ("acme recall", "google", "us", "en", "tablet", "")

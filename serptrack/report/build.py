@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from .. import __version__, analysis, lead, storage
+from .. import __version__, analysis, lead, store
 from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
 from ..lead import CheckPoint, Event, KeywordInfo
@@ -350,7 +350,7 @@ def build_report(
     pages = reads.page_results(
         session, campaign, [s.points[-1].check_id for s in current if s.points], labels=labels
     )
-    settings = {k.id: k for k in storage.campaign_keywords(session, campaign)}
+    settings = {k.id: k for k in store.campaign_keywords(session, campaign)}
     notes = _notes(session, campaign, period)
     checks_of: dict[int, list[CheckEntry]] = {}
     for check in log:
@@ -500,7 +500,7 @@ def _notes(session: Session, campaign: Campaign, period: Period) -> list[Note]:
 
 def _rules(session: Session, campaign: Campaign) -> dict[str, list[str]]:
     rules: dict[str, list[str]] = {"official": [], "critical": [], "neutral": []}
-    for rule in storage.campaign_rules(session, campaign):
+    for rule in store.campaign_rules(session, campaign):
         rules.setdefault(rule.stance, []).append(rule.pattern)
     return rules
 

@@ -1,7 +1,61 @@
 """The store: every read and write of a serptrack database.
 
-It owns the typed table handles (:mod:`.schema`), the stance table and its read view
-(:mod:`.stances`) and the analysis read model (:mod:`.reads`). It depends on
-:mod:`serptrack.models` and plain data only (specs, the lead core's types), never on
-campaign-file parsing, providers or parsers.
+Modules, in dependency order:
+
+- :mod:`.schema`: typed handles on the tables of :mod:`serptrack.models`;
+- :mod:`.engine`: where the database is, opening it, migrating it (``migrations/``);
+- :mod:`.stances`: the ``url_stances`` table and the read view of stances;
+- :mod:`.claims`: slot claims, so every schedule slot is checked exactly once;
+- :mod:`.campaigns`: ``apply`` and the reads of campaigns, keywords and rules;
+- :mod:`.checks`: the write path of checks, results and raw pages;
+- :mod:`.history`: ``history`` rows;
+- :mod:`.reads`: the analysis read model behind status, overtakes, paid, report, suggest.
+
+It depends on :mod:`serptrack.models` and plain data only (:mod:`serptrack.specs`, the lead
+core's types), never on campaign-file parsing, providers or parsers. The names below are the
+ones commands use; the read model is imported as ``serptrack.store.reads``.
 """
+
+from .campaigns import (
+    ApplySummary,
+    apply_campaign,
+    campaign_keywords,
+    campaign_labeller,
+    campaign_rules,
+    get_campaign,
+    list_campaigns,
+)
+from .checks import (
+    CheckRecord,
+    checked_slots,
+    done_slots,
+    load_payloads,
+    record_check,
+    record_checks,
+    write_checks,
+)
+from .engine import connect, database_url, default_db_path, describe_target
+from .history import HISTORY_COLUMNS, history_rows
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "ApplySummary",
+    "CheckRecord",
+    "apply_campaign",
+    "campaign_keywords",
+    "campaign_labeller",
+    "campaign_rules",
+    "checked_slots",
+    "connect",
+    "database_url",
+    "default_db_path",
+    "describe_target",
+    "done_slots",
+    "get_campaign",
+    "history_rows",
+    "list_campaigns",
+    "load_payloads",
+    "record_check",
+    "record_checks",
+    "write_checks",
+]

@@ -32,7 +32,7 @@ from ..lead import (
     Share,
 )
 from ..models import Annotation, Campaign
-from ..storage import campaign_keywords
+from .campaigns import campaign_keywords
 from .schema import CHECKS, RESULTS, URL_STANCES
 from .stances import StanceView, batches, read_view
 

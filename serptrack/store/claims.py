@@ -21,9 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from .defaults import DEFAULT_LEASE
-from .errors import DatabaseError
-from .models import Check, Payload, Result, SlotClaim
+from ..defaults import DEFAULT_LEASE
+from ..errors import DatabaseError
+from ..models import Check, Payload, Result, SlotClaim
 
 __all__ = [
     "DEFAULT_LEASE",

@@ -14,7 +14,7 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("serptrack migrations run through serptrack.storage.connect()")
+        raise RuntimeError("serptrack migrations run through serptrack.store.connect()")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

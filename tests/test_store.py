@@ -13,22 +13,23 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
 
-from serptrack import storage
+from serptrack import store
 from serptrack.cli import cli
 from serptrack.errors import DatabaseError
 from serptrack.models import Campaign, Check, Keyword
 from serptrack.providers import RawPage
 from serptrack.snapshot import Item
+from serptrack.store import engine as store_engine
 
 
 @pytest.mark.sqlite_only
 def test_default_database_lives_in_serptrack_home(tmp_path: Path) -> None:
-    assert storage.default_db_path({"SERPTRACK_HOME": str(tmp_path)}) == tmp_path / "serptrack.db"
+    assert store.default_db_path({"SERPTRACK_HOME": str(tmp_path)}) == tmp_path / "serptrack.db"
     assert (
-        storage.default_db_path({"XDG_DATA_HOME": str(tmp_path)})
+        store.default_db_path({"XDG_DATA_HOME": str(tmp_path)})
         == tmp_path / "serptrack" / "serptrack.db"
     )
-    engine = storage.connect(None)
+    engine = store.connect(None)
     assert engine.url.database == str(tmp_path / "home" / "serptrack.db")
     engine.dispose()
 
@@ -91,13 +92,13 @@ def test_another_sqlite_database_is_refused_and_untouched(
 @pytest.mark.sqlite_only
 def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "new.db"
-    storage.connect(str(target)).dispose()
+    store.connect(str(target)).dispose()
     with sqlite3.connect(target) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(
         DatabaseError, match=r"was written by a newer serptrack \(schema 9999\); upgrade serptrack"
     ):
-        storage.connect(str(target))
+        store.connect(str(target))
 
 
 @pytest.mark.sqlite_only
@@ -109,7 +110,7 @@ def test_migrations_upgrade_an_old_database_in_place(tmp_path: Path) -> None:
     target = tmp_path / "old.db"
     old = create_engine(f"sqlite:///{target}")
     with old.begin() as connection:
-        command.upgrade(storage._alembic_config(connection), "0001")  # the first release's schema
+        command.upgrade(store_engine._alembic_config(connection), "0001")  # the first release's schema
         connection.execute(
             text(
                 "INSERT INTO campaigns (name, brand, description, source_path, settings, created_at, updated_at)"
@@ -117,12 +118,12 @@ def test_migrations_upgrade_an_old_database_in_place(tmp_path: Path) -> None:
             )
         )
     old.dispose()
-    engine = storage.connect(str(target))
+    engine = store.connect(str(target))
     with Session(engine) as session:
-        assert storage.get_campaign(session, "kept").name == "kept"
+        assert store.get_campaign(session, "kept").name == "kept"
     with engine.connect() as connection:
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        script = ScriptDirectory.from_config(storage._alembic_config(connection))
+        script = ScriptDirectory.from_config(store_engine._alembic_config(connection))
     assert head == script.get_current_head()
     engine.dispose()
 
@@ -142,8 +143,8 @@ def make_keyword(engine) -> int:
 def test_datetimes_come_back_aware_in_utc(engine) -> None:
     keyword_id = make_keyword(engine)
     paris = dt.timezone(dt.timedelta(hours=1))
-    record = storage.CheckRecord(keyword_id, "replay", dt.datetime(2026, 3, 3, 8, tzinfo=paris))
-    check_id = storage.record_check(engine, record)
+    record = store.CheckRecord(keyword_id, "replay", dt.datetime(2026, 3, 3, 8, tzinfo=paris))
+    check_id = store.record_check(engine, record)
     with Session(engine) as session:
         check = session.get(Check, check_id)
         assert check is not None
@@ -157,9 +158,7 @@ def test_datetimes_come_back_aware_in_utc(engine) -> None:
 def test_naive_datetimes_are_refused_on_save(engine) -> None:
     keyword_id = make_keyword(engine)
     with pytest.raises(StatementError, match="naive datetime"):
-        storage.record_check(
-            engine, storage.CheckRecord(keyword_id, "replay", dt.datetime(2026, 3, 3))
-        )
+        store.record_check(engine, store.CheckRecord(keyword_id, "replay", dt.datetime(2026, 3, 3)))
 
 
 def test_record_check_stores_results_and_compressed_payloads(engine) -> None:
@@ -169,7 +168,7 @@ def test_record_check_stores_results_and_compressed_payloads(engine) -> None:
         Item("organic", "https://news.bbc.co.uk/acme/", "BBC", "snippet"),
     ]
     page = RawPage(b'{"raw": true}' * 50, "application/json", "https://api.example/search?q=acme")
-    record = storage.CheckRecord(
+    record = store.CheckRecord(
         keyword_id,
         "replay",
         dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
@@ -177,7 +176,7 @@ def test_record_check_stores_results_and_compressed_payloads(engine) -> None:
         pages=[page],
         source="test",
     )
-    check_id = storage.record_check(engine, record)
+    check_id = store.record_check(engine, record)
     with engine.connect() as connection:
         rows = connection.execute(
             text(
@@ -207,14 +206,14 @@ def test_record_check_stores_results_and_compressed_payloads(engine) -> None:
     ]
     assert len(body) < len(page.body) and zlib.decompress(body) == page.body
     with Session(engine) as session:
-        assert storage.load_payloads(session, check_id) == [("application/json", page.body)]
+        assert store.load_payloads(session, check_id) == [("application/json", page.body)]
 
 
 def test_a_check_is_written_in_one_transaction(engine) -> None:
     keyword_id = make_keyword(engine)
     bad_page = RawPage(b"x", "text/plain")
     bad_page.body = None  # type: ignore[assignment]  # makes the payload insert fail after the results
-    record = storage.CheckRecord(
+    record = store.CheckRecord(
         keyword_id,
         "replay",
         dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
@@ -222,7 +221,7 @@ def test_a_check_is_written_in_one_transaction(engine) -> None:
         pages=[bad_page],
     )
     with pytest.raises((TypeError, IntegrityError)):
-        storage.record_check(engine, record)
+        store.record_check(engine, record)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM checks")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM results")).scalar() == 0
@@ -230,7 +229,7 @@ def test_a_check_is_written_in_one_transaction(engine) -> None:
 
 def test_failed_check_keeps_no_results(engine) -> None:
     keyword_id = make_keyword(engine)
-    record = storage.CheckRecord(
+    record = store.CheckRecord(
         keyword_id,
         "replay",
         dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
@@ -239,7 +238,7 @@ def test_failed_check_keeps_no_results(engine) -> None:
         error="captcha",
         error_kind="blocked",
     )
-    storage.record_check(engine, record)
+    store.record_check(engine, record)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT status, error, result_count FROM checks")).one() == (
             "blocked",
@@ -251,6 +250,6 @@ def test_failed_check_keeps_no_results(engine) -> None:
 
 def test_postgres_urls_are_shown_without_password() -> None:
     assert (
-        storage.describe_target("postgresql+psycopg://me:secret@db/serp")
+        store.describe_target("postgresql+psycopg://me:secret@db/serp")
         == "postgresql+psycopg://me:***@db/serp"
     )

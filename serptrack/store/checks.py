@@ -1,0 +1,244 @@
+"""The write path: a check, its results and its raw pages, stored whole in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert, tuple_
+from sqlmodel import Session, col, select
+
+from ..errors import DatabaseError
+from ..models import Check, Payload, utcnow
+from ..snapshot import Item, positions
+from ..urls import normalise_url, registrable_domain
+from ..vocabulary import CheckStatus, FailureKind
+from . import claims
+from .stances import remember_url_stances
+
+__all__ = [
+    "CheckRecord",
+    "checked_slots",
+    "domain_of",
+    "done_slots",
+    "load_payloads",
+    "record_check",
+    "record_checks",
+    "write_checks",
+]
+
+
+@dataclass
+class CheckRecord:
+    """Everything stored for one check."""
+
+    keyword_id: int
+    provider: str
+    observed_at: dt.datetime
+    status: CheckStatus = CheckStatus.OK
+    slot: dt.datetime | None = None
+    items: Sequence[Item] = ()
+    pages: Sequence[Any] = ()  # RawPage-like: body, content_type, url, status_code
+    error: str | None = None
+    error_kind: FailureKind | None = None
+    status_code: int | None = None
+    source: str | None = None
+    claim_token: str | None = None  # set when the slot was claimed (worker, check --due)
+
+
+_RESULT_COLUMNS = (
+    "check_id",
+    "placement",
+    "block",
+    "rank",
+    "page_position",
+    "url",
+    "norm_url",
+    "domain",
+    "title",
+    "snippet",
+    "tracking_url",
+)
+
+
+def record_check(engine: Engine, record: CheckRecord) -> int:
+    """Store one check, its results and its raw pages in one transaction; return its id."""
+    return record_checks(engine, [record])[0]
+
+
+def record_checks(engine: Engine, records: Sequence[CheckRecord]) -> list[int]:
+    """Store several whole checks in one transaction (a group commit); return their ids.
+
+    A check is never split across transactions: either all of a batch is stored or none. A
+    check whose slot claim was lost meanwhile (see :mod:`serptrack.claims`) is not kept; its
+    id comes back as 0.
+    """
+    if not records:
+        return []
+    with engine.begin() as connection:
+        return write_checks(connection, records)
+
+
+def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
+    """Write ``records`` on ``connection`` inside the caller's transaction; return their ids.
+
+    Every table takes one multi-row statement for the whole batch: per-statement overhead, not
+    rows, is what costs most when checks of 100 results are stored.
+    """
+    now = utcnow()
+    counts = [len(r.items) if r.status == "ok" else 0 for r in records]
+    check_rows = [
+        {
+            "keyword_id": r.keyword_id,
+            "provider": r.provider,
+            "slot": r.slot,
+            "observed_at": r.observed_at,
+            "status": r.status,
+            "error": r.error,
+            "error_kind": r.error_kind,
+            "status_code": r.status_code,
+            "source": r.source,
+            "result_count": count,
+            "created_at": now,
+        }
+        for r, count in zip(records, counts, strict=True)
+    ]
+    returned = connection.execute(
+        insert(Check).returning(col(Check.id), sort_by_parameter_order=True), check_rows
+    )
+    check_ids = [int(row[0]) for row in returned]
+    result_rows: list[tuple[Any, ...]] = []
+    payload_rows: list[dict[str, Any]] = []
+    urls_by_keyword: dict[int, set[str]] = {}
+    checks_by_keyword: dict[int, list[int]] = {}
+    at = _RESULT_COLUMNS.index("norm_url")
+    for record, check_id, count in zip(records, check_ids, counts, strict=True):
+        checks_by_keyword.setdefault(record.keyword_id, []).append(check_id)
+        if count:
+            rows = _result_rows(check_id, record.items)
+            result_rows.extend(rows)
+            urls_by_keyword.setdefault(record.keyword_id, set()).update(row[at] for row in rows)
+        payload_rows.extend(
+            {
+                "check_id": check_id,
+                "page": number,
+                "url": page.url,
+                "content_type": page.content_type,
+                "status_code": page.status_code,
+                "body": zlib.compress(page.body, 6),
+            }
+            for number, page in enumerate(record.pages, start=1)
+        )
+    if result_rows:
+        # A driver-level executemany of plain tuples: the ORM would cost ~30x more per row.
+        connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), result_rows)
+    if payload_rows:
+        connection.execute(insert(Payload), payload_rows)
+    remember_url_stances(connection, urls_by_keyword, checks_by_keyword)
+    return [
+        check_id if _claim_kept(connection, record, check_id) else 0
+        for record, check_id in zip(records, check_ids, strict=True)
+    ]
+
+
+def _claim_kept(connection: Any, record: CheckRecord, check_id: int) -> bool:
+    if record.claim_token is None or record.slot is None:
+        return True
+    if claims.complete_claim(
+        connection, record.keyword_id, record.slot, record.claim_token, check_id
+    ):
+        return True
+    claims.discard_check(connection, check_id)
+    return False
+
+
+@functools.cache
+def _insert_sql(paramstyle: str) -> str:
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
+    if marker is None:
+        raise DatabaseError(f"unsupported database driver (paramstyle {paramstyle!r})")
+    return (
+        f"INSERT INTO results ({', '.join(_RESULT_COLUMNS[:])}) "
+        f"VALUES ({', '.join([marker] * len(_RESULT_COLUMNS))})"
+    )
+
+
+def _result_rows(check_id: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            check_id,
+            item.placement,
+            item.block,
+            rank,
+            page_position,
+            item.url,
+            *_url_keys(item.url),
+            item.title,
+            item.snippet,
+            item.tracking_url,
+        )
+        for item, (rank, page_position) in zip(items, positions(items), strict=True)
+    ]
+
+
+@functools.lru_cache(maxsize=200_000)
+def domain_of(norm_url: str) -> str:
+    """The registrable domain of a normalised URL (cached: pages repeat URLs)."""
+    return registrable_domain(norm_url)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _url_keys(url: str) -> tuple[str, str]:
+    """(normalised URL, registrable domain) of a result URL; cached, as pages repeat URLs."""
+    norm = normalise_url(url)
+    return norm, registrable_domain(norm)
+
+
+def load_payloads(session: Session, check_id: int) -> list[tuple[str, bytes]]:
+    """The raw pages of a check, decompressed, as (content type, body)."""
+    rows = session.exec(
+        select(Payload.content_type, Payload.body)
+        .where(col(Payload.check_id) == check_id)
+        .order_by(col(Payload.page))
+    )
+    return [(content_type, zlib.decompress(body)) for content_type, body in rows]
+
+
+def done_slots(
+    session: Session,
+    keyword_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    ok_only: bool = False,
+) -> set[tuple[int, dt.datetime]]:
+    """(keyword id, slot) pairs that already have a check (a successful one with ``ok_only``)."""
+    ids = list(keyword_ids)
+    if not ids:
+        return set()
+    query = select(Check.keyword_id, Check.slot).where(
+        col(Check.keyword_id).in_(ids), col(Check.slot) >= start, col(Check.slot) <= end
+    )
+    if ok_only:
+        query = query.where(col(Check.status) == "ok")
+    return {(keyword_id, slot) for keyword_id, slot in session.exec(query) if slot is not None}
+
+
+def checked_slots(
+    session: Session, pairs: Sequence[tuple[int, dt.datetime]]
+) -> set[tuple[int, dt.datetime]]:
+    """The (keyword id, slot) pairs among ``pairs`` that already have a check."""
+    found: set[tuple[int, dt.datetime]] = set()
+    for first in range(0, len(pairs), 400):
+        chunk = pairs[first : first + 400]
+        query = select(Check.keyword_id, Check.slot).where(
+            tuple_(col(Check.keyword_id), col(Check.slot)).in_(chunk)
+        )
+        found.update(
+            (keyword_id, slot) for keyword_id, slot in session.exec(query) if slot is not None
+        )
+    return found
