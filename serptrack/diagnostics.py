@@ -6,14 +6,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from . import store, tracker
-from .models import Check, Keyword
 from .providers import PROVIDERS
-from .vocabulary import CheckStatus
 
 __all__ = ["doctor_lines", "doctor_report", "provider_rows"]
 
@@ -44,22 +41,12 @@ def doctor_report(
     engine: Engine, environ: Mapping[str, str], *, now: dt.datetime
 ) -> dict[str, Any]:
     """The database, its schema revision, the providers' keys and each campaign's state."""
-    with engine.connect() as connection:
-        revision = MigrationContext.configure(connection).get_current_revision()
+    revision = store.schema_revision(engine)
     with Session(engine) as session:
         campaigns = []
         for row in store.list_campaigns(session):
             campaign = store.get_campaign(session, row["name"])
-            last = session.exec(
-                select(func.max(Check.observed_at))
-                .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
-                .where(col(Keyword.campaign_id) == campaign.id)
-            ).one()
-            failed = session.exec(
-                select(func.count(col(Check.id)))
-                .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
-                .where(col(Keyword.campaign_id) == campaign.id, col(Check.status) != CheckStatus.OK)
-            ).one()
+            last, failed = store.check_summary(session, campaign)
             providers = sorted({k.provider for k in store.campaign_keywords(session, campaign)})
             campaigns.append(
                 {

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from .errors import FetchError, NotFoundError, ParseError, SerptrackError
-from .models import Check, Keyword
+from .models import Keyword
 from .parsers import parse_content, sniff_kind
 from .parsers.html import MAX_PAGE_BYTES, too_large
 from .providers.base import RawPage
 from .snapshot import Snapshot
-from .store import CheckRecord, campaign_keywords, get_campaign, record_check
+from .store import CheckRecord, campaign_keywords, get_campaign, imported_check, record_check
 from .vocabulary import CheckStatus
 
 __all__ = ["PROVIDER", "ImportOutcome", "import_page", "parse_file", "read_page"]
@@ -211,13 +211,8 @@ def _locale(country: str | None, language: str | None, device: str | None) -> st
 def _refuse_duplicate(
     session: Session, keyword: Keyword, observed_at: dt.datetime, query: str
 ) -> None:
-    existing = session.exec(
-        select(Check.id).where(
-            col(Check.keyword_id) == keyword.id,
-            col(Check.provider) == PROVIDER,
-            col(Check.observed_at) == observed_at,
-        )
-    ).first()
+    assert keyword.id is not None
+    existing = imported_check(session, keyword.id, PROVIDER, observed_at)
     if existing is not None:
         raise SerptrackError(
             f"a page of {query!r} observed at {observed_at.isoformat()} is already imported "

@@ -16,14 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from .. import __version__, analysis, lead, store
 from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
 from ..lead import CheckPoint, Event, KeywordInfo
-from ..models import Annotation, Campaign, Check, Keyword
+from ..models import Campaign
 from ..store import reads
 from ..store.reads import CheckEntry, UrlPosition
 
@@ -112,7 +111,8 @@ def choose_period(
         raise ReportError("choose a --month or a --from/--to range, not both")
     if month:
         return month_period(month)
-    span = _check_span(session, campaign)
+    found = reads.check_span(session, campaign)
+    span = (found[0].date(), found[1].date()) if found else None
     if span is None:
         raise ReportError(
             f"campaign {campaign.name!r} has no checks yet; run `serptrack check {campaign.name}` "
@@ -126,27 +126,6 @@ def choose_period(
     if last < first:
         raise ReportError(f"the period ends ({last}) before it starts ({first}); check --from/--to")
     return Period(first, last)
-
-
-def _check_span(session: Session, campaign: Campaign) -> tuple[dt.date, dt.date] | None:
-    row = session.exec(
-        select(func.min(col(Check.observed_at)), func.max(col(Check.observed_at)))
-        .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
-        .where(col(Keyword.campaign_id) == campaign.id, col(Keyword.active))
-    ).one()
-    if row[0] is None:
-        return None
-    # aggregates bypass the column type: SQLite hands back text, PostgreSQL an aware datetime
-    low, high = (_as_datetime(value) for value in row)
-    return low.date(), high.date()
-
-
-def _as_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 # --- plain data ------------------------------------------------------------------------------
@@ -486,16 +465,8 @@ def _mean(shares: Sequence[Mapping[str, float] | None]) -> dict[str, float] | No
 
 
 def _notes(session: Session, campaign: Campaign, period: Period) -> list[Note]:
-    rows = session.exec(
-        select(Annotation)
-        .where(
-            col(Annotation.campaign_id) == campaign.id,
-            col(Annotation.date) >= period.first,
-            col(Annotation.date) <= period.last,
-        )
-        .order_by(col(Annotation.date), col(Annotation.id))
-    )
-    return [Note(i, n.date, n.text, n.query) for i, n in enumerate(rows, start=1)]
+    found = reads.campaign_annotations(session, campaign, period.first, period.last)
+    return [Note(i, n["date"], n["text"], n["query"]) for i, n in enumerate(found, start=1)]
 
 
 def _rules(session: Session, campaign: Campaign) -> dict[str, list[str]]:

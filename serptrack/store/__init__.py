@@ -22,6 +22,7 @@ from .campaigns import (
     campaign_keywords,
     campaign_labeller,
     campaign_rules,
+    check_summary,
     get_campaign,
     list_campaigns,
 )
@@ -29,12 +30,13 @@ from .checks import (
     CheckRecord,
     checked_slots,
     done_slots,
+    imported_check,
     load_payloads,
     record_check,
     record_checks,
     write_checks,
 )
-from .engine import connect, database_url, default_db_path, describe_target
+from .engine import connect, database_url, default_db_path, describe_target, schema_revision
 from .history import HISTORY_COLUMNS, history_rows
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "campaign_keywords",
     "campaign_labeller",
     "campaign_rules",
+    "check_summary",
     "checked_slots",
     "connect",
     "database_url",
@@ -53,9 +56,11 @@ __all__ = [
     "done_slots",
     "get_campaign",
     "history_rows",
+    "imported_check",
     "list_campaigns",
     "load_payloads",
     "record_check",
     "record_checks",
+    "schema_revision",
     "write_checks",
 ]

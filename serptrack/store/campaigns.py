@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from ..classify import Labeller, Rule
 from ..errors import NotFoundError
 from ..models import Annotation, Campaign, Check, Keyword, LabelRule, utcnow
-from ..vocabulary import identity_of
+from ..vocabulary import CheckStatus, identity_of
 from .stances import bring_up_to_date
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ __all__ = [
     "campaign_keywords",
     "campaign_labeller",
     "campaign_rules",
+    "check_summary",
     "get_campaign",
     "list_campaigns",
 ]
@@ -198,6 +199,18 @@ def list_campaigns(session: Session) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def check_summary(session: Session, campaign: Campaign) -> tuple[dt.datetime | None, int]:
+    """When the campaign was last checked, and how many of its checks failed or were blocked."""
+    joined = (
+        select(func.max(Check.observed_at), func.count(col(Check.id)))
+        .join(Keyword, col(Keyword.id) == col(Check.keyword_id))
+        .where(col(Keyword.campaign_id) == campaign.id)
+    )
+    last, _ = session.exec(joined).one()
+    _, failed = session.exec(joined.where(col(Check.status) != CheckStatus.OK)).one()
+    return last, failed
 
 
 def campaign_keywords(

@@ -25,6 +25,7 @@ __all__ = [
     "checked_slots",
     "domain_of",
     "done_slots",
+    "imported_check",
     "load_payloads",
     "record_check",
     "record_checks",
@@ -110,7 +111,7 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
     returned = connection.execute(
         insert(Check).returning(col(Check.id), sort_by_parameter_order=True), check_rows
     )
-    check_ids = [int(row[0]) for row in returned]
+    check_ids = [int(row.id) for row in returned]
     result_rows: list[tuple[Any, ...]] = []
     payload_rows: list[dict[str, Any]] = []
     urls_by_keyword: dict[int, set[str]] = {}
@@ -196,6 +197,19 @@ def _url_keys(url: str) -> tuple[str, str]:
     """(normalised URL, registrable domain) of a result URL; cached, as pages repeat URLs."""
     norm = normalise_url(url)
     return norm, registrable_domain(norm)
+
+
+def imported_check(
+    session: Session, keyword_id: int, provider: str, observed_at: dt.datetime
+) -> int | None:
+    """The id of the keyword's check from ``provider`` observed at ``observed_at``, if any."""
+    return session.exec(
+        select(Check.id).where(
+            col(Check.keyword_id) == keyword_id,
+            col(Check.provider) == provider,
+            col(Check.observed_at) == observed_at,
+        )
+    ).first()
 
 
 def load_payloads(session: Session, check_id: int) -> list[tuple[str, bytes]]:

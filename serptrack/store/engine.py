@@ -25,7 +25,13 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..errors import DatabaseError
 
-__all__ = ["connect", "database_url", "default_db_path", "describe_target"]
+__all__ = [
+    "connect",
+    "database_url",
+    "default_db_path",
+    "describe_target",
+    "schema_revision",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -178,6 +184,12 @@ def _migrate(engine: Engine, shown: str) -> None:
             )
         if current != script.get_current_head():
             command.upgrade(config, "head")
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:

@@ -33,7 +33,7 @@ from ..lead import (
 )
 from ..models import Annotation, Campaign
 from .campaigns import campaign_keywords
-from .schema import CHECKS, RESULTS, URL_STANCES
+from .schema import CHECKS, KEYWORDS, RESULTS, URL_STANCES
 from .stances import StanceView, batches, read_view
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "best_results",
     "campaign_annotations",
     "check_log",
+    "check_span",
     "failed_since_last_ok",
     "keyword_infos",
     "keyword_series",
@@ -568,13 +569,49 @@ def failed_since_last_ok(connection: Connection, keyword_ids: Sequence[int]) -> 
     return {keyword_id: count for keyword_id, count in connection.execute(statement)}
 
 
-def campaign_annotations(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
-    notes = session.exec(
-        sm_select(Annotation)
-        .where(col(Annotation.campaign_id) == campaign.id)
-        .order_by(col(Annotation.date), col(Annotation.id))
-    )
+def campaign_annotations(
+    session: Session,
+    campaign: Campaign,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The campaign's annotations (date, text, query), by date, from ``first`` to ``last``."""
+    statement = sm_select(Annotation).where(col(Annotation.campaign_id) == campaign.id)
+    if first is not None:
+        statement = statement.where(col(Annotation.date) >= first)
+    if last is not None:
+        statement = statement.where(col(Annotation.date) <= last)
+    notes = session.exec(statement.order_by(col(Annotation.date), col(Annotation.id)))
     return [{"date": n.date, "text": n.text, "query": n.query} for n in notes]
+
+
+def check_span(session: Session, campaign: Campaign) -> tuple[dt.datetime, dt.datetime] | None:
+    """When the campaign's active keywords were first and last checked, or None."""
+    k = KEYWORDS
+    row = (
+        session.connection()
+        .execute(
+            select(
+                func.min(CHECKS.c.observed_at).label("first"),
+                func.max(CHECKS.c.observed_at).label("last"),
+            )
+            .join(k, k.c.id == CHECKS.c.keyword_id)
+            .where(k.c.campaign_id == campaign.id, k.c.active)
+        )
+        .one()
+    )
+    if row.first is None:
+        return None
+    return _as_datetime(row.first), _as_datetime(row.last)
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    # aggregates bypass the column type: SQLite hands back text, PostgreSQL an aware datetime
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def unlabelled_exposure(
