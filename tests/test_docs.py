@@ -61,3 +61,12 @@ def test_python_m_serptrack_works() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("Usage: serptrack [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_the_layout_section_names_every_module() -> None:
+    section = README.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    package = Path(__file__).parent.parent / "serptrack"
+    names = {p.name for p in package.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    names |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    missing = sorted(name for name in names if f"`{name}" not in section)
+    assert missing == [], f"README's layout section lacks {missing}"
