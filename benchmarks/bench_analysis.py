@@ -4,6 +4,20 @@ Builds a 7.3 M-row SQLite database once with bulk inserts (cached under
 ``$SERPTRACK_BENCH_DIR``, default ``/tmp/serptrack-bench``), then times the library
 functions the CLI calls, each in a fresh engine, and prints seconds and the ratio to the
 3-second limit. Run: ``.venv/bin/python benchmarks/bench_analysis.py [--rebuild] [--runs N]``.
+
+Before/after: ``--baseline REV`` (e.g. ``--baseline 796590c``) also times the same commands on
+git revision REV in the same run and prints, per command, before, after and after/before
+beside the ratio to the limit. REV is checked out as a detached worktree under ``/tmp``; each
+side runs this script's own timing code in a worker process whose ``PYTHONPATH`` puts its
+tree first, and the runs alternate, before, after, before, after, ... against a fresh engine
+each. Each side has its own cached copy of the same generated data, built by this script on
+that side's library: REV refuses a database that newer migrations (0005) have touched, so
+the two cannot share one file. The working tree's copy is the usual cache file; REV's lives
+in ``$SERPTRACK_BENCH_DIR/baseline-<sha12>/`` and is built on first use (several minutes).
+The library calls differ between versions only in where the storage and stances modules
+live (``serptrack.store`` in the working tree) and how the bulk load labels its URLs
+(``label_loaded_urls``): one compatibility branch each, here.
+Details in ``benchmarks/baseline.py``.
 """
 
 from __future__ import annotations
@@ -19,13 +33,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+import baseline
+from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
-from serptrack import analysis, storage, suggest
+from serptrack import analysis, suggest
 from serptrack.campaign import parse_campaign
 from serptrack.models import Result
-from serptrack.stances import bring_up_to_date, read_rules
+
+# Modules that moved after the baseline 796590c: the store package, then the old modules.
+store = baseline.first_module("connect", "serptrack.store", "serptrack.storage")
+stances = baseline.first_module("read_rules", "serptrack.store.stances", "serptrack.stances")
 
 KEYWORDS = 200
 DAYS = 365
@@ -112,9 +130,9 @@ def keyword_rows(k: int, check_id: int, day: int, rng: random.Random) -> list[tu
 def build(path: Path) -> None:
     """Create the database at ``path`` with bulk inserts (indexes are built after the load)."""
     started = time.perf_counter()
-    engine = storage.connect(str(path))
+    engine = store.connect(str(path))
     spec = parse_campaign(campaign_text(), "bench.toml", base_dir=path.parent)
-    storage.apply_campaign(engine, spec)
+    store.apply_campaign(engine, spec)
     with engine.begin() as connection:
         keyword_ids = [
             row[0] for row in connection.execute(text("SELECT id FROM keywords ORDER BY id"))
@@ -161,9 +179,76 @@ def build(path: Path) -> None:
         raw.close()
     with engine.begin() as connection:  # a bulk load bypasses the check path: label its URLs
         campaign_id = connection.execute(text("SELECT id FROM campaigns")).scalar_one()
-        bring_up_to_date(connection, campaign_id, read_rules(connection, campaign_id))
+        label_loaded_urls(connection, campaign_id)
     engine.dispose()
     print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def label_loaded_urls(connection: Connection, campaign_id: int) -> None:
+    """Give every bulk-loaded result URL its stance row, through either version's API."""
+    if hasattr(stances, "bring_up_to_date"):  # since 9a1636f (stance marks by check)
+        rules = stances.read_rules(connection, campaign_id)
+        stances.bring_up_to_date(connection, campaign_id, rules)
+    else:  # 796590c and before
+        stances.refresh_url_stances(connection, campaign_id)
+
+
+def database() -> Path:
+    """The cached database's path under ``$SERPTRACK_BENCH_DIR``."""
+    return baseline.bench_dir() / f"analysis-v{VERSION}-{KEYWORDS}x{DAYS}x{PER_CHECK}.db"
+
+
+def prepare(rebuild: bool = False) -> dict[str, Any]:
+    """Build the database if missing (or asked to); say where it is and what it holds."""
+    path = database()
+    if rebuild or not path.exists():
+        partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a failed or
+        for base in (path, partial):  # interrupted build leaves no cache behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{base}{suffix}").unlink(missing_ok=True)
+        print(f"Building {path} ({KEYWORDS * DAYS * PER_CHECK:,} result rows) ...", file=sys.stderr)
+        build(partial)
+        for suffix in ("-wal", "-shm", ""):  # the database file last
+            if Path(f"{partial}{suffix}").exists():
+                Path(f"{partial}{suffix}").replace(f"{path}{suffix}")
+    engine = store.connect(str(path))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT COUNT(*) FROM results")).scalar_one()
+        checks = connection.execute(text("SELECT COUNT(*) FROM checks")).scalar_one()
+    engine.dispose()
+    return {"path": str(path), "bytes": os.path.getsize(path), "checks": checks, "rows": rows}
+
+
+def describe(data: dict[str, Any]) -> str:
+    """One line on a prepared database."""
+    return (
+        f"{data['path']} ({data['bytes'] / 1e9:.1f} GB): {data['checks']:,} checks, "
+        f"{data['rows']:,} results, {KEYWORDS} keywords, one campaign"
+    )
+
+
+def run_once(call: Callable[[Engine], int], path: Path) -> tuple[float, int]:
+    """Time ``call`` once on a fresh engine; return (seconds, rows)."""
+    engine = store.connect(str(path))
+    try:
+        started = time.perf_counter()
+        count = call(engine)
+        return time.perf_counter() - started, count
+    finally:
+        engine.dispose()
+
+
+def time_command(label: str) -> dict[str, Any]:
+    """One timed run of the command ``label`` (a worker's request)."""
+    seconds, count = run_once(with_campaign(dict(commands(True))[label]), database())
+    return {"seconds": seconds, "count": count}
+
+
+def limit_note(label: str, median: float) -> str:
+    """The median's share of the limit, for the commands that have one."""
+    if label.split()[0] not in LIMITED:
+        return "no limit set"
+    return f"{median / LIMIT_SECONDS:.0%} of the {LIMIT_SECONDS:.0f} s limit"
 
 
 def timed(label: str, runs: int, fn: Callable[[Engine], int], path: Path) -> list[float]:
@@ -171,21 +256,10 @@ def timed(label: str, runs: int, fn: Callable[[Engine], int], path: Path) -> lis
     seconds = []
     count = 0
     for _ in range(runs):
-        engine = storage.connect(str(path))
-        started = time.perf_counter()
-        count = fn(engine)
-        seconds.append(time.perf_counter() - started)
-        engine.dispose()
-    best, median = min(seconds), statistics.median(seconds)
-    limit = (
-        f"{median / LIMIT_SECONDS:.0%} of the {LIMIT_SECONDS:.0f} s limit"
-        if label.split()[0] in LIMITED
-        else "no limit set"
-    )
-    print(
-        f"{label:<20} first {seconds[0]:5.2f} s  median {median:5.2f} s  best {best:5.2f} s  "
-        f"({limit})  -> {count} rows"
-    )
+        elapsed, count = run_once(fn, path)
+        seconds.append(elapsed)
+    limit = limit_note(label, statistics.median(seconds))
+    print(f"{label:<20} {baseline.spread(seconds)}  ({limit})  -> {count} rows")
     return seconds
 
 
@@ -194,7 +268,7 @@ def with_campaign(call: Callable[[Session, Any], Any]) -> Callable[[Engine], int
 
     def run(engine: Engine) -> int:
         with Session(engine) as session:
-            campaign = storage.get_campaign(session, "bench")
+            campaign = store.get_campaign(session, "bench")
             found = call(session, campaign)
         return len(found["keywords"]) if isinstance(found, dict) else len(found)
 
@@ -207,20 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per command")
     parser.add_argument("--all", action="store_true", help="also time paid and labels suggest")
+    baseline.add_options(parser)
     args = parser.parse_args(argv)
-    folder = Path(os.environ.get("SERPTRACK_BENCH_DIR", "/tmp/serptrack-bench"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"analysis-v{VERSION}-{KEYWORDS}x{DAYS}x{PER_CHECK}.db"
-    if args.rebuild or not path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        print(f"Building {path} ({KEYWORDS * DAYS * PER_CHECK:,} result rows) ...", file=sys.stderr)
-        build(path)
-    with storage.connect(str(path)).connect() as connection:
-        rows = connection.execute(text("SELECT COUNT(*) FROM results")).scalar_one()
-        checks = connection.execute(text("SELECT COUNT(*) FROM checks")).scalar_one()
-    print(f"Database: {path} ({os.path.getsize(path) / 1e9:.1f} GB)")
-    print(f"{checks:,} checks, {rows:,} results, {KEYWORDS} keywords, one campaign")
+    if args.worker:
+        return baseline.serve({"prepare": prepare, "time": time_command})
+    if args.baseline:
+        return compare(args.baseline, args.runs, args.all, args.rebuild)
+    data = prepare(args.rebuild)
+    path = Path(data["path"])
+    print(f"Database: {describe(data)}")
     worst = 0.0
     for label, call in commands(args.all):
         seconds = timed(label, args.runs, with_campaign(call), path)
@@ -228,6 +297,49 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, statistics.median(seconds))
     verdict = "PASS" if worst < LIMIT_SECONDS else "FAIL"
     print(f"{verdict}: slowest median {worst:.2f} s against a {LIMIT_SECONDS:.0f} s limit")
+    return 0 if worst < LIMIT_SECONDS else 1
+
+
+def compare(rev: str, runs: int, everything: bool, rebuild: bool) -> int:
+    """Time every command on ``rev`` (before) and the working tree (after), interleaved."""
+    with baseline.sides(__file__, rev) as pair:
+        data = []
+        for side in pair:
+            data.append(side.call("prepare", rebuild=rebuild))
+            print(f"{side.name:<6} database: {describe(data[-1])}")
+        if (data[0]["checks"], data[0]["rows"]) != (data[1]["checks"], data[1]["rows"]):
+            print("WARNING: the two databases do not hold the same checks and results")
+        print(f"{runs} runs per side, alternating before/after, each on a fresh engine")
+        worst = slowest = 0.0
+        slowest_label = ""
+        for label, _ in commands(everything):
+            runs_of = baseline.alternate(pair, runs, "time", label=label)
+            medians = []
+            for name, (side, replies) in enumerate(zip(pair, runs_of, strict=True)):
+                seconds = [reply["seconds"] for reply in replies]
+                medians.append(statistics.median(seconds))
+                head = label if name == 0 else ""
+                print(
+                    f"{head:<20} {side.name:<6} {baseline.spread(seconds)}  "
+                    f"({limit_note(label, medians[-1])})  -> {replies[-1]['count']} rows"
+                )
+            best = [min(reply["seconds"] for reply in replies) for replies in runs_of]
+            change = baseline.ratio(medians[1], medians[0])
+            print(
+                f"{'':<20} after/before: median {change:.2f}  "
+                f"best {baseline.ratio(best[1], best[0]):.2f}"
+            )
+            if runs_of[0][-1]["count"] != runs_of[1][-1]["count"]:
+                print(f"{'':<20} WARNING: before and after return different row counts")
+            if label.split()[0] in LIMITED:
+                worst = max(worst, medians[1])
+            if change > slowest:
+                slowest, slowest_label = change, label
+    verdict = "PASS" if worst < LIMIT_SECONDS else "FAIL"
+    print(
+        f"{verdict}: slowest median after {worst:.2f} s against a {LIMIT_SECONDS:.0f} s limit; "
+        f"largest after/before median ratio {slowest:.2f} ({slowest_label})"
+    )
     return 0 if worst < LIMIT_SECONDS else 1
 
 

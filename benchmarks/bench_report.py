@@ -1,6 +1,6 @@
 """Benchmark: the monthly report of 100 keywords x 31 daily checks x 100 results.
 
-Builds the database once through the store path ``check`` uses (``storage.record_checks``:
+Builds the database once through the store path ``check`` uses (``record_checks``:
 whole checks in group commits, stances remembered as they are written) and caches it under
 ``$SERPTRACK_BENCH_DIR`` (default ``/tmp/serptrack-bench``). Then builds the report through
 the library, as ``serptrack report`` does, each run with a fresh engine, and prints the build
@@ -8,6 +8,17 @@ time and the file size with their ratios to the targets: 5 s and 6 MB (10^6 byte
 plotly.js embedded.
 
 Run: ``.venv/bin/python benchmarks/bench_report.py [--rebuild] [--runs N] [--out FILE]``
+
+Before/after: ``--baseline REV`` (e.g. ``--baseline 796590c``) also builds the same report on
+git revision REV in the same run and prints before, after and after/before for the build
+time and the size, beside their ratios to the targets. REV is checked out as a detached
+worktree under ``/tmp``; each side runs this script's own code in a worker process whose
+``PYTHONPATH`` puts its tree first, and the runs alternate, before, after, before, after, ...,
+each with a fresh engine. Each side has its own cached copy of the same generated data,
+stored by this script through that side's ``record_checks``: REV refuses a database
+that newer migrations (0005) have touched, so the two cannot share one file. The working
+tree's copy is the usual cache file; REV's lives in ``$SERPTRACK_BENCH_DIR/baseline-<sha12>/``.
+``--out`` writes the working tree's report. Details in ``benchmarks/baseline.py``.
 """
 
 from __future__ import annotations
@@ -20,13 +31,18 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import baseline
 from sqlalchemy import text
 from sqlmodel import Session
 
-from serptrack import report, storage
+from serptrack import report
 from serptrack.campaign import parse_campaign
 from serptrack.snapshot import Item
+
+# The storage functions' module: the store package in the working tree, storage at 796590c.
+store = baseline.first_module("record_checks", "serptrack.store", "serptrack.storage")
 
 KEYWORDS = 100
 DAYS = 31
@@ -121,9 +137,9 @@ def page(k: int, day: int) -> list[Item]:
 def build(path: Path) -> None:
     """Create the database through the store path ``check`` uses, one day per group commit."""
     started = time.perf_counter()
-    engine = storage.connect(str(path))
+    engine = store.connect(str(path))
     spec = parse_campaign(campaign_text(), "bench-report.toml", base_dir=path.parent)
-    storage.apply_campaign(engine, spec)
+    store.apply_campaign(engine, spec)
     with engine.begin() as connection:
         keyword_ids = [
             row[0] for row in connection.execute(text("SELECT id FROM keywords ORDER BY id"))
@@ -134,7 +150,7 @@ def build(path: Path) -> None:
         for k, keyword_id in enumerate(keyword_ids):
             failed = (day * 31 + k) % 97 == 0
             records.append(
-                storage.CheckRecord(
+                store.CheckRecord(
                     keyword_id=keyword_id,
                     provider="replay",
                     observed_at=at,
@@ -146,18 +162,18 @@ def build(path: Path) -> None:
                     source="benchmark",
                 )
             )
-        storage.record_checks(engine, records)
+        store.record_checks(engine, records)
     engine.dispose()
     print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def run(path: Path) -> tuple[float, str]:
     """Build the report once with a fresh engine; return (seconds, HTML)."""
-    engine = storage.connect(str(path))
+    engine = store.connect(str(path))
     try:
         started = time.perf_counter()
         with Session(engine) as session:
-            campaign = storage.get_campaign(session, "bench-report")
+            campaign = store.get_campaign(session, "bench-report")
             html = report.make_report(
                 session,
                 campaign,
@@ -169,44 +185,125 @@ def run(path: Path) -> tuple[float, str]:
         engine.dispose()
 
 
+def database() -> Path:
+    """The cached database's path under ``$SERPTRACK_BENCH_DIR``."""
+    return baseline.bench_dir() / f"report-v{VERSION}-{KEYWORDS}x{DAYS}x{PER_CHECK}.db"
+
+
+def prepare(rebuild: bool = False) -> dict[str, Any]:
+    """Build the database if missing (or asked to); say where it is and what it holds."""
+    path = database()
+    if rebuild or not path.exists():
+        partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a failed or
+        for base in (path, partial):  # interrupted build leaves no cache behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{base}{suffix}").unlink(missing_ok=True)
+        print(f"Building {path} ({KEYWORDS * DAYS * PER_CHECK:,} result rows) ...", file=sys.stderr)
+        build(partial)
+        for suffix in ("-wal", "-shm", ""):  # the database file last
+            if Path(f"{partial}{suffix}").exists():
+                Path(f"{partial}{suffix}").replace(f"{path}{suffix}")
+    engine = store.connect(str(path))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT COUNT(*) FROM results")).scalar_one()
+        checks = connection.execute(text("SELECT COUNT(*) FROM checks")).scalar_one()
+    engine.dispose()
+    return {"path": str(path), "bytes": os.path.getsize(path), "checks": checks, "rows": rows}
+
+
+def describe(data: dict[str, Any]) -> str:
+    """One line on a prepared database."""
+    return (
+        f"{data['path']} ({data['bytes'] / 1e6:.0f} MB): {data['checks']:,} checks, "
+        f"{data['rows']:,} results, {KEYWORDS} keywords, report for {MONTH}"
+    )
+
+
+_last_html = ""  # a worker's latest report, kept for ``save``
+
+
+def time_report() -> dict[str, Any]:
+    """One timed build of the report (a worker's request): seconds and size in bytes."""
+    global _last_html
+    seconds, _last_html = run(database())
+    return {"seconds": seconds, "bytes": len(_last_html.encode("utf-8"))}
+
+
+def save(out: str) -> None:
+    """Write the worker's latest report to ``out``."""
+    Path(out).write_text(_last_html, encoding="utf-8")
+
+
+def time_note(median: float) -> str:
+    """The median build time's share of its target."""
+    return f"{median / LIMIT_SECONDS:.0%} of the {LIMIT_SECONDS:.0f} s target"
+
+
+def size_line(size: int) -> str:
+    """A report size and its share of the target."""
+    return (
+        f"{size:,} bytes = {size / 1e6:.2f} MB "
+        f"({size / LIMIT_BYTES:.0%} of the {LIMIT_BYTES / 1e6:.0f} MB target, plotly.js embedded)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build (or reuse) the database, then time the report and measure its size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
     parser.add_argument("--runs", type=int, default=3, help="timed runs")
     parser.add_argument("--out", type=Path, help="also write the report here")
+    baseline.add_options(parser)
     args = parser.parse_args(argv)
-    folder = Path(os.environ.get("SERPTRACK_BENCH_DIR", "/tmp/serptrack-bench"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"report-v{VERSION}-{KEYWORDS}x{DAYS}x{PER_CHECK}.db"
-    if args.rebuild or not path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        print(f"Building {path} ({KEYWORDS * DAYS * PER_CHECK:,} result rows) ...", file=sys.stderr)
-        build(path)
-    with storage.connect(str(path)).connect() as connection:
-        rows = connection.execute(text("SELECT COUNT(*) FROM results")).scalar_one()
-        checks = connection.execute(text("SELECT COUNT(*) FROM checks")).scalar_one()
-    print(f"Database: {path} ({os.path.getsize(path) / 1e6:.0f} MB)")
-    print(f"{checks:,} checks, {rows:,} results, {KEYWORDS} keywords, report for {MONTH}")
+    if args.worker:
+        return baseline.serve({"prepare": prepare, "time": time_report, "save": save})
+    if args.baseline:
+        return compare(args.baseline, args.runs, args.rebuild, args.out)
+    data = prepare(args.rebuild)
+    print(f"Database: {describe(data)}")
     seconds = []
     html = ""
     for _ in range(args.runs):
-        elapsed, html = run(path)
+        elapsed, html = run(Path(data["path"]))
         seconds.append(elapsed)
     size = len(html.encode("utf-8"))
     if args.out:
         args.out.write_text(html, encoding="utf-8")
     median = statistics.median(seconds)
-    print(
-        f"build: first {seconds[0]:.2f} s, median {median:.2f} s, best {min(seconds):.2f} s "
-        f"({median / LIMIT_SECONDS:.0%} of the {LIMIT_SECONDS:.0f} s target)"
-    )
-    print(
-        f"size:  {size:,} bytes = {size / 1e6:.2f} MB "
-        f"({size / LIMIT_BYTES:.0%} of the {LIMIT_BYTES / 1e6:.0f} MB target, plotly.js embedded)"
-    )
+    print(f"build: {baseline.spread(seconds)}  ({time_note(median)})")
+    print(f"size:  {size_line(size)}")
     ok = median < LIMIT_SECONDS and size < LIMIT_BYTES
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def compare(rev: str, runs: int, rebuild: bool, out: Path | None) -> int:
+    """Build the report on ``rev`` (before) and the working tree (after), interleaved."""
+    with baseline.sides(__file__, rev) as pair:
+        data = []
+        for side in pair:
+            data.append(side.call("prepare", rebuild=rebuild))
+            print(f"{side.name:<6} database: {describe(data[-1])}")
+        if (data[0]["checks"], data[0]["rows"]) != (data[1]["checks"], data[1]["rows"]):
+            print("WARNING: the two databases do not hold the same checks and results")
+        print(f"{runs} runs per side, alternating before/after, each on a fresh engine")
+        before, after = baseline.alternate(pair, runs, "time")
+        if out:
+            pair[1].call("save", out=str(out.resolve()))
+    seconds = [[reply["seconds"] for reply in replies] for replies in (before, after)]
+    medians = [statistics.median(runs_of) for runs_of in seconds]
+    sizes = [before[-1]["bytes"], after[-1]["bytes"]]
+    for name, (side, runs_of) in enumerate(zip(pair, seconds, strict=True)):
+        head = "build:" if name == 0 else ""
+        print(f"{head:<6} {side.name:<6} {baseline.spread(runs_of)}  ({time_note(medians[name])})")
+    print(
+        f"{'':<6} after/before: median {baseline.ratio(medians[1], medians[0]):.2f}  "
+        f"best {baseline.ratio(min(seconds[1]), min(seconds[0])):.2f}"
+    )
+    for name, (side, size) in enumerate(zip(pair, sizes, strict=True)):
+        print(f"{'size:' if name == 0 else '':<6} {side.name:<6} {size_line(size)}")
+    print(f"{'':<6} after/before: {baseline.ratio(sizes[1], sizes[0]):.4f}")
+    ok = medians[1] < LIMIT_SECONDS and sizes[1] < LIMIT_BYTES
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
