@@ -84,6 +84,7 @@ class Labeller:
     """Assigns stances to normalised URLs by a campaign's rules, with the SPEC's precedence."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
+        """Index ``rules`` by kind: the first exact URL or host rule wins, longest prefix first."""
         self.rules: list[Rule] = list(rules)
         self._exact = {r.key: r for r in reversed(self.rules) if r.kind == "url"}
         self._prefixes = sorted(

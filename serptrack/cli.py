@@ -42,13 +42,14 @@ class SerptrackGroup(click.Group):
     """Turns every :class:`SerptrackError` into ``Error: <message>`` and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a :class:`SerptrackError` it raises becomes a ``ClickException``."""
         try:
             return super().invoke(ctx)
         except SerptrackError as error:
             raise click.ClickException(str(error)) from None
 
 
-class IsoDateTime(click.ParamType):
+class IsoDateTime(click.ParamType[dt.datetime]):
     """An ISO 8601 datetime; a value without a zone is taken as UTC."""
 
     name = "ISO-DATETIME"
@@ -56,6 +57,7 @@ class IsoDateTime(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> dt.datetime:
+        """Parse an option's text; a datetime (a default given in code) is returned as it is."""
         if isinstance(value, dt.datetime):
             return value
         try:
@@ -66,7 +68,7 @@ class IsoDateTime(click.ParamType):
             )
 
 
-class IsoDate(click.ParamType):
+class IsoDate(click.ParamType[dt.date]):
     """A calendar date, YYYY-MM-DD."""
 
     name = "YYYY-MM-DD"
@@ -74,6 +76,7 @@ class IsoDate(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> dt.date:
+        """Parse an option's text; a date (a default given in code) is returned as it is."""
         if isinstance(value, dt.date):
             return value
         try:

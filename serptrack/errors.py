@@ -21,9 +21,12 @@ them and never prints or exits.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .vocabulary import CheckStatus, FailureKind
+
+if TYPE_CHECKING:
+    from .providers.base import RawPage
 
 __all__ = [
     "BlockedError",
@@ -51,6 +54,7 @@ class CampaignFileError(SerptrackError):
     """A campaign file that cannot be applied."""
 
     def __init__(self, path: str, where: str | None, message: str) -> None:
+        """Reads ``path: where: message``; ``where`` (a key or table) is left out when None."""
         self.path = path
         self.where = where
         self.message = message
@@ -95,8 +99,9 @@ class FetchError(ProviderError):
         *,
         kind: FailureKind = FailureKind.ERROR,
         status_code: int | None = None,
-        pages: list | None = None,
+        pages: list[RawPage] | None = None,
     ) -> None:
+        """``pages`` (the raw pages received before the failure) defaults to an empty list."""
         super().__init__(message)
         self.kind = kind
         self.status_code = status_code
@@ -117,6 +122,7 @@ class BlockedPageError(ParseError, BlockedError):
     """A saved or fetched page that is a block page, not results."""
 
     def __init__(self, message: str) -> None:
+        """A block page's failure kind is always ``blocked``."""
         BlockedError.__init__(self, message, kind=FailureKind.BLOCKED)
 
 

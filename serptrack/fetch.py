@@ -103,6 +103,7 @@ class RetryLater(Exception):
     """
 
     def __init__(self, error: FetchError, retry_after: float | None = None) -> None:
+        """The message is ``error``'s; ``retry_after`` is None when the server named no wait."""
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
@@ -114,7 +115,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) 
     "Equal jitter": half the exponential step is kept, the other half is random, so checks
     that failed together do not all come back at the same instant.
     """
-    step = min(policy.backoff_max, policy.backoff_base * 2 ** (attempt - 1))
+    step = min(policy.backoff_max, policy.backoff_base * 2.0 ** (attempt - 1))
     return step / 2 + rand() * step / 2
 
 
@@ -174,6 +175,7 @@ class RateLimiter:
     """Spaces requests at most ``rate`` per second (no burst); ``hold`` pauses them all."""
 
     def __init__(self, rate: float | None, clock: Clock) -> None:
+        """A ``rate`` of None or not above zero means no spacing; only holds then apply."""
         self.rate = rate if rate and rate > 0 else None
         self._clock = clock
         self._next = 0.0
@@ -213,6 +215,7 @@ class Fetcher:
         clock: Clock | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
+        """Defaults: the standard :class:`RetryPolicy`, the real clock, ``random`` jitter."""
         self.policy = policy or RetryPolicy()
         self.clock = clock or Clock()
         self.rand = rand
@@ -372,6 +375,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         per_pool: int = 10,
         factory: Callable[[httpx.Limits], httpx.AsyncBaseTransport] | None = None,
     ) -> None:
+        """Enough pools of ``per_pool`` connections for ``connections``; ``factory`` builds one."""
         count = max(1, math.ceil(max(1, connections) / per_pool))
         limits = httpx.Limits(
             max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=30

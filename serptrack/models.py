@@ -58,6 +58,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        """Convert to UTC for the database (naive on SQLite); a naive value is a ValueError."""
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
@@ -67,6 +68,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        """Return an aware UTC datetime; a naive one from the database is taken as UTC."""
         if value is None:
             return None
         if value.tzinfo is None:

@@ -71,7 +71,7 @@ def _write_json_rows(rows: Iterable[Mapping[str, Any]], stream: TextIO) -> int:
 def _write_csv_rows(
     rows: Iterable[Mapping[str, Any]], stream: TextIO, columns: Sequence[str] | None
 ) -> int:
-    writer: csv.DictWriter | None = None
+    writer: csv.DictWriter[str] | None = None
     count = 0
     for row in rows:
         if writer is None:

@@ -53,6 +53,7 @@ class Interval:
         return dt.timedelta(seconds=self.count * _UNIT_SECONDS[self.unit])
 
     def __str__(self) -> str:
+        """The interval as a campaign file writes it, e.g. ``6h``."""
         return f"{self.count}{self.unit}"
 
 
@@ -63,6 +64,7 @@ class Cron:
     expression: str
 
     def __str__(self) -> str:
+        """The expression as given."""
         return self.expression
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from . import store, tracker
-from .defaults import DEFAULT_POLL
+from .defaults import DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_POLL
 from .errors import ProviderError
 from .fetch import Fetcher, make_client
 from .models import Campaign, utcnow
@@ -76,8 +76,8 @@ def run_round(
     now: dt.datetime,
     campaign: str | None = None,
     worker: str | None = None,
-    concurrency: int = tracker.DEFAULT_CONCURRENCY,
-    lease: dt.timedelta = claims.DEFAULT_LEASE,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    lease: dt.timedelta = DEFAULT_LEASE,
     environ: Mapping[str, str] | None = None,
     strict_keys: bool = False,
     should_stop: Callable[[], bool] | None = None,
@@ -217,8 +217,8 @@ def run_worker(
     poll: float = DEFAULT_POLL,
     clock: Callable[[], dt.datetime] = utcnow,
     worker: str | None = None,
-    concurrency: int = tracker.DEFAULT_CONCURRENCY,
-    lease: dt.timedelta = claims.DEFAULT_LEASE,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    lease: dt.timedelta = DEFAULT_LEASE,
     environ: Mapping[str, str] | None = None,
 ) -> list[RoundReport]:
     """Run rounds until ``stop`` is set (or one round with ``once``), sleeping until the next

@@ -81,7 +81,7 @@ class Visit:
     def wait_for_charts(self) -> list[dict[str, Any]]:
         """Wait until the page script has drawn every chart; describe each."""
         self.page.wait_for_selector("html[data-charts=done]", state="attached", timeout=60_000)
-        return self.page.eval_on_selector_all(
+        charts: list[dict[str, Any]] = self.page.eval_on_selector_all(
             "[data-figure]",
             """boxes => boxes.map(box => ({
                 id: box.id,
@@ -91,6 +91,7 @@ class Visit:
                 drawn: box.querySelectorAll('.scatterlayer .trace').length,
             }))""",
         )
+        return charts
 
     def close(self) -> None:
         self.page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import subprocess
 import sys
 
@@ -22,6 +23,7 @@ def keywords(engine, count: int = 3) -> list[int]:
         campaign = Campaign(name="c")
         session.add(campaign)
         session.flush()
+        assert campaign.id is not None
         rows = [
             Keyword(campaign_id=campaign.id, query=f"q{n}", provider="replay") for n in range(count)
         ]
@@ -62,7 +64,7 @@ def test_a_claim_of_a_dead_process_on_this_machine_is_taken_over_at_once(engine)
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    holder = f"{claims.socket.gethostname()}:{dead.stdout.strip()}"
+    holder = f"{socket.gethostname()}:{dead.stdout.strip()}"
     claims.claim_slots(engine, [(keyword, SLOT)], now=NOW, worker=holder)
     _, won = claims.claim_slots(engine, [(keyword, SLOT)], now=NOW, worker="me:1")
     assert won == {(keyword, SLOT)}

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from serptrack.cli import cli
 from serptrack.demo import DEMO_CAMPAIGNS, demo_dir
+from tests.html_support import attr, string, tag
 
 NOTICE = "Illustrative reconstruction, not recorded results."
 
@@ -143,11 +144,11 @@ def test_each_report_covers_its_scenario(
     path = folder / "reports" / f"{name}.html"
     html = path.read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")
-    assert soup.h1.string == f"{brand}: search report, {label}"
-    assert soup.select_one("#notice").get_text().startswith(NOTICE)
-    assert soup.select_one(".agency").string == "serptrack demo"
-    assert soup.select_one("img.logo")["src"].startswith("data:image/svg+xml;base64,")
-    assert "illustrative reconstruction (" in soup.select_one("dl.method").get_text()
+    assert string(soup.h1) == f"{brand}: search report, {label}"
+    assert tag(soup.select_one("#notice")).get_text().startswith(NOTICE)
+    assert string(soup.select_one(".agency")) == "serptrack demo"
+    assert attr(soup.select_one("img.logo"), "src").startswith("data:image/svg+xml;base64,")
+    assert "illustrative reconstruction (" in tag(soup.select_one("dl.method")).get_text()
     assert len(soup.select("#keywords .chart")) == len(soup.select("#summary-table tbody tr"))
     assert path.stat().st_size < 6_000_000
 

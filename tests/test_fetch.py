@@ -22,6 +22,7 @@ from serptrack.fetch import (
     parse_retry_after,
 )
 from serptrack.providers import SearchRequest, build_provider
+from serptrack.vocabulary import FailureKind
 
 from .providers_support import FAST, Expect, FakeClock, Script, attach, fetch_error, fixture
 
@@ -116,7 +117,7 @@ def _send(
 def _ok_or_retry(response: httpx.Response) -> int:
     if response.status_code >= 500:
         raise RetryLater(
-            FetchError("server error", kind=f"http-{response.status_code}"),
+            FetchError("server error", kind=FailureKind.for_http_status(response.status_code)),
             parse_retry_after(response.headers.get("retry-after"), NOW),
         )
     return response.status_code
@@ -218,7 +219,7 @@ def test_final_errors_are_not_retried() -> None:
 
     def handle(response: httpx.Response) -> int:
         calls.append(response)
-        raise FetchError("bad key", kind="auth")
+        raise FetchError("bad key", kind=FailureKind.AUTH)
 
     with pytest.raises(FetchError, match="bad key"):
         _send(lambda request: httpx.Response(401), handle, Fetcher(FAST, clock=FakeClock()))

@@ -131,7 +131,7 @@ def test_faults_are_retried_blocked_or_failed_and_every_check_is_stored(
         "acme deep": 2,
     }
     with engine.connect() as connection:
-        stored = dict(
+        stored: dict[str, int] = dict(
             connection.execute(text("SELECT status, count(*) FROM checks GROUP BY status")).all()
         )
     assert stored == {"ok": 6, "blocked": 1, "failed": 2}

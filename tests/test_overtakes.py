@@ -63,7 +63,8 @@ def event(
 
 
 def overtakes(runner: CliRunner, db: str, *args: str) -> list[dict[str, Any]]:
-    return json_of(runner, "overtakes", "acme-breach", "--db", db, *args)
+    rows: list[dict[str, Any]] = json_of(runner, "overtakes", "acme-breach", "--db", db, *args)
+    return rows
 
 
 def test_every_event_of_both_views_oldest_first(runner: CliRunner, scenario: Any) -> None:

@@ -21,6 +21,7 @@ from serptrack.report.charts import _FAILED_HOVER, _FEATURE_HOVER
 from serptrack.report.render import _renderer
 from tests.conftest import write_snapshot
 from tests.crisis_scenario import CN, CW, DAYS, OAD, OS, invoke, json_of, write_scenario
+from tests.html_support import attr, string, tag
 
 PLOTLY_JS = get_plotlyjs()
 SECTIONS = ("summary", "keywords", "paid", "share", "methodology")
@@ -138,10 +139,10 @@ def figures(html: str) -> dict[str, dict[str, Any]]:
     """Every chart of a report as plotly draws it: the JSON blocks with the shared x values and
     base layout put back, as the page script does."""
     soup = BeautifulSoup(html, "html.parser")
-    shared = json.loads(soup.find("script", id="chart-shared").string)
-    found = {}
+    shared = json.loads(string(soup.find("script", id="chart-shared")))
+    found: dict[str, dict[str, Any]] = {}
     for box in soup.select("[data-figure]"):
-        spec = json.loads(soup.find("script", id=box["data-figure"]).string)
+        spec = json.loads(string(soup.find("script", id=box["data-figure"])))
         figure = spec["figure"]
         for trace in figure["data"]:
             if "x" not in trace and "x" in spec:
@@ -152,7 +153,7 @@ def figures(html: str) -> dict[str, dict[str, Any]]:
                 layout[key] = value + layout.get(key, [])
             else:
                 layout.setdefault(key, value)
-        found[box["id"]] = figure
+        found[attr(box, "id")] = figure
     return found
 
 
@@ -181,7 +182,7 @@ def test_every_section_and_one_copy_of_plotly(
     html = report(runner, crisis, tmp_path, "--month", "2026-04")
     soup = BeautifulSoup(html, "html.parser")
     assert [s["id"] for s in soup.find_all("section")] == list(SECTIONS)
-    assert soup.title.string == "Acme: search report, April 2026"
+    assert string(soup.title) == "Acme: search report, April 2026"
     inline = [
         s.string or "" for s in soup.find_all("script") if not s.get("type") and not s.get("src")
     ]
@@ -192,11 +193,11 @@ def test_every_section_and_one_copy_of_plotly(
     assert len(html.encode()) < len(PLOTLY_JS) + 200_000
     charts = soup.select("[data-figure]")
     assert [c["id"] for c in charts] == ["rank-0", "rank-1", "share"]
-    assert [h.contents[0].strip() for h in soup.select("#keywords h3")] == [
+    assert [str(h.contents[0]).strip() for h in soup.select("#keywords h3")] == [
         "acme breach",
         "acme fuite",
     ]
-    csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    csp = attr(soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"}), "content")
     assert csp.startswith("default-src 'none'; script-src 'sha256-")
     assert "https:" not in csp
 
@@ -404,7 +405,7 @@ def test_summary_table(runner: CliRunner, crisis: str, tmp_path: Path) -> None:
         "A2 3 Apr 2026: Ads start (acme breach)",
         "A3 9 Apr 2026: Press conference",
     ]
-    method = soup.select_one("dl.method").get_text(" ", strip=True)
+    method = tag(soup.select_one("dl.method")).get_text(" ", strip=True)
     assert "Checks 28: 20 successful, 7 failed, 1 blocked." in method
     assert "Failures by reason failed (missing-fixture): 7; blocked (blocked): 1" in method
     assert "CTR curve SISTRIX 2020" in method
@@ -423,11 +424,11 @@ def test_hostile_strings_stay_text(runner: CliRunner, tmp_path: Path, db_url: st
     assert [s.string for s in scripts[-2:]] == [PLOTLY_JS, _renderer()]
     assert not soup.find_all(["img", "iframe", "svg"])
     assert not [a for tag in soup.find_all(True) for a in tag.attrs if a.lower().startswith("on")]
-    assert all(a["href"].startswith(("#", "https://")) for a in soup.find_all("a"))
-    assert "alert" not in "".join(a["href"] for a in soup.find_all("a"))
+    assert all(attr(a, "href").startswith(("#", "https://")) for a in soup.find_all("a"))
+    assert "alert" not in "".join(attr(a, "href") for a in soup.find_all("a"))
     # nothing in a JSON block can end the script element or open a comment
     for block in scripts[:-2]:
-        assert "<" not in block.string and ">" not in block.string
+        assert "<" not in string(block) and ">" not in string(block)
     # the text reads as it was written
     text = soup.get_text()
     for evil in (
@@ -437,7 +438,7 @@ def test_hostile_strings_stay_text(runner: CliRunner, tmp_path: Path, db_url: st
         "<script>alert('notice')</script> & friends",
     ):
         assert evil in text
-    assert soup.title.string == "Brand <script>alert('brand')</script>: search report, May 2026"
+    assert string(soup.title) == "Brand <script>alert('brand')</script>: search report, May 2026"
     # and in the charts, where plotly reads a little HTML, it is escaped (shown literally)
     chart = figures(html)["rank-0"]
     names = {t["name"] for t in chart["data"]}
@@ -495,12 +496,11 @@ def test_stdout_and_cdn(runner: CliRunner, crisis: str) -> None:
     )
     assert result.exit_code == 0, result.output
     soup = BeautifulSoup(result.stdout, "html.parser")
-    src = soup.find("script", src=True)["src"]
+    src = attr(soup.find("script", src=True), "src")
     assert re.fullmatch(r"https://cdn\.plot\.ly/plotly-\d+\.\d+\.\d+\.min\.js", src)
     assert len(result.stdout) < 100_000
-    assert (
-        "script-src 'sha256-"
-        in soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    assert "script-src 'sha256-" in attr(
+        soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"}), "content"
     )
 
 
@@ -518,10 +518,10 @@ def test_branding_from_the_campaign_file_and_options(
     )
     assert invoke(runner, "apply", str(campaign), "--db", db_url).exit_code == 0
     soup = BeautifulSoup(report(runner, db_url, tmp_path, "--month", "2026-04"), "html.parser")
-    assert soup.select_one(".agency").string == "Northwind PR"
-    assert soup.h1.string == "Acme Corp: search report, April 2026"
-    assert soup.select_one("img.logo")["src"].startswith("data:image/png;base64,iVBORw0KGgo")
-    assert "--accent: #aa3300;" in soup.style.string
+    assert string(soup.select_one(".agency")) == "Northwind PR"
+    assert string(soup.h1) == "Acme Corp: search report, April 2026"
+    assert attr(soup.select_one("img.logo"), "src").startswith("data:image/png;base64,iVBORw0KGgo")
+    assert "--accent: #aa3300;" in string(soup.style)
     soup = BeautifulSoup(
         report(
             runner,
@@ -536,8 +536,8 @@ def test_branding_from_the_campaign_file_and_options(
         ),
         "html.parser",
     )
-    assert soup.select_one(".agency").string == "Other"
-    assert "--accent: #112233;" in soup.style.string
+    assert string(soup.select_one(".agency")) == "Other"
+    assert "--accent: #112233;" in string(soup.style)
     logo.unlink()
     result = invoke(
         runner, "report", "acme-breach", "--db", db_url, "--out", str(tmp_path / "x.html")

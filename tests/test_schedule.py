@@ -1,4 +1,5 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,7 +14,7 @@ from serptrack.schedule import (
     slots_between,
 )
 
-UTC = dt.UTC
+UTC = ZoneInfo("UTC")  # what parse_timezone hands the functions
 PARIS = parse_timezone("Europe/Paris")
 
 

@@ -20,6 +20,7 @@ from serptrack.models import Campaign, Check, Keyword
 from serptrack.providers import RawPage
 from serptrack.snapshot import Item
 from serptrack.store import engine as store_engine
+from serptrack.vocabulary import CheckStatus, FailureKind
 
 
 @pytest.mark.sqlite_only
@@ -110,7 +111,8 @@ def test_migrations_upgrade_an_old_database_in_place(tmp_path: Path) -> None:
     target = tmp_path / "old.db"
     old = create_engine(f"sqlite:///{target}")
     with old.begin() as connection:
-        command.upgrade(store_engine._alembic_config(connection), "0001")  # the first release's schema
+        # the first release's schema
+        command.upgrade(store_engine._alembic_config(connection), "0001")
         connection.execute(
             text(
                 "INSERT INTO campaigns (name, brand, description, source_path, settings, created_at, updated_at)"
@@ -133,6 +135,7 @@ def make_keyword(engine) -> int:
         campaign = Campaign(name="c")
         session.add(campaign)
         session.flush()
+        assert campaign.id is not None
         keyword = Keyword(campaign_id=campaign.id, query="acme recall", provider="replay")
         session.add(keyword)
         session.commit()
@@ -233,10 +236,10 @@ def test_failed_check_keeps_no_results(engine) -> None:
         keyword_id,
         "replay",
         dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
-        status="blocked",
+        status=CheckStatus.BLOCKED,
         items=[Item("organic", "https://a.example/")],
         error="captcha",
-        error_kind="blocked",
+        error_kind=FailureKind.BLOCKED,
     )
     store.record_check(engine, record)
     with engine.connect() as connection:

@@ -75,7 +75,7 @@ def test_outcome_status_adds_skipped_to_the_stored_statuses() -> None:
     assert [s.value for s in OutcomeStatus] == [*models.CHECK_STATUSES, "skipped"]
     assert "skipped" not in CHECK_STATUS_VALUES  # never stored
     for status in CheckStatus:
-        assert OutcomeStatus.of(status) == status
+        assert OutcomeStatus.of(status) == status.value
         assert OutcomeStatus.of(status) is OutcomeStatus(status.value)
 
 

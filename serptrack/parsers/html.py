@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from typing import Any, NamedTuple, NoReturn, TypeVar
 from urllib.parse import SplitResult, parse_qs, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, NavigableString, SoupStrainer, Tag
+from bs4 import BeautifulSoup, Tag
 from bs4.builder import ParserRejectedMarkup
 from bs4.dammit import EncodingDetector
 from bs4.element import (
@@ -38,9 +38,11 @@ from bs4.element import (
     Comment,
     Declaration,
     Doctype,
+    NavigableString,
     PageElement,
     ProcessingInstruction,
 )
+from bs4.filter import SoupStrainer
 from lxml import etree
 
 from ..errors import BlockedPageError, ParseError

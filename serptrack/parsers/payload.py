@@ -48,18 +48,17 @@ def text(value: Any, *, strip_tags: bool = False) -> str:
     """A clean one-line string from a payload field (HTML tags and entities removed on request)."""
     if not isinstance(value, str):
         return ""
-    if strip_tags:
-        value = html.unescape(_TAG.sub("", value))
+    string = html.unescape(_TAG.sub("", value)) if strip_tags else value
     if (
-        "  " in value
-        or "\n" in value
-        or "\t" in value
-        or "\r" in value
-        or value[:1].isspace()
-        or value[-1:].isspace()
+        "  " in string
+        or "\n" in string
+        or "\t" in string
+        or "\r" in string
+        or string[:1].isspace()
+        or string[-1:].isspace()
     ):
-        return " ".join(value.split())
-    return value  # already clean: the common case, on the hot path of a 100-result page
+        return " ".join(string.split())
+    return string  # already clean: the common case, on the hot path of a 100-result page
 
 
 def mapping(value: Any) -> dict[str, Any]:

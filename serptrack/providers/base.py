@@ -95,6 +95,7 @@ class Provider(ABC):
     def __init__(
         self, settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ):
+        """Read the keys named by ``key_env`` from ``environ`` (default: the process's)."""
         self.settings: dict[str, Any] = dict(settings or {})
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.keys: dict[str, str] = {name: self.environ.get(name, "") for name in self.key_env}

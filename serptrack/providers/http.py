@@ -81,6 +81,7 @@ class HttpProvider(Provider):
     def __init__(
         self, settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ):
+        """Use a fetcher of its own until a run attaches the shared one (:meth:`attach`)."""
         super().__init__(settings, environ)
         self.attach(Fetcher())
 

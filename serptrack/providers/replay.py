@@ -72,6 +72,7 @@ class ReplayProvider(Provider):
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
+        """Also make ``path`` absolute (from ``base_dir``) and check that the folder exists."""
         resolved = super().check_settings(settings, base_dir)
         if "path" in resolved:
             folder = (base_dir / Path(resolved["path"]).expanduser()).resolve()
@@ -81,6 +82,7 @@ class ReplayProvider(Provider):
         return resolved
 
     async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
+        """Parse the file saved for the query on the request's UTC day; ``client`` is unused."""
         folder = Path(self.settings["path"])
         day = request.as_of.astimezone(dt.UTC).date().isoformat()
         candidates = replay_file_candidates(folder, request)

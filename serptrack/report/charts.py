@@ -429,6 +429,7 @@ class ChartPack:
     """
 
     def __init__(self) -> None:
+        """Start a page with nothing shared yet."""
         self._ids: dict[str, str] = {}
         self._shared: dict[str, dict[str, Any]] = {"arrays": {}, "bases": {}}
 

@@ -72,7 +72,8 @@ def _renderer() -> str:
 @functools.cache
 def _plotly_js() -> str:
     # the library never contains "</script", but a future build must not end the element early
-    return get_plotlyjs().replace("</script", "<\\/script")
+    library: str = get_plotlyjs()  # plotly is untyped
+    return library.replace("</script", "<\\/script")
 
 
 # --- HTML ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_online() -> None:
+    """Migrate on the connection serptrack passed in (batch mode on SQLite, for ALTERs)."""
     connection = config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("serptrack migrations run through serptrack.store.connect()")
