@@ -136,11 +136,11 @@ def _format(as_json: bool, as_csv: bool = False) -> str:
 
 
 @contextmanager
-def _database(db: str | None) -> Iterator[Engine]:
-
+def _database(db: str | None, *, create: bool = False) -> Iterator[Engine]:
+    """The database at ``db``; only commands that store data (``create``) may make a new one."""
     from . import store
 
-    engine = store.connect(db)
+    engine = store.connect(db, create=create)
     try:
         yield engine
     finally:
@@ -189,7 +189,7 @@ def apply(file: Path, db: str | None, as_json: bool) -> None:
     from .output import write_json
 
     spec = load_campaign_file(file)
-    with _database(db) as engine:
+    with _database(db, create=True) as engine:
         summary = store.apply_campaign(engine, spec)
     if as_json:
         write_json(summary.__dict__, sys.stdout)
@@ -274,7 +274,7 @@ def check(
     from .models import utcnow
 
     when = as_of or utcnow()
-    with _database(db) as engine:
+    with _database(db, create=True) as engine:
         if due:
             from . import worker
 
@@ -330,7 +330,7 @@ def backfill(
 
     if last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    with _database(db) as engine:
+    with _database(db, create=True) as engine:
         with Session(engine) as session:
             chosen = store.get_campaign(session, campaign)
             tasks = tracker.plan_backfill(
@@ -461,12 +461,17 @@ def doctor(db: str | None, as_json: bool) -> None:
 
     Example: serptrack doctor --json
     """
-    from . import diagnostics
+    from . import diagnostics, store
+    from .errors import NotFoundError
     from .models import utcnow
     from .output import write_json
 
-    with _database(db) as engine:
-        report = diagnostics.doctor_report(engine, os.environ, now=utcnow())
+    try:
+        with _database(db) as engine:
+            report = diagnostics.doctor_report(engine, os.environ, now=utcnow())
+    except NotFoundError:  # no database there yet: say where it would be, create nothing
+        url = store.database_url(db, create=False)
+        report = diagnostics.missing_database_report(url, os.environ, now=utcnow())
     if as_json:
         write_json(report, sys.stdout)
         return
@@ -538,7 +543,7 @@ def worker_command(once: bool, poll: float, concurrency: int, lease: float, db: 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with _database(db) as engine:
+    with _database(db, create=True) as engine:
         worker.run_worker(
             engine,
             stop=stop,
@@ -579,11 +584,16 @@ def schedule(fmt: str | None, every: int, user: str | None, db: str | None) -> N
     if fmt is None:
         raise click.UsageError("choose --cron or --systemd")
     executable = units.serptrack_command()
+    # cron and systemd run elsewhere, without this shell's folder or SERPTRACK_* variables:
+    # name the database this command would open, by absolute path
+    default = store.default_db_path()
+    target = units.absolute_target(db or str(default))
     if fmt == "cron":
-        log = store.default_db_path().parent / "cron.log"
-        click.echo(units.cron_line(executable, db, log, every))
+        log = Path(units.absolute_target(str(default.parent / "cron.log")))
+        click.echo(units.cron_line(executable, target, log, every))
+        click.echo(f"# database: {store.describe_target(target)}; log: {log}", err=True)
         return
-    for name, content in units.systemd_units(executable, db, user).items():
+    for name, content in units.systemd_units(executable, target, user).items():
         click.echo(f"# /etc/systemd/system/{name}")
         click.echo(content)
 
@@ -1000,7 +1010,7 @@ def import_serp(
     from .output import write_json
 
     data = importer.read_page(file)
-    with _database(db) as engine:
+    with _database(db, create=True) as engine:
         outcome = importer.import_page(
             engine,
             campaign,

@@ -60,6 +60,7 @@ def doctor_report(
             )
     return {
         "database": store.describe_target(str(engine.url.render_as_string(hide_password=False))),
+        "exists": True,
         "default_database": str(store.default_db_path(environ)),
         "dialect": engine.dialect.name,
         "schema_revision": revision,
@@ -69,10 +70,31 @@ def doctor_report(
     }
 
 
+def missing_database_report(
+    url: str, environ: Mapping[str, str], *, now: dt.datetime
+) -> dict[str, Any]:
+    """What :func:`doctor_report` says of a SQLite database that does not exist yet."""
+    return {
+        "database": store.describe_target(url),
+        "exists": False,
+        "default_database": str(store.default_db_path(environ)),
+        "dialect": "sqlite",
+        "schema_revision": None,
+        "now": now,
+        "providers": provider_rows(environ),
+        "campaigns": [],
+    }
+
+
 def doctor_lines(report: Mapping[str, Any]) -> list[str]:
     """The human form of :func:`doctor_report`."""
+    state = (
+        f"{report['dialect']}, schema {report['schema_revision']}"
+        if report["exists"]
+        else "does not exist yet: `serptrack apply FILE` or `serptrack demo` creates it"
+    )
     lines = [
-        f"Database: {report['database']} ({report['dialect']}, schema {report['schema_revision']})",
+        f"Database: {report['database']} ({state})",
         f"Default database: {report['default_database']} (override with --db or SERPTRACK_DB)",
         "Providers:",
     ]

@@ -1,19 +1,42 @@
-"""Ready-made ways to run scheduled checks: a crontab line and systemd units."""
+"""Ready-made ways to run scheduled checks: a crontab line and systemd units.
+
+What is printed must run as printed, from any folder, under ``sh``, on a fresh account:
+every path in it is absolute (the executable, the database, the log) and the cron line makes
+its log folder before writing to it.
+"""
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["cron_line", "serptrack_command", "systemd_units"]
+__all__ = ["absolute_target", "cron_line", "serptrack_command", "systemd_units"]
 
 
 def serptrack_command() -> list[str]:
-    """How to start this serptrack: its console script beside this Python, else ``python -m``."""
-    script = Path(sys.executable).parent / "serptrack"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "serptrack"]
+    """How to start this serptrack, by absolute path: its console script beside this Python,
+    else ``python -m serptrack``."""
+    # abspath, not resolve(): a venv's python is a symlink, and resolving it leaves the venv
+    python = os.path.abspath(sys.executable)
+    script = Path(python).parent / "serptrack"
+    return [str(script)] if script.exists() else [python, "-m", "serptrack"]
+
+
+def absolute_target(target: str) -> str:
+    """A database target that means the same from any folder: file paths and relative SQLite
+    URLs made absolute, other URLs as given."""
+    if "://" not in target:
+        return str(Path(target).expanduser().resolve())
+    prefix = "sqlite:///"
+    if target.startswith(prefix) and not target.startswith(prefix + "/"):
+        path, _, query = target[len(prefix) :].partition("?")
+        if path and not path.startswith("file:") and path != ":memory:":
+            absolute = str(Path(path).expanduser().resolve())
+            return prefix + absolute + (f"?{query}" if query else "")
+    return target
 
 
 def _command(executable: Sequence[str], db: str | None, *args: str) -> str:
@@ -26,9 +49,13 @@ def _command(executable: Sequence[str], db: str | None, *args: str) -> str:
 def cron_line(
     executable: Sequence[str], db: str | None, log_file: Path, every_minutes: int = 5
 ) -> str:
-    """A crontab line running ``check --due`` every few minutes; slots make it exactly once."""
+    """A crontab line running ``check --due`` every few minutes; slots make it exactly once.
+
+    It creates the log's folder first: ``sh`` refuses a redirection into a missing folder.
+    """
     command = _command(executable, db, "check", "--due")
-    line = f"{command} >> {shlex.quote(str(log_file))} 2>&1"
+    folder = shlex.quote(str(log_file.parent))
+    line = f"mkdir -p {folder} && {command} >> {shlex.quote(str(log_file))} 2>&1"
     return f"*/{every_minutes} * * * * " + line.replace("%", "\\%")  # cron reads % as a newline
 
 

@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from serptrack import __version__
+from serptrack import __version__, store
 from serptrack.cli import cli
 
 
@@ -40,6 +40,7 @@ def test_version(runner: CliRunner) -> None:
 
 def test_listing_commands_accept_json(runner: CliRunner, db_url: str) -> None:
     db = db_url
+    store.connect(db).dispose()
     for args in (["campaigns"], ["doctor"], ["providers"]):
         result = runner.invoke(
             cli, [*args, "--json", *(["--db", db] if args[0] != "providers" else [])]
@@ -70,6 +71,7 @@ def test_providers_json_names_keys_but_never_values(
 @pytest.mark.sqlite_only
 def test_doctor_on_a_fresh_database(runner: CliRunner, tmp_path: Path) -> None:
     db = tmp_path / "x.db"
+    store.connect(str(db)).dispose()
     result = runner.invoke(cli, ["doctor", "--db", str(db)])
     assert result.exit_code == 0
     lines = result.output.splitlines()
@@ -91,6 +93,7 @@ def test_doctor_honours_serptrack_db(
 
 
 def test_unknown_campaign(runner: CliRunner, db_url: str) -> None:
+    store.connect(db_url).dispose()
     result = runner.invoke(cli, ["history", "nope", "--db", db_url])
     assert result.exit_code == 1
     assert (

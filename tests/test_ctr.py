@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from serptrack import store
 from serptrack.ctr import (
     CtrCurve,
     builtin_curve,
@@ -277,6 +278,7 @@ def test_a_bad_curve_stops_apply(
     db_url: str, runner: CliRunner, tmp_path: Path, value: str, message: str
 ) -> None:
     db = db_url
+    store.connect(db).dispose()
     campaign = make_campaign(tmp_path, f"\n[analysis]\nctr_curve = {value}\n")
     result = invoke(runner, "apply", str(campaign), "--db", db)
     assert result.exit_code == 1

@@ -104,6 +104,9 @@ def test_history_loads_no_parser_http_client_or_report(
 
 
 def test_campaigns_loads_no_parser_http_client_or_report(tmp_path: Path, db_url: str) -> None:
+    from serptrack import store
+
+    store.connect(db_url).dispose()
     loaded, output = loaded_packages(tmp_path, "campaigns", "--json", "--db", db_url)
     assert json.loads(output) == []
     assert_not_loaded(loaded, PARSING_HTTP_AND_REPORTS)

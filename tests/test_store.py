@@ -46,7 +46,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine) -> None:
 @pytest.mark.sqlite_only
 def test_database_in_a_missing_folder(tmp_path: Path, runner: CliRunner) -> None:
     target = tmp_path / "nowhere" / "x.db"
-    result = runner.invoke(cli, ["doctor", "--db", str(target)])
+    result = runner.invoke(cli, ["check", "--db", str(target)])
     assert result.exit_code == 1
     assert result.output == (
         f"Error: cannot create database {target}: folder {target.parent} does not exist "

@@ -6,6 +6,7 @@ session made from it) down.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, NotFoundError
 
 __all__ = [
     "connect",
@@ -54,20 +55,24 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     return base / "serptrack" / "serptrack.db"
 
 
-def database_url(target: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """A SQLAlchemy URL for ``target``: a URL as given, a file path as SQLite, None as the default."""
+def database_url(
+    target: str | None, environ: Mapping[str, str] | None = None, *, create: bool = True
+) -> str:
+    """A SQLAlchemy URL for ``target``: a URL as given, a file path as SQLite, None as the
+    default (whose folder is made when ``create``)."""
     if target and "://" in target:
         return target
     if target:
         path = Path(target).expanduser()
-        if not path.parent.is_dir():
+        if create and not path.parent.is_dir():
             raise DatabaseError(
                 f"cannot create database {target}: folder {path.parent} does not exist "
                 "(create it, or pass another --db)"
             )
         return f"sqlite:///{path.resolve()}"
     path = default_db_path(environ)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
 
 
@@ -82,19 +87,35 @@ def describe_target(url: str) -> str:
 # --- opening and migrating ------------------------------------------------------------------
 
 
-def connect(target: str | None = None, environ: Mapping[str, str] | None = None) -> Engine:
-    """Open (creating or upgrading in place) the serptrack database at ``target``."""
-    url = database_url(target, environ)
+def connect(
+    target: str | None = None, environ: Mapping[str, str] | None = None, *, create: bool = True
+) -> Engine:
+    """Open (upgrading in place) the serptrack database at ``target``.
+
+    A SQLite file that does not exist yet is created only with ``create`` (the commands that
+    store data); otherwise it is an error naming the path, so a mistyped ``--db`` never
+    silently stands for an empty database.
+    """
+    url = database_url(target, environ, create=create)
     shown = describe_target(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(f"{url!r} is not a database URL or file path") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database:
-        _require_sqlite_file(Path(parsed.database))
+        path = Path(parsed.database)
+        if not create and not parsed.database.startswith("file:") and not _has_data(path):
+            raise NotFoundError(
+                f"no serptrack database at {path}: create one with `serptrack apply FILE` "
+                "(or `serptrack demo`), or pass the right --db or SERPTRACK_DB"
+            )
+        _require_sqlite_file(path)
+        _require_serptrack_tables(path, shown)
     try:
         engine = _create_engine(url)
-    except (ArgumentError, ImportError, SQLAlchemyError) as error:
+    except ImportError as error:
+        raise DatabaseError(_missing_driver(shown, error)) from None
+    except (ArgumentError, SQLAlchemyError) as error:
         raise DatabaseError(f"cannot open database {shown}: {_first_line(error)}") from None
     try:
         _migrate(engine, shown)
@@ -144,6 +165,39 @@ def _explain_read_only(engine: Engine, shown: str) -> None:
                 f"database {shown} is read-only: this command stores data, so it needs a "
                 "database it can write (read commands such as status and report work on it)"
             ) from None
+
+
+def _has_data(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
+def _missing_driver(shown: str, error: ImportError) -> str:
+    if (error.name or "").startswith("psycopg"):
+        return (
+            f"cannot open database {shown}: the PostgreSQL driver is not installed; "
+            "install it with: pip install 'serptrack[postgres]'"
+        )
+    return f"cannot open database {shown}: {_first_line(error)}"
+
+
+def _require_serptrack_tables(path: Path, shown: str) -> None:
+    """Refuse another application's SQLite file before anything (WAL mode first) touches it."""
+    if not _has_data(path):
+        return
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            tables = {
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(f"cannot open database {shown}: {error}") from None
+    if tables and "alembic_version" not in tables:
+        names = ", ".join(sorted(tables)[:5])
+        raise DatabaseError(
+            f"{shown} is not a serptrack database (it has tables: {names}); pass another --db"
+        )
 
 
 def _require_sqlite_file(path: Path) -> None:

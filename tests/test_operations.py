@@ -1,0 +1,165 @@
+"""Operations as a user meets them: printed schedules that run, databases that are the right ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from serptrack.cli import cli
+
+CAMPAIGN = """
+[campaign]
+name = "ops"
+[defaults]
+provider = "replay"
+schedule = "1d"
+[providers.replay]
+path = "fixtures"
+[[keywords]]
+query = "acme"
+"""
+
+READS = [
+    ["history", "ops", "--json"],
+    ["status", "ops", "--json"],
+    ["overtakes", "ops", "--json"],
+    ["paid", "ops", "--json"],
+    ["labels", "suggest", "ops", "--json"],
+    ["report", "ops", "--format", "json", "--out", "-"],
+    ["campaigns", "--json"],
+]
+
+
+def campaign_file(folder: Path) -> Path:
+    (folder / "fixtures").mkdir(parents=True, exist_ok=True)
+    path = folder / "ops.toml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    return path
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("args", READS, ids=lambda args: args[0])
+def test_a_read_on_a_mistyped_database_names_it_and_creates_nothing(
+    args: list[str], runner: CliRunner, tmp_path: Path
+) -> None:
+    typo = tmp_path / "serptrak.db"
+    result = runner.invoke(cli, [*args, "--db", str(typo)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: no serptrack database at {typo}: create one with")
+    assert not typo.exists()
+
+
+@pytest.mark.sqlite_only
+def test_the_default_database_is_not_created_by_a_read(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["campaigns"])
+    assert result.exit_code == 1
+    assert "no serptrack database at" in result.output
+    assert not (tmp_path / "home" / "serptrack.db").exists()
+    doctor = runner.invoke(cli, ["doctor", "--json"])
+    assert doctor.exit_code == 0
+    assert json.loads(doctor.output)["exists"] is False
+    assert not (tmp_path / "home" / "serptrack.db").exists()
+
+
+@pytest.mark.sqlite_only
+def test_another_applications_sqlite_file_is_refused_untouched(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    other = tmp_path / "photos.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE albums (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO albums (name) VALUES ('holidays')")
+    connection.close()
+    before = hashlib.sha256(other.read_bytes()).hexdigest()
+    for args in (["campaigns"], ["apply", str(campaign_file(tmp_path))]):
+        result = runner.invoke(cli, [*args, "--db", str(other)])
+        assert result.exit_code == 1
+        assert "is not a serptrack database (it has tables: albums)" in result.output
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == before
+    assert not other.with_name("photos.db-wal").exists()
+
+
+def test_a_postgresql_url_without_its_driver_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, runner: CliRunner
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    result = runner.invoke(cli, ["campaigns", "--db", "postgresql+psycopg://u@db.invalid/x"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: cannot open database postgresql+psycopg://u@db.invalid/x: the PostgreSQL driver "
+        "is not installed; install it with: pip install 'serptrack[postgres]'\n"
+    )
+
+
+@pytest.mark.sqlite_only
+def test_the_printed_cron_line_runs_as_printed_elsewhere_on_a_fresh_account(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert (
+        runner.invoke(cli, ["apply", str(campaign_file(project)), "--db", "ops.db"]).exit_code == 0
+    )
+    result = runner.invoke(cli, ["schedule", "--cron", "--db", "ops.db"])
+    assert result.exit_code == 0
+    line = result.stdout.strip()
+    assert line.startswith("*/5 * * * * ")
+    command = line.removeprefix("*/5 * * * * ")
+    log = tmp_path / "home" / "cron.log"
+    assert f"--db {project / 'ops.db'}" in command  # absolute, whatever the folder
+    assert f">> {log} 2>&1" in command
+    assert shlex.split(command)[4] == os.path.abspath(Path(sys.executable).parent / "serptrack")
+    elsewhere, fresh_home = tmp_path / "elsewhere", tmp_path / "fresh-home"
+    elsewhere.mkdir()
+    fresh_home.mkdir()
+    env = {
+        "HOME": str(fresh_home),
+        "PATH": "/usr/bin:/bin",
+        "SERPTRACK_HOME": str(tmp_path / "home"),
+    }
+    os.rmdir(tmp_path / "home")  # the log folder does not exist yet
+    ran = subprocess.run(
+        ["sh", "-c", command], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert "cannot create" not in ran.stderr
+    assert "1 checks: 0 ok, 1 failed or blocked" in log.read_text(encoding="utf-8")
+    history = runner.invoke(cli, ["history", "ops", "--json", "--db", str(project / "ops.db")])
+    [row] = json.loads(history.stdout)
+    assert (row["query"], row["status"]) == ("acme", "failed")  # no fixture for today
+    assert not (elsewhere / "ops.db").exists()
+
+
+def test_systemd_units_name_absolute_paths(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["schedule", "--systemd", "--db", "data/ops.db"])
+    assert result.exit_code == 0
+    starts = [line for line in result.output.splitlines() if line.startswith("ExecStart=")]
+    assert len(starts) == 2
+    for start in starts:
+        words = shlex.split(start.removeprefix("ExecStart="))
+        assert Path(words[0]).is_absolute()
+        assert words[words.index("--db") + 1] == str(tmp_path / "data" / "ops.db")
+
+
+def test_relative_sqlite_urls_become_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serptrack import units
+
+    monkeypatch.chdir(tmp_path)
+    assert units.absolute_target("sqlite:///rel.db") == f"sqlite:///{tmp_path / 'rel.db'}"
+    assert units.absolute_target("sqlite:////abs/x.db") == "sqlite:////abs/x.db"
+    assert units.absolute_target("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert units.absolute_target("~/x.db") == str(Path.home() / "x.db")
