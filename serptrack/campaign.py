@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import os
 import re
 import tomllib
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .classify import Rule, RuleError, duplicate_patterns, parse_rule
 from .ctr import DEFAULT_CURVE, resolve_curve_setting
 from .errors import CampaignFileError, CurveError, ReportError, ScheduleError, SerptrackError
-from .providers import SettingError, provider_class
+from .providers import PROVIDERS, Provider, SettingError, provider_class
+from .providers.dataforseo import COUNTRY_CODES, DataForSeoProvider
 from .schedule import parse_schedule, parse_timezone
 from .specs import AnnotationSpec, CampaignSpec, KeywordSpec
 from .vocabulary import Device
@@ -31,7 +35,10 @@ __all__ = [
     "CampaignSpec",
     "KeywordSpec",
     "check_accent",
+    "check_country",
+    "check_language",
     "check_logo",
+    "check_query",
     "load_campaign_file",
     "parse_campaign",
 ]
@@ -48,6 +55,26 @@ LOGO_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".svg": ("image/svg+xml", ()),
 }
 _LOGO_MAX_BYTES = 1_000_000
+#: Google's own limit on a query's length, in characters
+MAX_QUERY_LENGTH = 2048
+#: ISO 3166-1 codes people write that ISO does not assign, and the assigned one
+_COUNTRY_ALIASES = {"uk": "gb"}
+#: ISO 639-1 codes withdrawn in 1989 (Google still knows some), and their successors
+_WITHDRAWN_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+#: UN M.49 regions a language may carry besides a country: Latin America (Google's es-419)
+_M49_REGIONS = frozenset({"419"})
+#: how much of a query a message quotes
+_SHOWN_QUERY = 60
+#: a table header line, ``[defaults]`` or ``[[keywords]]``, with spaces and a comment allowed
+_HEADER = re.compile(r"^\[(?P<array>\[?)\s*(?P<name>[A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$")
+_NAMED_CONTROLS = {
+    "\x00": "a NUL",
+    "\t": "a tab",
+    "\n": "a newline",
+    "\r": "a carriage return",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
 
 
 class _Strict(BaseModel):
@@ -87,14 +114,29 @@ class _KeywordFields(_Strict):
                 raise ValueError(str(error)) from None
         return value
 
-    @field_validator("country", "language", "engine")
+    @field_validator("engine")
     @classmethod
     def _lower(cls, value: str | None) -> str | None:
         return value.strip().lower() if value is not None else None
 
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return check_country(value) if value is not None else None
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return check_language(value) if value is not None else None
+
 
 class _KeywordTable(_KeywordFields):
-    query: str = Field(min_length=1)
+    query: str
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        return check_query(value)
 
 
 class _CampaignTable(_Strict):
@@ -171,8 +213,10 @@ _BUILTIN_DEFAULTS: dict[str, Any] = {
 }
 
 
-def load_campaign_file(path: str | Path) -> CampaignSpec:
-    """Read and validate a campaign file."""
+def load_campaign_file(
+    path: str | Path, *, environ: Mapping[str, str] | None = None
+) -> CampaignSpec:
+    """Read and validate a campaign file (``environ``, default the process's: for key warnings)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -180,11 +224,18 @@ def load_campaign_file(path: str | Path) -> CampaignSpec:
         raise CampaignFileError(str(path), None, "no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise CampaignFileError(str(path), None, f"cannot be read ({error})") from None
-    return parse_campaign(text, str(path), base_dir=file.resolve().parent)
+    return parse_campaign(text, str(path), base_dir=file.resolve().parent, environ=environ)
 
 
-def parse_campaign(text: str, path: str, *, base_dir: Path) -> CampaignSpec:
-    """Validate a campaign file's text; ``path`` is only used in messages."""
+def parse_campaign(
+    text: str, path: str, *, base_dir: Path, environ: Mapping[str, str] | None = None
+) -> CampaignSpec:
+    """Validate a campaign file's text; ``path`` is only used in messages.
+
+    A provider whose API key is missing from ``environ`` (default: the process's environment)
+    is no error, since checks may run on another machine: it becomes one of the spec's
+    ``warnings``.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -223,6 +274,7 @@ def parse_campaign(text: str, path: str, *, base_dir: Path) -> CampaignSpec:
         accounts=accounts,
         ctr_curve=ctr_curve,
         report=report,
+        warnings=_key_warnings(keywords, os.environ if environ is None else environ),
     )
 
 
@@ -231,6 +283,124 @@ def check_accent(value: str) -> str:
     if not _ACCENT.match(value):
         raise ReportError(f"accent colour {value!r} is not #rrggbb (e.g. #1f4e79)")
     return value.lower()
+
+
+def check_country(value: str) -> str:
+    """A keyword's country: an ISO 3166-1 alpha-2 code, returned lower-case; "" is unspecified.
+
+    Raises ``ValueError`` with a suggestion when the value names a country another way
+    (``"france"``, ``"fra"``, ``"uk"``).
+    """
+    code = value.strip().lower()
+    if not code or _is_country(code):
+        return code
+    raise ValueError(
+        f"{value!r} is not an ISO 3166-1 alpha-2 country code{_did_you_mean(_country_hint(code))}"
+    )
+
+
+def check_language(value: str) -> str:
+    """A keyword's language: ISO 639-1, optionally with a region (``pt-br``), lower-case.
+
+    "" is unspecified. Raises ``ValueError`` with a suggestion when it can make one
+    (``"english"`` → ``en``, ``"pt_BR"`` → ``pt-br``).
+    """
+    code = value.strip().lower()
+    if not code:
+        return code
+    base, dash, region = code.replace("_", "-").partition("-")
+    if "_" not in code and _is_language(base) and (not dash or _is_region(region)):
+        return code
+    base_hint = base if _is_language(base) else _language_hint(base)
+    region_hint = region if not dash or _is_region(region) else _country_hint(region)
+    hint = None
+    if base_hint and (region_hint or not dash):
+        hint = f"{base_hint}-{region_hint}" if dash else base_hint
+    raise ValueError(
+        f"{value!r} is not an ISO 639-1 language code, optionally with a region "
+        f'(e.g. "pt-br"){_did_you_mean(hint)}'
+    )
+
+
+def check_query(value: str) -> str:
+    """A keyword's query: one line of at most :data:`MAX_QUERY_LENGTH` characters, not blank.
+
+    Raises ``ValueError`` for a blank query, a newline, a NUL or any other control character.
+    """
+    for char in value:
+        if unicodedata.category(char) == "Cc" or char in _NAMED_CONTROLS:
+            what = _NAMED_CONTROLS.get(char, "a control character")
+            raise ValueError(
+                f"query contains {what} (U+{ord(char):04X}); a query is one line of search terms"
+            )
+    length = len(value.strip())
+    if not length:
+        raise ValueError("query is blank; write the search terms to track")
+    if length > MAX_QUERY_LENGTH:
+        raise ValueError(
+            f"query is {length:,} characters long; search engines take at most {MAX_QUERY_LENGTH:,}"
+        )
+    return value
+
+
+# pycountry is imported where it is used: reports import this module for check_logo alone.
+
+
+def _is_country(code: str) -> bool:
+    import pycountry
+
+    return (
+        len(code) == 2
+        and code.isascii()
+        and code.isalpha()
+        and pycountry.countries.get(alpha_2=code.upper()) is not None
+    )
+
+
+def _is_language(code: str) -> bool:
+    import pycountry
+
+    return (
+        len(code) == 2
+        and code.isascii()
+        and code.isalpha()
+        and pycountry.languages.get(alpha_2=code) is not None
+    )
+
+
+def _is_region(code: str) -> bool:
+    return _is_country(code) or code in _M49_REGIONS
+
+
+def _country_hint(value: str) -> str | None:
+    """The alpha-2 code of a country written by name, alpha-3 or number, if there is one."""
+    import pycountry
+
+    if value in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[value]
+    try:
+        country = pycountry.countries.lookup(value)
+    except LookupError:
+        return None
+    return str(country.alpha_2).lower()
+
+
+def _language_hint(value: str) -> str | None:
+    """The ISO 639-1 code of a language written by name or ISO 639-2/3 code, if it has one."""
+    import pycountry
+
+    if value in _WITHDRAWN_LANGUAGES:
+        return _WITHDRAWN_LANGUAGES[value]
+    try:
+        language = pycountry.languages.lookup(value)
+    except LookupError:
+        return None
+    code = getattr(language, "alpha_2", None)
+    return str(code) if code else None
+
+
+def _did_you_mean(hint: str | None) -> str:
+    return f'; did you mean "{hint}"?' if hint else ""
 
 
 def check_logo(path: Path, base_dir: Path | None = None) -> Path:
@@ -299,6 +469,13 @@ def _resolve_keywords(
     path: str, text: str, doc: _CampaignDocument, providers: Mapping[str, Mapping[str, Any]]
 ) -> list[KeywordSpec]:
     defaults = {**_BUILTIN_DEFAULTS, **doc.defaults.model_dump(exclude_none=True)}
+    if doc.defaults.provider is not None:
+        # A typo here is an error even when every keyword names its own provider.
+        try:
+            provider_class(doc.defaults.provider)
+        except SerptrackError as error:
+            located = f"defaults.provider{_line_suffix(text, ['defaults', 'provider'])}"
+            raise CampaignFileError(path, located, str(error)) from None
     keywords: list[KeywordSpec] = []
     seen: dict[tuple[str, ...], int] = {}
     for index, table in enumerate(doc.keywords):
@@ -334,6 +511,11 @@ def _resolve_keywords(
             timezone=values["timezone"],
             tags=tuple(values["tags"]),
         )
+        unsupported = _unsupported(cls, spec, providers.get(provider, {}))
+        if unsupported is not None:
+            key, problem, fix = unsupported
+            origin = _setting_origin(text, doc, index, table, key, values[key])
+            raise CampaignFileError(path, where(), f"{problem} ({origin}); {fix}")
         if spec.identity in seen:
             raise CampaignFileError(
                 path,
@@ -343,6 +525,94 @@ def _resolve_keywords(
         seen[spec.identity] = index
         keywords.append(spec)
     return keywords
+
+
+def _unsupported(
+    cls: type[Provider], spec: KeywordSpec, settings: Mapping[str, Any]
+) -> tuple[str, str, str] | None:
+    """(the setting, what the provider cannot do, the fix) when ``cls`` cannot serve ``spec``.
+
+    The same verdicts a check would reach (failure kind ``unsupported``), read from the
+    provider's class attributes: ``engines``, ``devices`` and ``locations``.
+    """
+    who = _provider_label(cls)
+    if spec.engine not in cls.engines:
+        able = _able(lambda other: spec.engine in other.engines)
+        return (
+            "engine",
+            f"{who} serves only {', '.join(cls.engines)} results, not {spec.engine}",
+            f'set engine = "{cls.engines[0]}"{_or_use(able, f"serves {spec.engine}")}',
+        )
+    devices: tuple[str, ...] = getattr(cls, "devices", tuple(Device))
+    if spec.device not in devices:
+        able = _able(lambda other: spec.device in getattr(other, "devices", tuple(Device)))
+        return (
+            "device",
+            f"{who} cannot emulate a {spec.device} search, only {', '.join(devices)}",
+            f'set device = "{devices[0]}"{_or_use(able, "can")}',
+        )
+    if spec.location and not getattr(cls, "locations", True):
+        able = _able(lambda other: getattr(other, "locations", True))
+        return (
+            "location",
+            f"{who} cannot target a location",
+            f"remove location{_or_use(able, 'can')}",
+        )
+    if issubclass(cls, DataForSeoProvider) and not spec.location:
+        country = spec.country or "us"  # what the provider asks for when none is set
+        if "location_code" not in settings and country not in COUNTRY_CODES:
+            return (
+                "country",
+                f"{who} knows no location code for country {country!r}",
+                'set location (e.g. "Reykjavik,Iceland") on the keyword or location_code '
+                f"in [providers.{cls.name}]",
+            )
+    return None
+
+
+def _provider_label(cls: type[Provider]) -> str:
+    label = getattr(cls, "label", "")
+    return f"provider {cls.name!r} ({label})" if label else f"provider {cls.name!r}"
+
+
+def _able(can: Callable[[type[Provider]], bool]) -> list[str]:
+    """The live providers (HTTP APIs) that ``can``, by name."""
+    return sorted(name for name, cls in PROVIDERS.items() if cls.uses_http and can(cls))
+
+
+def _or_use(able: list[str], verb: str) -> str:
+    return f" or use a provider that {verb}: {', '.join(able)}" if able else ""
+
+
+def _setting_origin(
+    text: str, doc: _CampaignDocument, index: int, table: _KeywordTable, key: str, value: Any
+) -> str:
+    """Where a keyword's setting comes from: ``device = "mobile", line 12`` and the like."""
+    shown = f"{key} = {json.dumps(str(value), ensure_ascii=False)}"
+    if getattr(table, key) is not None:
+        line = _find_line(text, ["keywords", str(index), key])
+        return f"{shown}, line {line}" if line else shown
+    if getattr(doc.defaults, key) is not None:
+        line = _find_line(text, ["defaults", key])
+        return f"{shown} in [defaults], line {line}" if line else f"{shown} in [defaults]"
+    return f"{shown}, the built-in default"
+
+
+def _key_warnings(keywords: list[KeywordSpec], environ: Mapping[str, str]) -> list[str]:
+    """One line per provider whose API key this environment lacks (checks may run elsewhere)."""
+    counts: dict[str, int] = {}
+    for keyword in keywords:
+        counts[keyword.provider] = counts.get(keyword.provider, 0) + 1
+    warnings = []
+    for name, count in counts.items():
+        missing = provider_class(name).missing_keys(environ)
+        if missing:
+            what = "keyword" if count == 1 else "keywords"
+            warnings.append(
+                f"provider {name!r} needs {' and '.join(missing)} in the environment to check "
+                f"its {count} {what}; set it where checks run (export {missing[0]}=...)"
+            )
+    return warnings
 
 
 def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:
@@ -394,9 +664,14 @@ def _describe_loc(text: str, data: Mapping[str, Any], loc: list[str]) -> str:
         label = f"{loc[0]} #{index + 1}"
         item = items[index] if index < len(items) else None
         if isinstance(item, dict) and isinstance(item.get("query"), str) and loc[0] == "keywords":
-            label += f" ({item['query']!r})"
+            label += f" ({_shown_query(item['query'])})"
         return ".".join([label, *loc[2:]]) if loc[2:] else label
     return ".".join(loc)
+
+
+def _shown_query(query: str) -> str:
+    """A query as messages quote it: its repr (one line whatever it holds), cut when long."""
+    return repr(query if len(query) <= _SHOWN_QUERY else query[: _SHOWN_QUERY - 3] + "...")
 
 
 def _line_suffix(text: str, loc: list[str]) -> str:
@@ -404,43 +679,55 @@ def _line_suffix(text: str, loc: list[str]) -> str:
     return f" (line {line})" if line else ""
 
 
+def _lines(text: str) -> list[str]:
+    """The TOML lines: only a newline ends one (``str.splitlines`` also splits at U+2028 ...)."""
+    return text.split("\n")
+
+
 def _find_line(text: str, loc: list[str]) -> int | None:
     """The line of the key at ``loc`` in the TOML text, when it can be found simply."""
-    lines = text.splitlines()
+    lines = _lines(text)
     if not loc:
         return None
     start = 0
     end = len(lines)
     table, rest = loc[0], loc[1:]
     if rest and rest[0].isdigit():
-        headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{table}]]"]
+        headers = [i for i, line in enumerate(lines) if _is_header(line, table, array=True)]
         index = int(rest[0])
         if index >= len(headers):
             return None
         start, rest = headers[index], rest[1:]
     else:
-        header = next((i for i, line in enumerate(lines) if line.strip() == f"[{table}]"), None)
+        header = next((i for i, line in enumerate(lines) if _is_header(line, table)), None)
         if header is None:
             return None
         start = header
+    key = re.compile(rf"""["']?{re.escape(rest[0])}["']?\s*=""") if rest else None
     for i in range(start + 1, end):
         stripped = lines[i].strip()
-        if stripped.startswith("["):
+        if _HEADER.match(stripped):
             break
-        if rest and re.match(rf"{re.escape(rest[0])}\s*=", stripped):
+        if key is not None and key.match(stripped):
             return i + 1
     return start + 1
+
+
+def _is_header(line: str, table: str, *, array: bool = False) -> bool:
+    """Whether ``line`` opens ``[table]`` (or ``[[table]]``), spaces and a comment allowed."""
+    found = _HEADER.match(line.strip())
+    return found is not None and found["name"] == table and bool(found["array"]) == array
 
 
 def _keyword_where(text: str, index: int, query: str) -> str:
     line = _find_line(text, ["keywords", str(index)])
     suffix = f", line {line}" if line else ""
-    return f"keywords #{index + 1} ({query!r}{suffix})"
+    return f"keywords #{index + 1} ({_shown_query(query)}{suffix})"
 
 
 def _line_of_value(text: str, value: str) -> str:
     needle = f'"{value}"'
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if needle in line or f"'{value}'" in line:
             return f" (line {number})"
     return ""

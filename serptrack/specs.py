@@ -65,6 +65,9 @@ class CampaignSpec:
     accounts: list[str] = field(default_factory=list)
     ctr_curve: str | dict[str, Any] = DEFAULT_CURVE
     report: dict[str, Any] = field(default_factory=dict)
+    #: one line each: what ``apply`` should say but not refuse (e.g. an API key not set here,
+    #: which the machine that runs the checks may hold); never stored
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def settings(self) -> dict[str, Any]:

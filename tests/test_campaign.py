@@ -120,7 +120,7 @@ def test_apply_round_trip_and_idempotence(db_url: str, tmp_path: Path, runner: C
     first = runner.invoke(cli, ["apply", str(path), "--db", db])
     assert first.exit_code == 0, first.output
     assert first.output.splitlines()[0] == (
-        "Created campaign acme-recall: 2 active keywords, 4 label rules, 1 annotations."
+        "Created campaign acme-recall: 2 active keywords, 4 label rules, 1 annotation."
     )
     engine = store.connect(db)
     before = dump(engine)
@@ -128,6 +128,16 @@ def test_apply_round_trip_and_idempotence(db_url: str, tmp_path: Path, runner: C
     assert second.exit_code == 0
     summary = json.loads(second.output)
     assert summary["created"] is False
+    assert summary["changed"] is False
+    third = runner.invoke(cli, ["apply", str(path), "--db", db])
+    assert third.output.splitlines()[0] == (
+        "Campaign acme-recall unchanged: 2 active keywords, 4 label rules, 1 annotation."
+    )
+    path.write_text(path.read_text(encoding="utf-8").replace('brand = "Acme"', 'brand = "ACME"'))
+    fourth = runner.invoke(cli, ["apply", str(path), "--db", db])
+    assert fourth.output.startswith("Updated campaign acme-recall: ")
+    path.write_text(path.read_text(encoding="utf-8").replace('brand = "ACME"', 'brand = "Acme"'))
+    assert runner.invoke(cli, ["apply", str(path), "--db", db]).exit_code == 0
     assert (
         summary["keywords_added"]
         == summary["keywords_updated"]
@@ -199,7 +209,11 @@ BAD_FILES = [
     ),
     (
         GOOD.replace('provider = "replay"', 'provider = "googlz"'),
-        "campaign.toml: keywords #1 ('acme recall', line 17): provider: unknown provider 'googlz'; known providers: ",
+        "campaign.toml: defaults.provider (line 8): unknown provider 'googlz'; known providers: ",
+    ),
+    (
+        GOOD.replace('query = "acme rappel"', 'query = "acme rappel"\nprovider = "googlz"'),
+        "campaign.toml: keywords #2 ('acme rappel', line 20): provider: unknown provider 'googlz'; known providers: ",
     ),
     (
         GOOD + '\n[providers.bingo]\nbase_url = "http://x"\n',

@@ -76,6 +76,8 @@ def campaign_file(folder: Path, url: str) -> Path:
     for name in PROVIDERS:
         for query in (f"acme {name}", f"acme leak {name}"):
             lines += ["[[keywords]]", f'query = "{query}"', f'provider = "{name}"']
+            if name == "brave":  # Brave serves its own results only
+                lines.append('engine = "brave"')
     path = folder / "leaks.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -102,10 +104,20 @@ def test_no_key_in_output_database_or_recordings(
                 str(recorded),
                 "--as-of",
                 "2026-03-03T07:00:00Z",
+                "--allow-live-past",
             ],
         )
         as_json = runner.invoke(
-            cli, ["check", "--db", str(db), "--as-of", "2026-03-04T07:00:00Z", "--json"]
+            cli,
+            [
+                "check",
+                "--db",
+                str(db),
+                "--as-of",
+                "2026-03-04T07:00:00Z",
+                "--json",
+                "--allow-live-past",
+            ],
         )
         history = runner.invoke(cli, ["history", "leaks", "--db", str(db), "--json"])
     assert checked.exit_code == 1
