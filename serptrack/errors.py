@@ -10,23 +10,27 @@ them and never prints or exits.
     ├── ProviderError            a provider cannot be used or did not deliver
     │   ├── UnknownProviderError a provider name nobody registered
     │   ├── MissingKeyError      an API key the environment does not hold
+    │   ├── LivePastError        a live API asked for a past slot (it can only answer for now)
     │   └── FetchError           a request that failed after its retries (status_code, kind)
     │       └── BlockedError     a captcha, "unusual traffic" or anomaly page instead of results
     ├── ParseError               content that is not a page or payload serptrack knows
     │   └── BlockedPageError     a saved page that is a block page (also a BlockedError)
     ├── ScheduleError            a schedule that is neither an interval nor a cron expression
     ├── CurveError               a CTR curve that is unknown or whose file cannot be used
-    └── ReportError              a report that cannot be made (empty period, bad logo or colour)
+    ├── ReportError              a report that cannot be made (empty period, bad logo or colour)
+    └── RecordError              a ``check --record`` file that cannot be written (names the file)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from .vocabulary import CheckStatus, FailureKind
 
 if TYPE_CHECKING:
     from .providers.base import RawPage
+    from .tracker import CheckOutcome
 
 __all__ = [
     "BlockedError",
@@ -35,10 +39,12 @@ __all__ = [
     "CurveError",
     "DatabaseError",
     "FetchError",
+    "LivePastError",
     "MissingKeyError",
     "NotFoundError",
     "ParseError",
     "ProviderError",
+    "RecordError",
     "ReportError",
     "ScheduleError",
     "SerptrackError",
@@ -114,6 +120,10 @@ class BlockedError(FetchError):
     status: ClassVar[CheckStatus] = CheckStatus.BLOCKED
 
 
+class LivePastError(ProviderError):
+    """A live API asked to answer for a past slot: it would return today's page, paid for."""
+
+
 class ParseError(SerptrackError):
     """Content that is not a result page or payload serptrack can read."""
 
@@ -136,3 +146,16 @@ class CurveError(SerptrackError):
 
 class ReportError(SerptrackError):
     """A report that cannot be made: a period without checks, a logo or colour that is unusable."""
+
+
+class RecordError(SerptrackError):
+    """A ``check --record`` file that cannot be written (the message names it and why).
+
+    A run raises it only once every check is stored; ``outcomes`` then holds those checks,
+    for a caller that still wants to report them.
+    """
+
+    def __init__(self, message: str, outcomes: Sequence[CheckOutcome] = ()) -> None:
+        """``outcomes`` are the run's stored checks, when raised at the end of a run."""
+        super().__init__(message)
+        self.outcomes = list(outcomes)

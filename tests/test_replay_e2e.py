@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -396,3 +401,172 @@ def test_a_saved_page_of_another_engine_is_refused(
     (check,) = json.loads(result.stdout)
     assert (check["status"], check["error_kind"]) == ("failed", "engine-mismatch")
     assert "is a saved google page but 'acme recall' is tracked on bing" in check["error"]
+
+
+# --- check --record: the replay layout for any query, and file errors -----------------------
+
+LONG_QUERY = ("acme kettle recall refund " * 12)[:300]
+RECORD_AS_OF = "2026-03-07T09:00:00Z"
+
+
+def replay_campaign(path: Path, name: str, folder: Path, queries: list[str]) -> Path:
+    """A replay campaign over ``folder`` tracking ``queries`` (us/en/desktop)."""
+    lines = [
+        f'[campaign]\nname = "{name}"\n[defaults]\nprovider = "replay"',
+        'country = "us"\nlanguage = "en"',
+        f"[providers.replay]\npath = {json.dumps(str(folder))}",
+    ]
+    lines += [f"[[keywords]]\nquery = {json.dumps(q, ensure_ascii=False)}" for q in queries]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def urls_by_query(runner: CliRunner, campaign: str, db: str) -> dict[str, list[str]]:
+    code, output = invoke(runner, "history", campaign, "--json", "--db", db)
+    assert code == 0, output
+    found: dict[str, list[str]] = {}
+    for row in json.loads(output):
+        found.setdefault(row["query"], []).append(row["url"])
+    return found
+
+
+def record_then_replay(
+    tmp_path: Path, runner: CliRunner, db: str, queries: list[str]
+) -> tuple[Path, dict[str, list[str]]]:
+    """Check ``queries`` on one replay folder with ``--record``, then replay the recording as a
+    second campaign; both must store the same results. Gives the recorded day folder."""
+    source = tmp_path / "source"
+    for index, query in enumerate(queries):
+        results = [{"url": f"https://site{index}.example/{n}", "title": query} for n in range(3)]
+        write_snapshot(source, "2026-03-07", query, results, observed_at=RECORD_AS_OF)
+    recorded = tmp_path / "recorded"
+    live = replay_campaign(tmp_path / "live.toml", "live", source, queries)
+    again = replay_campaign(tmp_path / "again.toml", "again", recorded, queries)
+    assert invoke(runner, "apply", str(live), "--db", db)[0] == 0
+    result = runner.invoke(
+        cli, ["check", "live", "--as-of", RECORD_AS_OF, "--record", str(recorded), "--db", db]
+    )
+    assert (result.exit_code, result.output) == (
+        0,
+        f"{len(queries)} checks: {len(queries)} ok, 0 failed or blocked.\n",
+    )
+    assert invoke(runner, "apply", str(again), "--db", db)[0] == 0  # the folder exists now
+    result = runner.invoke(cli, ["check", "again", "--as-of", RECORD_AS_OF, "--json", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert [c["status"] for c in json.loads(result.stdout)] == ["ok"] * len(queries)
+    replayed = urls_by_query(runner, "again", db)
+    assert replayed == urls_by_query(runner, "live", db)
+    assert sorted(replayed) == sorted(queries)
+    day = recorded / "2026-03-07"
+    names = sorted(entry.name for entry in day.iterdir())
+    assert len(names) == len(queries)  # one file per query: no two share a name
+    assert not [name for name in names if name.startswith(".")]  # nothing hidden, no leftovers
+    return day, replayed
+
+
+def test_a_300_character_query_records_and_replays(
+    db_url: str, tmp_path: Path, runner: CliRunner
+) -> None:
+    assert len(LONG_QUERY) == 300
+    day, replayed = record_then_replay(tmp_path, runner, db_url, [LONG_QUERY, "acme recall"])
+    assert replayed[LONG_QUERY] == [f"https://site0.example/{n}" for n in range(3)]
+    (long_file,) = [entry for entry in day.iterdir() if entry.name.startswith("acme-kettle")]
+    assert len(long_file.name.encode()) < 255
+    assert re.fullmatch(
+        r"acme-kettle-recall-refund-[a-z-]+-[0-9a-f]{8}\.us-en-desktop\.json", long_file.name
+    )
+    assert (day / "acme-recall.us-en-desktop.json").is_file()  # ASCII names as before
+
+
+def test_non_latin_queries_record_under_their_own_letters(
+    db_url: str, tmp_path: Path, runner: CliRunner
+) -> None:
+    day, _ = record_then_replay(tmp_path, runner, db_url, ["電気ケトル", "Skype à Pékin"])
+    assert sorted(entry.name for entry in day.iterdir()) == [
+        "skype-à-pékin.us-en-desktop.json",
+        "電気ケトル.us-en-desktop.json",
+    ]
+
+
+def test_emoji_only_queries_record_to_visible_files_that_replay(
+    db_url: str, tmp_path: Path, runner: CliRunner
+) -> None:
+    day, replayed = record_then_replay(tmp_path, runner, db_url, ["🔥🔥🔥", "☕", "acme recall"])
+    hashed = [
+        e.name for e in day.iterdir() if re.fullmatch(r"q-[0-9a-f]{8}\.us-en-desktop\.json", e.name)
+    ]
+    assert len(hashed) == 2
+    assert replayed["🔥🔥🔥"] == [f"https://site0.example/{n}" for n in range(3)]
+    assert replayed["☕"] == [f"https://site1.example/{n}" for n in range(3)]
+
+
+def _read_only(record_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_dir.mkdir()
+    record_dir.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anyway: refuse as the read-only folder would
+        real = os.mkdir
+
+        def refuse(path: Any, *args: Any, **kwargs: Any) -> None:
+            if Path(path).parent == record_dir:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "mkdir", refuse)
+
+
+def _day_is_a_file(record_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_dir.mkdir()
+    (record_dir / "2026-03-07").write_text("not a folder")
+
+
+def _disk_full(record_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Path.write_bytes
+
+    def full(self: Path, data: Any) -> int:
+        if record_dir in self.parents:
+            real(self, data[:10])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_read_only, "Permission denied"),
+        (_day_is_a_file, "File exists"),
+        (_disk_full, "No space left on device"),
+    ],
+)
+def test_a_record_folder_that_cannot_be_written_stores_every_check_then_fails_cleanly(
+    db_url: str,
+    tmp_path: Path,
+    campaign_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Callable[[Path, pytest.MonkeyPatch], None],
+    reason: str,
+) -> None:
+    runner = CliRunner()
+    db = db_url
+    assert invoke(runner, "apply", str(campaign_file), "--db", db)[0] == 0
+    record_dir = tmp_path / "recorded"
+    args = ["check", "acme-recall", "--as-of", RECORD_AS_OF, "--record", str(record_dir)]
+    make(record_dir, monkeypatch)
+    try:
+        result = runner.invoke(cli, [*args, "--db", db])
+    finally:
+        monkeypatch.undo()
+        record_dir.chmod(0o755)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    lines = result.output.splitlines()
+    assert len([line for line in lines if line.startswith("Error:")]) == 1
+    assert lines[-1].startswith(
+        "Error: 2 checks stored (2 ok, 0 failed or blocked), but 2 --record files were not "
+        f"written, e.g. cannot record {record_dir / '2026-03-07'}"
+    )
+    assert lines[-1].endswith(f"acme-kettle.us-en-desktop.json: {reason}")
+    assert sorted(urls_by_query(runner, "acme-recall", db)) == ["Acme kettle!", "acme recall"]
+    if record_dir.is_dir() and (record_dir / "2026-03-07").is_dir():
+        assert list((record_dir / "2026-03-07").iterdir()) == []  # no half-written file left

@@ -36,7 +36,6 @@ import argparse
 import datetime as dt
 import json
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -2027,8 +2026,10 @@ API_ERROR_BODY = '{"error": "Your account has run out of searches."}\n'
 
 
 def slugify(query: str) -> str:
-    """The replay slug (SPEC section 5)."""
-    return re.sub(r"[^0-9a-z]+", "-", query.lower()).strip("-")
+    """The replay slug (SPEC section 5): the replay provider's own, so the files replay."""
+    from serptrack.providers.replay import slugify as replay_slugify
+
+    return replay_slugify(query)
 
 
 # =============================================================================================

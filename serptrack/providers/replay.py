@@ -2,13 +2,18 @@
 
 Files live at ``<path>/<YYYY-MM-DD>/<slug>.<ext>``; a ``<slug>.<country>-<language>-<device>.<ext>``
 file wins over the plain one. The content is detected by :mod:`serptrack.parsers`.
+
+This module is also the one home of that layout: :func:`fixture_path` names the file
+``check --record`` writes and :func:`fixture_candidates` the files a replay reads, both from
+:func:`slugify`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import mimetypes
-import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,22 +26,89 @@ from ..vocabulary import FailureKind, Placement
 from . import register
 from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
 
-__all__ = ["ReplayProvider", "replay_file_candidates", "slugify"]
+__all__ = [
+    "SLUG_MAX_BYTES",
+    "ReplayProvider",
+    "fixture_candidates",
+    "fixture_path",
+    "replay_day",
+    "replay_file_candidates",
+    "slugify",
+]
 
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+#: A slug's longest UTF-8 encoding. With ``.<country>-<language>-<device>.<ext>`` and the
+#: ``.<name>.partial`` of a recording being written, a file name stays well under the 255
+#: bytes most file systems allow (a non-Latin character takes 2 to 4 of them).
+SLUG_MAX_BYTES = 200
+_HASH_LENGTH = 8
 
 
 def slugify(query: str) -> str:
-    """``"Acme recall!"`` → ``acme-recall``: lower case, runs of other characters become ``-``."""
-    return _NON_ALNUM.sub("-", query.lower()).strip("-")
+    """A query's file name part: ``"Acme recall!"`` → ``acme-recall`` (SPEC section 5).
+
+    Lower case (NFC), Unicode letters and digits kept (``電気ケトル`` stays, ``Skype à Pékin``
+    → ``skype-à-pékin``, with the combining marks of a kept letter), every run of anything
+    else one ``-``, no ``-`` at either end. A query with no letter or digit (emoji only) is
+    ``q-<8 hex>``, a hash of it; a slug longer than :data:`SLUG_MAX_BYTES` is cut and ends in
+    ``-<8 hex>``, a hash of the whole slug. A slug is never empty and never starts with a dot.
+    """
+    text = unicodedata.normalize("NFC", query.lower())
+    kept: list[str] = []
+    gap = False
+    for char in text:
+        if char.isalnum() or (kept and not gap and unicodedata.category(char).startswith("M")):
+            if gap:
+                kept.append("-")
+                gap = False
+            kept.append(char)
+        else:
+            gap = bool(kept)
+    slug = "".join(kept)
+    if not slug:
+        return f"q-{_digest(text)}"
+    encoded = slug.encode()
+    if len(encoded) <= SLUG_MAX_BYTES:
+        return slug
+    head = encoded[: SLUG_MAX_BYTES - _HASH_LENGTH - 1].decode("utf-8", "ignore").rstrip("-")
+    return f"{head}-{_digest(slug)}"
 
 
-def replay_file_candidates(folder: Path, request: SearchRequest) -> list[Path]:
-    """The files that could hold ``request``'s page, most specific first."""
-    day = request.as_of.astimezone(dt.UTC).date().isoformat()
-    directory = folder / day
-    slug = slugify(request.query)
-    specific = f"{slug}.{request.country}-{request.language}-{request.device}"
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:_HASH_LENGTH]
+
+
+def replay_day(when: dt.date) -> str:
+    """The day folder's name: ``YYYY-MM-DD``, a datetime's UTC date."""
+    if isinstance(when, dt.datetime):
+        when = when.astimezone(dt.UTC).date()
+    return when.isoformat()
+
+
+def _stems(query: str, country: str, language: str, device: str) -> tuple[str, str]:
+    """(the locale-specific file stem, the plain one) of a query."""
+    slug = slugify(query)
+    return f"{slug}.{country}-{language}-{device}", slug
+
+
+def fixture_path(
+    root: Path, day: dt.date, query: str, country: str, language: str, device: str, ext: str
+) -> Path:
+    """Where ``check --record`` writes a page (SPEC section 5).
+
+    ``<root>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>``; ``day`` is a date, or
+    a datetime whose UTC date is taken.
+    """
+    specific, _plain = _stems(query, country, language, device)
+    return root / replay_day(day) / f"{specific}.{ext}"
+
+
+def fixture_candidates(
+    root: Path, day: dt.date, query: str, country: str, language: str, device: str
+) -> list[Path]:
+    """The files in ``<root>/<day>/`` that could hold a query's page, most specific first:
+    ``<slug>.<country>-<language>-<device>.<ext>`` files, then plain ``<slug>.<ext>`` ones."""
+    directory = root / replay_day(day)
+    specific, plain = _stems(query, country, language, device)
     if not directory.is_dir():
         return []
     found: dict[int, list[Path]] = {0: [], 1: []}
@@ -46,9 +118,16 @@ def replay_file_candidates(folder: Path, request: SearchRequest) -> list[Path]:
         stem, _, _ext = entry.name.rpartition(".")
         if stem == specific:
             found[0].append(entry)
-        elif stem == slug:
+        elif stem == plain:
             found[1].append(entry)
     return found[0] + found[1]
+
+
+def replay_file_candidates(folder: Path, request: SearchRequest) -> list[Path]:
+    """The files that could hold ``request``'s page, most specific first."""
+    return fixture_candidates(
+        folder, request.as_of, request.query, request.country, request.language, request.device
+    )
 
 
 @register
@@ -84,7 +163,7 @@ class ReplayProvider(Provider):
     async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
         """Parse the file saved for the query on the request's UTC day; ``client`` is unused."""
         folder = Path(self.settings["path"])
-        day = request.as_of.astimezone(dt.UTC).date().isoformat()
+        day = replay_day(request.as_of)
         candidates = replay_file_candidates(folder, request)
         if not candidates:
             raise FetchError(
