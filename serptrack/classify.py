@@ -18,10 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .urls import host_of, normalise_url
+from .vocabulary import Stance
 
 __all__ = ["STANCES", "Labeller", "Rule", "RuleError", "duplicate_patterns", "parse_rule"]
 
-STANCES = ("official", "critical", "neutral")
+STANCES = tuple(Stance)
 KINDS = ("url", "prefix", "regex", "host")
 
 _LABEL = r"\w(?:[\w-]{0,61}\w)?"

@@ -7,6 +7,7 @@ costs no database, parser, HTTP or report machinery; each command imports its su
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -29,7 +30,7 @@ from .defaults import (
 )
 from .errors import SerptrackError
 from .snapshot import parse_datetime
-from .vocabulary import Device
+from .vocabulary import Device, View
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -115,6 +116,19 @@ def range_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+_LIVE_GRACE = dt.timedelta(hours=1)  # an --as-of this recent still stands for now
+
+
+def allow_live_past_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--allow-live-past``: run past slots on live APIs anyway."""
+    return click.option(
+        "--allow-live-past",
+        is_flag=True,
+        help="Also run past slots on live APIs: each call is paid and returns today's page, "
+        "stored as the past.",
+    )(fn)
+
+
 def _day_range(
     first_day: dt.date | None, last_day: dt.date | None
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -127,6 +141,10 @@ def _day_range(
     if start and end and end <= start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     return start, end
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _format(as_json: bool, as_csv: bool = False) -> str:
@@ -191,14 +209,21 @@ def apply(file: Path, db: str | None, as_json: bool) -> None:
     spec = load_campaign_file(file)
     with _database(db, create=True) as engine:
         summary = store.apply_campaign(engine, spec)
+    for warning in spec.warnings:  # on stderr: --json stays one document
+        click.echo(f"Warning: {warning}", err=True)
     if as_json:
         write_json(summary.__dict__, sys.stdout)
         return
-    verb = "Created" if summary.created else "Updated"
-    click.echo(
-        f"{verb} campaign {summary.campaign}: {summary.keywords_active} active keywords, "
-        f"{summary.rules} label rules, {summary.annotations} annotations."
+    counts = (
+        f"{_count(summary.keywords_active, 'active keyword')}, "
+        f"{_count(summary.rules, 'label rule')}, {_count(summary.annotations, 'annotation')}"
     )
+    if summary.created:
+        click.echo(f"Created campaign {summary.campaign}: {counts}.")
+    elif summary.changed:
+        click.echo(f"Updated campaign {summary.campaign}: {counts}.")
+    else:
+        click.echo(f"Campaign {summary.campaign} unchanged: {counts}.")
     for label, names in (
         ("added", summary.keywords_added),
         ("updated", summary.keywords_updated),
@@ -248,6 +273,7 @@ def campaigns(db: str | None, as_json: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write each raw payload (keys stripped) into DIR in the replay layout.",
 )
+@allow_live_past_option
 @db_option
 @json_option
 def check(
@@ -256,6 +282,7 @@ def check(
     as_of: dt.datetime | None,
     concurrency: int,
     record_dir: Path | None,
+    allow_live_past: bool,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -292,7 +319,9 @@ def check(
         with Session(engine) as session:
             chosen = _campaigns(session, campaign)
             tasks = [task for c in chosen for task in tracker.plan_checks(session, c, when)]
-        _run_and_report(engine, chosen, tasks, concurrency, as_json, record_dir)
+        if as_of is not None and as_of < utcnow() - _LIVE_GRACE:
+            tasks = [dataclasses.replace(task, past=True) for task in tasks]
+        _run_and_report(engine, chosen, tasks, concurrency, as_json, record_dir, allow_live_past)
 
 
 @cli.command()
@@ -306,6 +335,7 @@ def check(
     default=DEFAULT_CONCURRENCY,
     show_default=True,
 )
+@allow_live_past_option
 @db_option
 @json_option
 def backfill(
@@ -314,12 +344,14 @@ def backfill(
     last_day: dt.date,
     retry_failed: bool,
     concurrency: int,
+    allow_live_past: bool,
     db: str | None,
     as_json: bool,
 ) -> None:
     """Run every scheduled slot from --from to --to, each as of its slot.
 
-    Slots that already have a check are skipped. Exits 1 if any check failed.
+    Slots that already have a check are skipped. Exits 1 if any check failed. A live API
+    can only answer for now, so past slots on one are refused unless --allow-live-past.
 
     Example: serptrack backfill acme-recall --from 2026-03-01 --to 2026-03-12
     """
@@ -336,7 +368,9 @@ def backfill(
             tasks = tracker.plan_backfill(
                 session, chosen, first_day, last_day, now=utcnow(), retry_failed=retry_failed
             )
-        _run_and_report(engine, [chosen], tasks, concurrency, as_json)
+        _run_and_report(
+            engine, [chosen], tasks, concurrency, as_json, allow_live_past=allow_live_past
+        )
 
 
 def _campaigns(session: Session, name: str | None) -> list[Any]:
@@ -358,10 +392,13 @@ def _run_and_report(
     concurrency: int,
     as_json: bool,
     record_dir: Path | None = None,
+    allow_live_past: bool = False,
 ) -> None:
     from . import tracker
 
     providers = tracker.build_providers(campaigns, tasks)
+    if not allow_live_past:
+        tracker.refuse_live_past(tasks, providers)
     bar = _progress(tasks, quiet=as_json)
     on_done = (lambda _outcome: bar.update(1)) if bar else None
 
@@ -375,15 +412,24 @@ def _run_and_report(
             record_dir=record_dir,
         )
 
-    if bar:
-        with bar:
+    from .errors import RecordError
+
+    try:
+        if bar:
+            with bar:
+                outcomes = run()
+        else:
             outcomes = run()
-    else:
-        outcomes = run()
+    except RecordError as error:  # every check is stored: report them, then the file error
+        if error.outcomes:
+            _report_outcomes(error.outcomes, as_json, raise_on_failure=False)
+        raise
     _report_outcomes(outcomes, as_json)
 
 
-def _report_outcomes(outcomes: list[CheckOutcome], as_json: bool) -> None:
+def _report_outcomes(
+    outcomes: list[CheckOutcome], as_json: bool, *, raise_on_failure: bool = True
+) -> None:
     from . import tracker
     from .output import write_json
 
@@ -397,7 +443,7 @@ def _report_outcomes(outcomes: list[CheckOutcome], as_json: bool) -> None:
     failures = tracker.failure_summary(outcomes)
     for reason, count, example in failures:
         click.echo(f"  {reason}: {count} (e.g. {example})", err=True)
-    if failures:
+    if failures and raise_on_failure:
         raise click.ClickException(
             f"{sum(count for _, count, _ in failures)} of {len(outcomes)} checks failed"
         )
@@ -697,7 +743,7 @@ def status(
 @click.argument("campaign")
 @click.option(
     "--view",
-    type=click.Choice(["organic", "page", "both"]),
+    type=click.Choice([*(v.value for v in View), "both"]),
     default="both",
     show_default=True,
     help="organic: organic ranks only; page: page positions, ads included.",
@@ -934,11 +980,18 @@ def labels_suggest(
     with _session(db) as session:
         chosen = store.get_campaign(session, campaign)
         found = suggest.suggest_labels(session, chosen, limit=limit)
+        checked = found or store.check_summary(session, chosen)[0] is not None
     rows = [item.to_json() for item in found]
     columns = ["exposure", "suggested_stance", "pattern", "reason", "title"]
     write_rows(rows, fmt, sys.stdout, columns if fmt == "table" else None)
     if fmt == "table":
-        if not rows:
+        if not checked:
+            click.echo(
+                f"No checks stored yet for {campaign}: run `serptrack check {campaign}` "
+                "(or `serptrack backfill`) first.",
+                err=True,
+            )
+        elif not rows:
             click.echo("Every URL seen in the top 20 is labelled.", err=True)
         else:
             click.echo(f"\nExposure: CTR curve {found[0].curve}, summed over appearances.")

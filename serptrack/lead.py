@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .vocabulary import Stance, View
+
 __all__ = [
     "PAGE_ONE",
     "PRESENCES",
@@ -37,9 +39,9 @@ __all__ = [
     "utc_day",
 ]
 
-VIEWS = ("organic", "page")
-SIDES = ("official", "critical")
-STANCE_ORDER = ("official", "critical", "neutral")
+VIEWS = (View.ORGANIC, View.PAGE)
+SIDES = (Stance.OFFICIAL, Stance.CRITICAL)  # the two sides of the fight; neutral is neither
+STANCE_ORDER = (Stance.OFFICIAL, Stance.CRITICAL, Stance.NEUTRAL)
 PRESENCES = ("both", "ad", "organic", "neither")
 PAGE_ONE = 10  # organic ranks 1-10: "page 1", the classic reputation yardstick
 

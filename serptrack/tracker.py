@@ -7,11 +7,12 @@ a failure is never recorded as a missing rank.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from .defaults import DEFAULT_CONCURRENCY
-from .errors import FetchError, ParseError
+from .errors import FetchError, LivePastError, ParseError, RecordError
 from .fetch import Fetcher, make_client
 from .models import Campaign, Keyword, utcnow
 from .parsers import sniff_kind
 from .parsers.payload import pages_document
 from .providers import Fetched, Provider, RawPage, SearchRequest, build_provider
-from .providers.replay import slugify
+from .providers.replay import fixture_path
 from .redaction import redact, redact_bytes
 from .schedule import latest_slot, next_slot, parse_schedule, parse_timezone, slots_between
 from .store import (
@@ -66,6 +67,7 @@ class CheckTask:
     request: SearchRequest
     slot: dt.datetime | None = None
     claim_token: str | None = None  # the slot's claim, for scheduled checks (claims.py)
+    past: bool = False  # stands for a moment a live API can no longer see (refuse_live_past)
 
 
 @dataclass
@@ -135,13 +137,17 @@ def plan_backfill(
             dt.UTC
         )
         end = min(end - dt.timedelta(microseconds=1), now)
-        slots = slots_between(parse_schedule(keyword.schedule), start, end, tz)
+        schedule = parse_schedule(keyword.schedule)
+        slots = slots_between(schedule, start, end, tz)
+        current = latest_slot(schedule, now, tz)  # the one slot a live API can still answer for
         done = done_slots(session, [_id(keyword)], start, end, ok_only=retry_failed)
         for slot in slots:
             if (keyword.id, slot) not in done:
+                request = _request(keyword, slot)
+                past = current is not None and slot < current
                 tasks.append(
                     CheckTask(
-                        campaign.name, _id(keyword), keyword.provider, _request(keyword, slot), slot
+                        campaign.name, _id(keyword), keyword.provider, request, slot, past=past
                     )
                 )
     tasks.sort(key=lambda task: (task.request.as_of, task.keyword_id))
@@ -219,13 +225,16 @@ def run_checks(
     fetcher: Fetcher | None = None,
     record_dir: Path | None = None,
     should_stop: Callable[[], bool] | None = None,
+    claim_kept: Callable[[CheckTask], Awaitable[bool]] | None = None,
 ) -> list[CheckOutcome]:
     """Run ``tasks`` with at most ``concurrency`` in flight; store each check as it completes.
 
     ``fetcher`` sets the retry policy and rate limits (a default one otherwise);
     ``record_dir`` also writes each raw payload there in the replay layout (SPEC section 5);
     once ``should_stop()`` is true no further check starts (those in flight finish and are
-    stored) and the rest come back ``skipped``.
+    stored) and the rest come back ``skipped``. ``claim_kept(task)`` is asked before a claimed
+    check is fetched and again before it is stored: a check whose slot claim another worker
+    took over is not fetched (or not stored) and comes back ``skipped``.
     """
     return asyncio.run(
         run_checks_async(
@@ -239,6 +248,7 @@ def run_checks(
             fetcher=fetcher,
             record_dir=record_dir,
             should_stop=should_stop,
+            claim_kept=claim_kept,
         )
     )
 
@@ -255,6 +265,7 @@ async def run_checks_async(
     fetcher: Fetcher | None = None,
     record_dir: Path | None = None,
     should_stop: Callable[[], bool] | None = None,
+    claim_kept: Callable[[CheckTask], Awaitable[bool]] | None = None,
 ) -> list[CheckOutcome]:
     """The async core of :func:`run_checks`; outcomes come back in task order."""
     fetching = asyncio.Semaphore(max(1, concurrency))
@@ -270,20 +281,25 @@ async def run_checks_async(
     # One client for the run (connection reuse), its pool sharded for concurrency: fetch.py.
     http = client or make_client(concurrency, fetcher.policy)
     writer = _Writer(engine)
+    unrecorded: list[RecordError] = []  # --record files not written, raised after the run
 
     async def one(task: CheckTask) -> CheckOutcome:
         async with holding:
             async with fetching:
                 if should_stop is not None and should_stop():
                     return _skipped(task)
+                if not await _still_claimed(task, claim_kept):  # never pay for another's slot
+                    return _skipped(task, _LOST_BEFORE_FETCH)
                 provider = providers[(task.campaign, task.provider)]
                 record = await _fetch_one(task, provider, http, secrets, clock, fetcher)
+            if not await _still_claimed(task, claim_kept):
+                return _skipped(task, _LOST_BEFORE_STORE)
             check_id = await writer.store(record)
         if check_id == 0:  # the slot's claim was taken over meanwhile: the check was not kept
             return _skipped(task, "the slot was taken over by another worker (its lease expired)")
         if record_dir is not None and record.pages:
             ok = record.status == CheckStatus.OK
-            record_pages(record_dir, task, record.pages, secrets, ok=ok)
+            _record(record_dir, task, record.pages, secrets, ok, unrecorded)
         outcome = CheckOutcome(
             task=task,
             check_id=check_id,
@@ -299,10 +315,27 @@ async def run_checks_async(
         return outcome
 
     try:
-        return list(await asyncio.gather(*(one(task) for task in tasks)))
+        return _raise_unrecorded(list(await asyncio.gather(*map(one, tasks))), unrecorded)
     finally:
         if own_client:
             await http.aclose()
+
+
+_LOST_BEFORE_FETCH = (
+    "not fetched: another worker took over the slot's claim (its lease expired) before it started"
+)
+_LOST_BEFORE_STORE = (
+    "not stored: another worker took over the slot's claim (its lease expired) while it was fetched"
+)
+
+
+async def _still_claimed(
+    task: CheckTask, claim_kept: Callable[[CheckTask], Awaitable[bool]] | None
+) -> bool:
+    """Whether a claimed check still holds its slot's claim (unclaimed checks always do)."""
+    if claim_kept is None or task.claim_token is None:
+        return True
+    return await claim_kept(task)
 
 
 def _skipped(task: CheckTask, reason: str = "stopped before it started") -> CheckOutcome:
@@ -441,13 +474,14 @@ def record_pages(
 ) -> Path | None:
     """Write a check's raw pages where the replay provider will find them (SPEC section 5).
 
-    ``<folder>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>``: one page as
-    received, several as one ``serptrack-pages/1`` document. Secrets are stripped again. A
-    failed check's pages are written only where no recording exists yet, so a later error
-    does not replace a good recording of the same day.
+    ``<folder>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>`` (the replay
+    provider's :func:`~serptrack.providers.replay.fixture_path`): one page as received,
+    several as one ``serptrack-pages/1`` document. Secrets are stripped again. A failed
+    check's pages are written only where no recording exists yet, so a later error does not
+    replace a good recording of the same day. A file that cannot be written raises
+    :class:`~serptrack.errors.RecordError`, naming it and why.
     """
     request = task.request
-    day = request.as_of.astimezone(dt.UTC).date().isoformat()
     bodies = [redact_bytes(page.body, secrets) for page in pages]
     data, ext = bodies[0], "json"
     if sniff_kind(data) == "html":
@@ -461,16 +495,56 @@ def record_pages(
             data = json.dumps(pages_document(task.provider, docs), ensure_ascii=False).encode()
     elif sniff_kind(data) != "json":
         ext = "txt"
-    directory = folder / day
-    stem = f"{slugify(request.query)}.{request.country}-{request.language}-{request.device}"
-    path = directory / f"{stem}.{ext}"
-    if not ok and path.exists():
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
+    path = fixture_path(
+        folder, request.as_of, request.query, request.country, request.language, request.device, ext
+    )
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        if not ok and path.exists():
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise RecordError(f"cannot record {path}: {error.strerror or error}") from None
     return path
+
+
+def _record(
+    folder: Path,
+    task: CheckTask,
+    pages: Sequence[RawPage],
+    secrets: Sequence[str],
+    ok: bool,
+    unrecorded: list[RecordError],
+) -> None:
+    """:func:`record_pages`, keeping a failure in ``unrecorded`` so the run goes on."""
+    try:
+        record_pages(folder, task, pages, secrets, ok=ok)
+    except RecordError as error:
+        unrecorded.append(error)
+
+
+def _raise_unrecorded(
+    outcomes: list[CheckOutcome], unrecorded: Sequence[RecordError]
+) -> list[CheckOutcome]:
+    """``outcomes``, once every check is stored; a :class:`RecordError` if a file was not."""
+    if not unrecorded:
+        return outcomes
+    ok = sum(1 for outcome in outcomes if outcome.status == OutcomeStatus.OK)
+    stored = sum(1 for outcome in outcomes if outcome.check_id)
+    first = min(unrecorded, key=str)  # the same line whichever check finished first
+    files = (
+        f"{len(unrecorded)} --record files were not written, e.g."
+        if len(unrecorded) > 1
+        else "a --record file was not written:"
+    )
+    raise RecordError(
+        f"{stored} checks stored ({ok} ok, {stored - ok} failed or blocked), but {files} {first}",
+        outcomes,
+    )
 
 
 def failure_summary(outcomes: Sequence[CheckOutcome]) -> list[tuple[str, int, str]]:
@@ -484,3 +558,28 @@ def failure_summary(outcomes: Sequence[CheckOutcome]) -> list[tuple[str, int, st
         counts[reason] += 1
         examples.setdefault(reason, outcome.error or "")
     return [(reason, count, examples[reason]) for reason, count in counts.most_common()]
+
+
+def refuse_live_past(
+    tasks: Sequence[CheckTask], providers: Mapping[tuple[str, str], Provider]
+) -> None:
+    """Refuse past tasks on live APIs: they answer with today's page, which would be stored
+    against the past slot, and each call is paid. Replays answer for any day."""
+    from .providers.http import HttpProvider
+
+    live = sorted(
+        {
+            (task.campaign, task.provider)
+            for task in tasks
+            if task.past and isinstance(providers[(task.campaign, task.provider)], HttpProvider)
+        }
+    )
+    if live:
+        count = sum(1 for task in tasks if task.past and (task.campaign, task.provider) in live)
+        names = ", ".join(provider for _, provider in live)
+        raise LivePastError(
+            f"{count} {'check is' if count == 1 else 'checks are'} for past slots on live APIs "
+            f"({names}), which can only answer "
+            "for now: each would pay for today's page and store it as the past; replay saved "
+            "pages instead, or pass --allow-live-past to run them anyway"
+        )

@@ -30,6 +30,8 @@ __all__ = [
     "FailureKind",
     "OutcomeStatus",
     "Placement",
+    "Stance",
+    "View",
     "identity_fields",
     "identity_of",
 ]
@@ -149,6 +151,23 @@ class Placement(enum.StrEnum):
     SHOPPING = "shopping"
     VIDEO = "video"
     LOCAL = "local"
+
+
+class Stance(enum.StrEnum):
+    """What a result is to the campaign (``url_stances.stance``, label rules)."""
+
+    # Contractual: SPEC section 2 ([labels] keys) and `stance` of history --json rows.
+    OFFICIAL = "official"
+    CRITICAL = "critical"
+    NEUTRAL = "neutral"  # no rule matches
+
+
+class View(enum.StrEnum):
+    """How positions compare (SPEC section 6): organic ranks only, or the whole page."""
+
+    # Contractual: `view` of overtakes --json and status --json keys, `overtakes --view`.
+    ORGANIC = "organic"  # organic `rank` among organic results only
+    PAGE = "page"  # `page_position` across every placement, ads included
 
 
 #: Every value of each vocabulary as a set of plain strings, for membership tests.

@@ -3,12 +3,20 @@
 A round plans the due slots of every campaign, claims them in the database (so concurrent
 rounds on other processes or machines get disjoint work), runs them with the fetch engine and
 gives back any claim it did not use. Between rounds the worker sleeps until the next slot.
+
+Claims live on the wall clock (``clock``), apart from the logical time a round stands for
+(``now``: the slots it plans, the checks' as-of): each chunk's claims are stamped when they are
+claimed, a heartbeat renews them every third of the lease while their checks run, and a check
+whose claim was lost anyway (the worker stalled past its lease and another took over) is
+neither fetched nor stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import functools
 import random
 import threading
 import time
@@ -16,7 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from . import store, tracker
@@ -83,11 +93,18 @@ def run_round(
     should_stop: Callable[[], bool] | None = None,
     on_done: Callable[[tracker.CheckOutcome], None] | None = None,
     record_dir: Path | None = None,
+    client: httpx.AsyncClient | None = None,
+    fetcher: Fetcher | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+    renew_every: dt.timedelta | None = None,
 ) -> RoundReport:
     """Claim and run every due slot (of one campaign, or all); each slot is checked once.
 
-    A campaign whose provider lacks its key is left for later (``strict_keys`` raises instead,
-    as ``check --due`` does).
+    ``now`` is what the round stands for (the slots due then, the checks' as-of); ``clock``
+    is the wall clock the claims' leases are stamped from and renewed with (every
+    ``renew_every``, a third of ``lease`` by default) while their checks run. ``client`` and
+    ``fetcher`` are as for :func:`tracker.run_checks`. A campaign whose provider lacks its key
+    is left for later (``strict_keys`` raises instead, as ``check --due`` does).
     """
     started = time.monotonic()
     report = RoundReport(started=now)
@@ -102,13 +119,18 @@ def run_round(
             tasks,
             providers,
             report,
-            now,
-            worker,
-            concurrency,
-            lease,
-            should_stop,
-            on_done,
-            record_dir,
+            _Options(
+                worker=worker or claims.worker_name(),
+                concurrency=concurrency,
+                lease=lease,
+                renew_every=renew_every or lease / 3,
+                clock=clock,
+                client=client,
+                fetcher=fetcher or Fetcher(),
+                should_stop=should_stop,
+                on_done=on_done,
+                record_dir=record_dir,
+            ),
         )
     )
     report.seconds = time.monotonic() - started
@@ -116,57 +138,141 @@ def run_round(
     return report
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How a round runs its claimed checks."""
+
+    worker: str
+    concurrency: int
+    lease: dt.timedelta
+    renew_every: dt.timedelta
+    clock: Callable[[], dt.datetime]
+    client: httpx.AsyncClient | None
+    fetcher: Fetcher
+    should_stop: Callable[[], bool] | None
+    on_done: Callable[[tracker.CheckOutcome], None] | None
+    record_dir: Path | None
+
+
 async def _run_claimed(
     engine: Engine,
     tasks: list[tracker.CheckTask],
     providers: Mapping[tuple[str, str], Provider],
     report: RoundReport,
-    now: dt.datetime,
-    worker: str | None,
-    concurrency: int,
-    lease: dt.timedelta,
-    should_stop: Callable[[], bool] | None,
-    on_done: Callable[[tracker.CheckOutcome], None] | None,
-    record_dir: Path | None,
+    options: _Options,
 ) -> None:
     """Claim a few batches' worth of slots at a time, not every due slot at once, so workers
     started together share the work (each starts at its own place in the list); one client
     and one fetcher serve the whole round."""
-    chunk = max(1, concurrency) * _CLAIM_BATCHES
+    chunk = max(1, options.concurrency) * _CLAIM_BATCHES
     offset = random.randrange(len(tasks)) if tasks else 0
     queue = tasks[offset:] + tasks[:offset]
-    fetcher = Fetcher()
-    client = make_client(concurrency, fetcher.policy)
+    fetcher = options.fetcher
+    client = options.client or make_client(options.concurrency, fetcher.policy)
+    stop = options.should_stop
     try:
-        while queue and not (should_stop and should_stop()):
+        while queue and not (stop and stop()):
             candidates, queue = queue[:chunk], queue[chunk:]
+            claimed_at = options.clock()  # wall clock, never the round's logical now
             token, won = claims.claim_slots(
                 engine,
                 [(t.keyword_id, _slot(t)) for t in candidates],
-                now=now,
-                worker=worker,
-                lease=lease,
+                now=claimed_at,
+                worker=options.worker,
+                lease=options.lease,
             )
             mine = [
                 replace(t, claim_token=token) for t in candidates if (t.keyword_id, t.slot) in won
             ]
             report.claimed += len(mine)
+            held = _Lease(engine, token, won, claimed_at, options)
+            heartbeat = asyncio.create_task(held.beat())
             try:
                 report.outcomes += await tracker.run_checks_async(
                     engine,
                     mine,
                     providers,
-                    concurrency=concurrency,
+                    concurrency=options.concurrency,
                     client=client,
+                    clock=options.clock,
                     fetcher=fetcher,
-                    should_stop=should_stop,
-                    on_done=on_done,
-                    record_dir=record_dir,
+                    should_stop=stop,
+                    on_done=options.on_done,
+                    record_dir=options.record_dir,
+                    claim_kept=held.kept,
                 )
             finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
                 claims.release(engine, token)
     finally:
-        await client.aclose()
+        if options.client is None:
+            await client.aclose()
+
+
+class _Lease:
+    """One chunk's claims (one token) kept alive while their checks run.
+
+    The heartbeat extends the lease every ``renew_every``; a renewal that no longer finds a
+    claim under this token marks it lost. A check about to be fetched or stored when the last
+    renewal is two thirds of a lease old (the heartbeat is late: the process stalled, the
+    database was slow) renews first, so a claim another worker took over meanwhile is known.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        token: str,
+        won: set[claims.Claim],
+        claimed_at: dt.datetime,
+        options: _Options,
+    ) -> None:
+        self._engine = engine
+        self._token = token
+        self._won = frozenset(won)
+        self._clock = options.clock
+        self._lease = options.lease
+        self._every = options.renew_every
+        self._lock = asyncio.Lock()
+        self.expires = claimed_at + options.lease
+        self.lost: set[claims.Claim] = set()
+
+    def _late(self) -> bool:
+        return self._clock() >= self.expires - self._lease / 3
+
+    async def renew(self, *, if_late: bool = False) -> None:
+        """Extend this token's leases from the wall clock now; note the claims it lost.
+
+        With ``if_late``, only when the last renewal is two thirds of a lease old (so checks
+        waiting on one renewal do not each renew again).
+        """
+        async with self._lock:
+            if if_late and not self._late():
+                return
+            at = self._clock()
+            renew = functools.partial(
+                claims.renew, self._engine, self._token, now=at, lease=self._lease
+            )
+            held = await asyncio.get_running_loop().run_in_executor(None, renew)
+            self.lost |= self._won - held
+            self.expires = at + self._lease
+
+    async def beat(self) -> None:
+        """Renew every ``renew_every`` until cancelled; a failed renewal is retried next beat."""
+        while True:
+            await asyncio.sleep(self._every.total_seconds())
+            try:
+                await self.renew()
+            except SQLAlchemyError:
+                continue  # the checks confirm their claim before paying or storing
+
+    async def kept(self, task: tracker.CheckTask) -> bool:
+        """Whether ``task``'s claim is still this worker's (renewing first if the lease is late)."""
+        pair = (task.keyword_id, _slot(task))
+        if pair not in self.lost and self._late():
+            await self.renew(if_late=True)
+        return pair not in self.lost
 
 
 def _all_campaigns(session: Session) -> list[Campaign]:
@@ -220,10 +326,19 @@ def run_worker(
     concurrency: int = DEFAULT_CONCURRENCY,
     lease: dt.timedelta = DEFAULT_LEASE,
     environ: Mapping[str, str] | None = None,
+    client: httpx.AsyncClient | None = None,
+    fetcher: Fetcher | None = None,
+    renew_every: dt.timedelta | None = None,
+    sleep: Callable[[float], object] | None = None,
 ) -> list[RoundReport]:
     """Run rounds until ``stop`` is set (or one round with ``once``), sleeping until the next
-    slot between rounds, at most ``poll`` seconds so newly applied campaigns are picked up."""
+    slot between rounds, at most ``poll`` seconds so newly applied campaigns are picked up.
+
+    Each round is as of ``clock()`` (the wall clock, which also stamps the leases);
+    ``sleep(seconds)`` waits between rounds (``stop.wait`` by default, so a stop wakes it).
+    """
     name = worker or claims.worker_name()
+    pause = sleep or stop.wait
     reports = []
     while not stop.is_set():
         report = run_round(
@@ -234,12 +349,16 @@ def run_worker(
             lease=lease,
             environ=environ,
             should_stop=stop.is_set,
+            client=client,
+            fetcher=fetcher,
+            clock=clock,
+            renew_every=renew_every,
         )
         reports.append(report)
         log(report.line(name))
         if once:
             break
-        stop.wait(_pause(report.next_slot, clock(), poll))
+        pause(_pause(report.next_slot, clock(), poll))
     return reports
 
 

@@ -70,3 +70,12 @@ def test_the_layout_section_names_every_module() -> None:
     names |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
     missing = sorted(name for name in names if f"`{name}" not in section)
     assert missing == [], f"README's layout section lacks {missing}"
+
+
+def test_the_readme_explore_command_runs_after_the_readme_set_up() -> None:
+    # the set-up makes .venv without activating it: a bare `serptrack` is not on PATH there
+    section = README.split("## The two commands", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"`([^`]*serptrack [a-z]+[^`]*)`", section)
+    assert commands
+    for command in commands:
+        assert command.startswith(".venv/bin/serptrack ") or "&&" in command, command

@@ -163,3 +163,106 @@ def test_relative_sqlite_urls_become_absolute(
     assert units.absolute_target("sqlite:////abs/x.db") == "sqlite:////abs/x.db"
     assert units.absolute_target("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert units.absolute_target("~/x.db") == str(Path.home() / "x.db")
+
+
+def small_campaign(runner: CliRunner, tmp_path: Path, db: str) -> None:
+    from tests.conftest import write_snapshot
+
+    path = campaign_file(tmp_path)
+    write_snapshot(
+        tmp_path / "fixtures",
+        "2026-03-31",
+        "acme",
+        [{"placement": "organic", "url": "https://news.example/acme"}],
+        observed_at="2026-03-31T07:00:00Z",
+    )
+    assert runner.invoke(cli, ["apply", str(path), "--db", db]).exit_code == 0
+
+
+def test_history_of_an_unknown_query_is_an_error_as_in_status(
+    runner: CliRunner, tmp_path: Path, db_url: str
+) -> None:
+    small_campaign(runner, tmp_path, db_url)
+    for command in ("history", "status"):
+        result = runner.invoke(
+            cli, [command, "ops", "--query", "acme typo", "--json", "--db", db_url]
+        )
+        assert result.exit_code == 1, command
+        assert "no" in result.output and "'acme typo'" in result.output, command
+        assert result.output.startswith("Error: campaign 'ops' has no"), command
+        assert "[" not in result.output  # nothing printed before the error
+
+
+def test_labels_suggest_before_any_check_says_so(
+    runner: CliRunner, tmp_path: Path, db_url: str
+) -> None:
+    small_campaign(runner, tmp_path, db_url)
+    result = runner.invoke(cli, ["labels", "suggest", "ops", "--db", db_url])
+    assert result.exit_code == 0
+    assert "No checks stored yet for ops: run `serptrack check ops`" in result.output
+    assert "is labelled" not in result.output
+
+
+def test_the_default_report_month_is_that_of_the_latest_successful_check(
+    runner: CliRunner, tmp_path: Path, db_url: str
+) -> None:
+    small_campaign(runner, tmp_path, db_url)
+    for day in ("2026-03-31", "2026-04-01"):  # no fixture for April 1st: a failed check
+        runner.invoke(cli, ["check", "ops", "--as-of", f"{day}T07:00:00Z", "--db", db_url])
+    result = runner.invoke(cli, ["report", "ops", "--format", "json", "--out", "-", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    period = json.loads(result.stdout)["period"]
+    assert (period["from"], period["to"]) == ("2026-03-01", "2026-03-31")
+
+
+LIVE = """
+[campaign]
+name = "live"
+[defaults]
+provider = "serper"
+[[keywords]]
+query = "acme"
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backfill", "live", "--from", "2026-03-01", "--to", "2026-03-03"],
+        ["check", "live", "--as-of", "2026-03-01T07:00:00Z"],
+    ],
+    ids=["backfill", "check --as-of"],
+)
+def test_a_live_api_is_not_asked_for_the_past(
+    args: list[str], runner: CliRunner, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERPER_API_KEY", "test-key-not-used")
+    path = tmp_path / "live.toml"
+    path.write_text(LIVE, encoding="utf-8")
+    assert runner.invoke(cli, ["apply", str(path), "--db", db_url]).exit_code == 0
+    result = runner.invoke(cli, [*args, "--db", db_url])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "for past slots on live APIs (serper), which can only answer for now" in result.output
+    assert "--allow-live-past" in result.output
+    history = runner.invoke(cli, ["history", "live", "--json", "--db", db_url])
+    assert json.loads(history.stdout) == []  # nothing paid, nothing stored
+
+
+def test_only_past_tasks_on_live_apis_are_refused(tmp_path: Path) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from serptrack import tracker
+    from serptrack.errors import LivePastError
+    from serptrack.providers import SearchRequest, build_provider
+
+    live = build_provider("serper", None, {"SERPER_API_KEY": "k"})
+    replay = build_provider("replay", {"path": str(tmp_path)}, {})
+    request = SearchRequest("acme", as_of=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    now = tracker.CheckTask("c", 1, "serper", request)
+    past_replay = tracker.CheckTask("c", 2, "replay", request, past=True)
+    providers = {("c", "serper"): live, ("c", "replay"): replay}
+    tracker.refuse_live_past([now, past_replay], providers)
+    with pytest.raises(LivePastError, match="1 check is for past slots"):
+        tracker.refuse_live_past([dataclasses.replace(now, past=True), past_replay], providers)

@@ -241,3 +241,61 @@ def test_a_missed_day_is_checked_once_not_once_per_missed_slot(
         later = tracker.plan_due(session, campaign, dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC))
         assert [t.slot for t in later] == [dt.datetime(2026, 3, 4, tzinfo=dt.UTC)] * 2
     engine.dispose()
+
+
+def _unshare_works() -> bool:
+    try:
+        probe = subprocess.run(["unshare", "--uts", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs `unshare --uts` (root or user namespaces)")
+def test_a_slow_check_keeps_its_claim_against_a_worker_on_another_host(
+    tmp_path: Path, db_url: str, runner: CliRunner
+) -> None:
+    """The issue's reproduction: the provider takes longer than the lease; a second worker on
+    another host (its own UTS namespace, so only the lease protects the claim) starts once the
+    first worker's original lease has passed. The first worker renews, so nothing is paid twice."""
+    with loopback(lambda seen: serpapi_page(seen, delay=15.0)) as server:
+        apply(runner, campaign_file(tmp_path, base_url(server), 3), db_url)
+        first = subprocess.Popen(
+            serptrack("worker", "--once", "--lease", "10", "--concurrency", "3", "--db", db_url),
+            env=environment(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(server.seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(10.5)  # the first worker's claims were stamped before its first call
+        second = subprocess.run(
+            [
+                "unshare",
+                "--uts",
+                "sh",
+                "-c",
+                'hostname serptrack-other-host && exec "$0" "$@"',
+                *serptrack("worker", "--once", "--lease", "10", "--db", db_url),
+            ],
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        asked_meanwhile = len(server.seen)
+        _, first_log = first.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (0, 0), (first_log, second.stderr)
+    assert "worker serptrack-other-host:" in second.stderr
+    assert "3 due, 0 claimed" in second.stderr
+    assert "3 due, 3 claimed, 3 ok" in first_log
+    assert asked_meanwhile == len(server.seen) == 3  # every keyword fetched once
+    assert counts(db_url) == {
+        "checks": 3,
+        "keywords": 3,
+        "slots": 3,
+        "ok": 3,
+        "open_claims": 0,
+        "torn": 0,
+    }

@@ -218,5 +218,5 @@ def test_nothing_to_suggest(db_url: str, runner: CliRunner, tmp_path: Path) -> N
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
         "",
-        "Every URL seen in the top 20 is labelled.\n",
+        "No checks stored yet for quiet: run `serptrack check quiet` (or `serptrack backfill`) first.\n",
     )

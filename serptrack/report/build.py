@@ -111,12 +111,19 @@ def choose_period(
         raise ReportError("choose a --month or a --from/--to range, not both")
     if month:
         return month_period(month)
-    found = reads.check_span(session, campaign)
+    # the latest successful check, not the latest check: a failed one has nothing to report
+    found = reads.check_span(session, campaign, ok_only=True)
     span = (found[0].date(), found[1].date()) if found else None
     if span is None:
+        some = reads.check_span(session, campaign) is not None
         raise ReportError(
-            f"campaign {campaign.name!r} has no checks yet; run `serptrack check {campaign.name}` "
-            "or `serptrack backfill` first"
+            f"campaign {campaign.name!r} has "
+            + (
+                "no successful check yet (every check failed or was blocked)"
+                if some
+                else "no checks yet"
+            )
+            + f"; run `serptrack check {campaign.name}` or `serptrack backfill` first"
         )
     if first is None and last is None:
         latest = span[1]
@@ -389,7 +396,7 @@ def _lead_states(
     if not chosen:
         return {}
     index = next(i for i, point in enumerate(history) if point.check_id == chosen[0].check_id)
-    states = {}
+    states: dict[str, LeadState] = {}
     for view in lead.VIEWS:
         leaders = [point.view(view).leader for point in history[: index + 1]]
         leader, since = lead.current_lead(leaders, hold)
@@ -417,7 +424,7 @@ def _url_series(rows: Sequence[UrlPosition]) -> list[UrlSeries]:
             series.organic[row.check_id] = row.rank if known is None else min(known, row.rank)
         else:
             series.features.append(row)
-    order = {side: i for i, side in enumerate(lead.SIDES)}
+    order: dict[str, int] = {side: i for i, side in enumerate(lead.SIDES)}
     return sorted(
         found.values(),
         key=lambda s: (order.get(s.stance, 9), s.best is None, s.best or 0, s.norm_url),

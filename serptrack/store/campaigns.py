@@ -44,6 +44,7 @@ class ApplySummary:
     keywords_active: int = 0
     rules: int = 0
     annotations: int = 0
+    changed: bool = True  # False when the file says exactly what was stored already
 
 
 def apply_campaign(
@@ -54,6 +55,7 @@ def apply_campaign(
     with Session(engine) as session, session.begin():
         campaign = session.exec(select(Campaign).where(Campaign.name == spec.name)).first()
         created = campaign is None
+        before = None if campaign is None else _stored_state(session, campaign)
         if campaign is None:
             campaign = Campaign(name=spec.name, created_at=now)
         campaign.brand = spec.brand
@@ -61,12 +63,22 @@ def apply_campaign(
         campaign.crisis_start = spec.crisis_start
         campaign.source_path = spec.path
         campaign.settings = spec.settings
-        campaign.updated_at = now
         session.add(campaign)
         session.flush()
         assert campaign.id is not None
         summary = ApplySummary(spec.name, created)
         _apply_keywords(session, campaign.id, spec.keywords, now, summary)
+        summary.changed = before != _spec_state(spec) or any(
+            (
+                summary.keywords_added,
+                summary.keywords_updated,
+                summary.keywords_reactivated,
+                summary.keywords_deactivated,
+            )
+        )
+        if summary.changed:
+            campaign.updated_at = now
+            session.add(campaign)
         session.execute(delete(LabelRule).where(col(LabelRule.campaign_id) == campaign.id))
         session.execute(delete(Annotation).where(col(Annotation.campaign_id) == campaign.id))
         for position, rule in enumerate(spec.rules):
@@ -92,6 +104,37 @@ def apply_campaign(
         summary.annotations = len(spec.annotations)
         summary.keywords_active = len(spec.keywords)
     return summary
+
+
+def _stored_state(session: Session, campaign: Campaign) -> tuple[Any, ...]:
+    """What a campaign file decides besides keywords, as stored: to tell an unchanged apply."""
+    rules = [(r.stance, r.pattern, r.kind, r.key) for r in campaign_rules(session, campaign)]
+    notes = session.exec(
+        select(Annotation)
+        .where(col(Annotation.campaign_id) == campaign.id)
+        .order_by(col(Annotation.id))
+    )
+    return (
+        campaign.brand,
+        campaign.description,
+        campaign.crisis_start,
+        campaign.source_path,
+        campaign.settings,
+        rules,
+        [(n.date, n.text, n.query) for n in notes],
+    )
+
+
+def _spec_state(spec: CampaignSpec) -> tuple[Any, ...]:
+    return (
+        spec.brand,
+        spec.description,
+        spec.crisis_start,
+        spec.path,
+        spec.settings,
+        [(r.stance, r.pattern, r.kind, r.key) for r in spec.rules],
+        [(n.date, n.text, n.query) for n in spec.annotations],
+    )
 
 
 def _apply_keywords(

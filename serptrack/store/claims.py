@@ -5,6 +5,10 @@ inserted, by another process on the same SQLite file or by a worker on another m
 a PostgreSQL database. The transaction that stores the check also marks its claim done. A claim
 left without a check by a worker that died is taken over once its lease has passed, or at once
 when the worker ran on this machine and its process is gone.
+
+Leases are wall-clock time (``claimed_at``, ``lease_until``), never the logical time a check
+stands for (its slot, ``check --due --as-of``). A live worker renews its claims while their
+checks run (:func:`renew`), so only a worker that stopped renewing loses them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = [
     "complete_claim",
     "discard_check",
     "release",
+    "renew",
     "worker_name",
 ]
 
@@ -55,7 +60,9 @@ def claim_slots(
 ) -> tuple[str, set[Claim]]:
     """Claim the (keyword id, slot) pairs nobody holds; return this claim's token and the pairs won.
 
-    Pairs already checked, or held by a live worker whose lease has not passed, are not won.
+    ``now`` is the wall-clock time (leases are stamped from it and judged against it), not the
+    time the checks are as of. Pairs already checked, or held by a live worker whose lease has
+    not passed, are not won.
     """
     # One global order for every writer: two workers inserting overlapping claims in different
     # orders would each wait for a row the other holds (a deadlock on PostgreSQL).
@@ -96,6 +103,27 @@ def complete_claim(
         .values(check_id=check_id)
     )
     return bool(result.rowcount)
+
+
+def renew(engine: Engine, token: str, *, now: dt.datetime, lease: dt.timedelta) -> set[Claim]:
+    """Extend to ``now + lease`` the lease of this token's claims that have no check yet; return
+    the pairs the token still holds (done ones included).
+
+    A pair claimed with this token but missing from the answer was lost: taken over by another
+    worker after its lease passed, and its check must be neither fetched nor stored.
+    """
+    with engine.begin() as connection:
+        connection.execute(
+            update(SlotClaim)
+            .where(col(SlotClaim.token) == token, col(SlotClaim.check_id).is_(None))
+            .values(lease_until=now + lease)
+        )
+        rows = connection.execute(
+            select(col(SlotClaim.keyword_id), col(SlotClaim.slot)).where(
+                col(SlotClaim.token) == token
+            )
+        )
+        return {(keyword_id, slot) for keyword_id, slot in rows}
 
 
 def release(engine: Engine, token: str) -> int:
@@ -159,6 +187,7 @@ def _take_over_stale(
             col(SlotClaim.keyword_id),
             col(SlotClaim.slot),
             col(SlotClaim.worker),
+            col(SlotClaim.token),
             col(SlotClaim.lease_until),
         ).where(
             tuple_(col(SlotClaim.keyword_id), col(SlotClaim.slot)).in_(pairs),
@@ -167,19 +196,23 @@ def _take_over_stale(
         )
     ).all()
     stale = sorted(
-        (k, s, holder)
-        for k, s, holder, until in open_claims
+        (k, s, held_by, until < now)
+        for k, s, holder, held_by, until in open_claims
         if until < now or _holder_is_dead(holder)
     )
-    for keyword_id, slot, holder in stale:
+    for keyword_id, slot, held_by, expired in stale:
+        # Compare and swap: the same claim (its token), and still expired, so a renewal that
+        # committed since the read above keeps the claim with its live worker.
+        still_stale = [col(SlotClaim.lease_until) < now] if expired else []
         connection.execute(
             update(SlotClaim)
             .where(
                 and_(
                     col(SlotClaim.keyword_id) == keyword_id,
                     col(SlotClaim.slot) == slot,
-                    col(SlotClaim.worker) == holder,
+                    col(SlotClaim.token) == held_by,
                     col(SlotClaim.check_id).is_(None),
+                    *still_stale,
                 )
             )
             .values(worker=worker, token=token, claimed_at=now, lease_until=now + lease)

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from ..errors import NotFoundError
 from ..models import Campaign, Check, Keyword
+from .campaigns import campaign_keywords
 from .checks import domain_of
 from .stances import read_view
 
@@ -57,8 +59,21 @@ def history_rows(
     Stances come from the campaign's stance view, as in every other read.
     """
     assert campaign.id is not None
+    if query is not None:  # checked now, before the caller starts writing rows
+        _require_keyword(session, campaign, query)
+    return _rows(session, campaign, campaign.id, query, start, end)
+
+
+def _rows(
+    session: Session,
+    campaign: Campaign,
+    campaign_id: int,
+    query: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> Iterator[dict[str, Any]]:
     connection = session.connection()
-    view = read_view(connection, campaign.id)
+    view = read_view(connection, campaign_id)
     stances: dict[str, str] = {}
     checks = session.exec(_history_checks(campaign, query, start, end)).all()
     for first in range(0, len(checks), _HISTORY_CHUNK):
@@ -78,6 +93,16 @@ def history_rows(
 _HISTORY_CHUNK = 500
 _NORM_URL = 8  # where norm_url sits in a row of _results_by_check
 _EMPTY_RESULT = (None,) * 9
+
+
+def _require_keyword(session: Session, campaign: Campaign, query: str) -> None:
+    """A query the campaign never tracked is an error, as in status and overtakes."""
+    known = {k.query for k in campaign_keywords(session, campaign, active_only=False)}
+    if query not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise NotFoundError(
+            f"campaign {campaign.name!r} has no keyword {query!r} (keywords: {names})"
+        )
 
 
 def _history_checks(

@@ -33,6 +33,7 @@ from ..lead import (
     Share,
 )
 from ..models import Annotation, Campaign
+from ..vocabulary import CheckStatus
 from .campaigns import campaign_keywords
 from .schema import CHECKS, KEYWORDS, RESULTS, URL_STANCES
 from .stances import StanceView, batches, read_view
@@ -597,21 +598,23 @@ def campaign_annotations(
     return [{"date": n.date, "text": n.text, "query": n.query} for n in notes]
 
 
-def check_span(session: Session, campaign: Campaign) -> tuple[dt.datetime, dt.datetime] | None:
-    """When the campaign's active keywords were first and last checked, or None."""
+def check_span(
+    session: Session, campaign: Campaign, *, ok_only: bool = False
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """When the campaign's active keywords were first and last checked (successfully, with
+    ``ok_only``), or None."""
     k = KEYWORDS
-    row = (
-        session.connection()
-        .execute(
-            select(
-                func.min(CHECKS.c.observed_at).label("first"),
-                func.max(CHECKS.c.observed_at).label("last"),
-            )
-            .join(k, k.c.id == CHECKS.c.keyword_id)
-            .where(k.c.campaign_id == campaign.id, k.c.active)
+    statement = (
+        select(
+            func.min(CHECKS.c.observed_at).label("first"),
+            func.max(CHECKS.c.observed_at).label("last"),
         )
-        .one()
+        .join(k, k.c.id == CHECKS.c.keyword_id)
+        .where(k.c.campaign_id == campaign.id, k.c.active)
     )
+    if ok_only:
+        statement = statement.where(CHECKS.c.status == CheckStatus.OK)
+    row = session.connection().execute(statement).one()
     if row.first is None:
         return None
     return _as_datetime(row.first), _as_datetime(row.last)
