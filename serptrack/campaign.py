@@ -40,6 +40,8 @@ __all__ = [
     "check_logo",
     "check_query",
     "load_campaign_file",
+    "logo_path",
+    "logo_reference",
     "parse_campaign",
 ]
 
@@ -256,7 +258,9 @@ def parse_campaign(
     report = doc.report.model_dump()
     if doc.report.logo is not None:
         try:
-            report["logo"] = str(check_logo(Path(doc.report.logo).expanduser(), base_dir))
+            report["logo"] = logo_reference(
+                check_logo(Path(doc.report.logo).expanduser(), base_dir)
+            )
         except ReportError as error:
             where = f"report.logo{_line_suffix(text, ['report', 'logo'])}"
             raise CampaignFileError(path, where, str(error)) from None
@@ -401,6 +405,25 @@ def _language_hint(value: str) -> str | None:
 
 def _did_you_mean(hint: str | None) -> str:
     return f'; did you mean "{hint}"?' if hint else ""
+
+
+_PACKAGE = Path(__file__).resolve().parent
+_RESOURCE = "resource:"
+
+
+def logo_reference(path: Path) -> str:
+    """How a logo is stored: a file shipped with serptrack by name (``resource:data/...``, so a
+    rebuilt virtualenv still finds it), any other file by absolute path."""
+    if path.is_relative_to(_PACKAGE):
+        return _RESOURCE + path.relative_to(_PACKAGE).as_posix()
+    return str(path)
+
+
+def logo_path(reference: str) -> Path:
+    """The file a stored logo reference names (see :func:`logo_reference`)."""
+    if reference.startswith(_RESOURCE):
+        return _PACKAGE / reference.removeprefix(_RESOURCE)
+    return Path(reference)
 
 
 def check_logo(path: Path, base_dir: Path | None = None) -> Path:

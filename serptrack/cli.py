@@ -159,6 +159,10 @@ def _database(db: str | None, *, create: bool = False) -> Iterator[Engine]:
     from . import store
 
     engine = store.connect(db, create=create)
+    context = click.get_current_context(silent=True)
+    if context is not None and (context.find_root().obj or {}).get("verbose"):
+        shown = store.describe_target(engine.url.render_as_string(hide_password=False))
+        click.echo(f"Database: {shown}", err=True)
     try:
         yield engine
     finally:
@@ -182,12 +186,17 @@ def _progress(tasks: Sequence[Any], quiet: bool) -> Any:
 
 @click.group(cls=SerptrackGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="serptrack")
-def cli() -> None:
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Say on stderr which database each command opens."
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Track where a brand's official response and its critics rank, organic and paid.
 
     Start with `serptrack demo`, then describe your own campaign in a TOML file and
     `serptrack apply` it.
     """
+    ctx.obj = {"verbose": verbose}
 
 
 @cli.command()

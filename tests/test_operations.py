@@ -266,3 +266,28 @@ def test_only_past_tasks_on_live_apis_are_refused(tmp_path: Path) -> None:
     tracker.refuse_live_past([now, past_replay], providers)
     with pytest.raises(LivePastError, match="1 check is for past slots"):
         tracker.refuse_live_past([dataclasses.replace(now, past=True), past_replay], providers)
+
+
+def test_the_demo_stores_its_logo_by_name_not_by_site_packages_path(tmp_path: Path) -> None:
+    from serptrack.campaign import load_campaign_file, logo_reference
+    from serptrack.demo import demo_dir
+    from serptrack.report.branding import branding_for
+
+    spec = load_campaign_file(demo_dir() / "skype-2008" / "campaign.toml")
+    assert spec.settings["report"]["logo"] == "resource:data/demo/skype-2008/logo.svg"
+    branding = branding_for(spec.settings)
+    assert branding.logo is not None and branding.logo.is_file()
+    own = tmp_path / "logo.svg"
+    own.write_text("<svg/>", encoding="utf-8")
+    assert logo_reference(own) == str(own)
+
+
+def test_verbose_says_which_database_a_command_opens(runner: CliRunner, db_url: str) -> None:
+    from serptrack import store
+
+    store.connect(db_url).dispose()
+    result = runner.invoke(cli, ["-v", "campaigns", "--json", "--db", db_url])
+    assert result.exit_code == 0
+    assert result.stdout == "[]\n"
+    shown = store.describe_target(store.database_url(db_url))
+    assert result.stderr == f"Database: {shown}\n"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..campaign import LOGO_TYPES, check_accent, check_logo
+from ..campaign import LOGO_TYPES, check_accent, check_logo, logo_path
 from ..errors import ReportError
 
 __all__ = ["DEFAULT_ACCENT", "Branding", "branding_for"]
@@ -64,7 +64,7 @@ def branding_for(
     branding = Branding(
         agency=stored.get("agency") or "",
         client=stored.get("client") or "",
-        logo=Path(stored["logo"]) if stored.get("logo") else None,
+        logo=logo_path(stored["logo"]) if stored.get("logo") else None,
         accent=stored.get("accent") or DEFAULT_ACCENT,
         notice=stored.get("notice") or "",
     )
