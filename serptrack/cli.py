@@ -119,6 +119,13 @@ def range_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 _LIVE_GRACE = dt.timedelta(hours=1)  # an --as-of this recent still stands for now
 
 
+def _past(as_of: dt.datetime | None) -> bool:
+    """Whether ``--as-of`` stands for a moment a live API can no longer see."""
+    from .models import utcnow
+
+    return as_of is not None and as_of < utcnow() - _LIVE_GRACE
+
+
 def allow_live_past_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--allow-live-past``: run past slots on live APIs anyway."""
     return click.option(
@@ -322,13 +329,14 @@ def check(
                 concurrency=concurrency,
                 strict_keys=True,
                 record_dir=record_dir,
+                refuse_live=_past(as_of) and not allow_live_past,
             )
             _report_outcomes(report.outcomes, as_json)
             return
         with Session(engine) as session:
             chosen = _campaigns(session, campaign)
             tasks = [task for c in chosen for task in tracker.plan_checks(session, c, when)]
-        if as_of is not None and as_of < utcnow() - _LIVE_GRACE:
+        if _past(as_of):
             tasks = [dataclasses.replace(task, past=True) for task in tasks]
         _run_and_report(engine, chosen, tasks, concurrency, as_json, record_dir, allow_live_past)
 

@@ -97,8 +97,12 @@ def run_round(
     fetcher: Fetcher | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     renew_every: dt.timedelta | None = None,
+    refuse_live: bool = False,
 ) -> RoundReport:
     """Claim and run every due slot (of one campaign, or all); each slot is checked once.
+
+    With ``refuse_live`` (a round that stands for a past ``now``), slots on live APIs are
+    refused before anything is claimed: they can only answer for the present.
 
     ``now`` is what the round stands for (the slots due then, the checks' as-of); ``clock``
     is the wall clock the claims' leases are stamped from and renewed with (every
@@ -112,6 +116,8 @@ def run_round(
         chosen = [store.get_campaign(session, campaign)] if campaign else _all_campaigns(session)
         planned = {c.name: tracker.plan_due(session, c, now) for c in chosen}
     tasks, providers = _usable(chosen, planned, environ, strict_keys, report)
+    if refuse_live:
+        tracker.refuse_live_past([replace(task, past=True) for task in tasks], providers)
     report.due = sum(len(t) for t in planned.values())
     asyncio.run(
         _run_claimed(

@@ -230,8 +230,9 @@ query = "acme"
     [
         ["backfill", "live", "--from", "2026-03-01", "--to", "2026-03-03"],
         ["check", "live", "--as-of", "2026-03-01T07:00:00Z"],
+        ["check", "live", "--due", "--as-of", "2026-03-01T07:00:00Z"],
     ],
-    ids=["backfill", "check --as-of"],
+    ids=["backfill", "check --as-of", "check --due --as-of"],
 )
 def test_a_live_api_is_not_asked_for_the_past(
     args: list[str], runner: CliRunner, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
