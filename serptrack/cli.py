@@ -367,14 +367,17 @@ def backfill(
 ) -> None:
     """Run every scheduled slot from --from to --to, each as of its slot.
 
-    Slots that already have a check are skipped. Exits 1 if any check failed. A live API
-    can only answer for now, so past slots on one are refused unless --allow-live-past.
+    Slots that already have a check are skipped. Each slot is claimed in the database
+    first, as `check --due` and the worker claim theirs, so a backfill beside them or
+    beside another backfill never checks (nor pays for) a slot twice. Exits 1 if any check
+    failed. A live API can only answer for now, so past slots on one are refused unless
+    --allow-live-past.
 
     Example: serptrack backfill acme-recall --from 2026-03-01 --to 2026-03-12
     """
     from sqlmodel import Session
 
-    from . import store, tracker
+    from . import store, tracker, worker
     from .models import utcnow
 
     if last_day < first_day:
@@ -385,9 +388,34 @@ def backfill(
             tasks = tracker.plan_backfill(
                 session, chosen, first_day, last_day, now=utcnow(), retry_failed=retry_failed
             )
-        _run_and_report(
-            engine, [chosen], tasks, concurrency, as_json, allow_live_past=allow_live_past
+        providers = tracker.build_providers([chosen], tasks)
+        if not allow_live_past:
+            tracker.refuse_live_past(tasks, providers)
+        bar = _progress(tasks, quiet=as_json)
+
+        def run() -> Any:
+            return worker.run_claimed(
+                engine,
+                tasks,
+                providers,
+                concurrency=concurrency,
+                retry_failed=retry_failed,
+                on_done=(lambda _outcome: bar.update(1)) if bar else None,
+            )
+
+        if bar:
+            with bar:
+                report = run()
+        else:
+            report = run()
+    taken = len(tasks) - report.claimed
+    if taken:
+        click.echo(
+            f"{_count(taken, 'slot')} not checked here: another run claimed or checked "
+            f"{'it' if taken == 1 else 'them'} meanwhile.",
+            err=True,
         )
+    _report_outcomes(report.outcomes, as_json)
 
 
 def _campaigns(session: Session, name: str | None) -> list[Any]:

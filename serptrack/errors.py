@@ -7,9 +7,12 @@ them and never prints or exits.
     ├── CampaignFileError        a campaign file that cannot be applied (names file and key)
     ├── NotFoundError            a campaign, keyword or file that does not exist
     ├── DatabaseError            the database cannot be opened or is not ours
+    │   ├── DamagedDatabaseError the database file is corrupt (says how to restore or salvage it)
+    │   └── StorageFullError     the disk (or database size limit) is full mid-transaction
     ├── ProviderError            a provider cannot be used or did not deliver
     │   ├── UnknownProviderError a provider name nobody registered
     │   ├── MissingKeyError      an API key the environment does not hold
+    │   │   └── InvalidKeyError  one it holds that no API can take (inner space, non-ASCII)
     │   ├── LivePastError        a live API asked for a past slot (it can only answer for now)
     │   └── FetchError           a request that failed after its retries (status_code, kind)
     │       └── BlockedError     a captcha, "unusual traffic" or anomaly page instead of results
@@ -37,8 +40,10 @@ __all__ = [
     "BlockedPageError",
     "CampaignFileError",
     "CurveError",
+    "DamagedDatabaseError",
     "DatabaseError",
     "FetchError",
+    "InvalidKeyError",
     "LivePastError",
     "MissingKeyError",
     "NotFoundError",
@@ -48,6 +53,7 @@ __all__ = [
     "ReportError",
     "ScheduleError",
     "SerptrackError",
+    "StorageFullError",
     "UnknownProviderError",
 ]
 
@@ -76,6 +82,20 @@ class DatabaseError(SerptrackError):
     """The database cannot be opened, created or upgraded."""
 
 
+class DamagedDatabaseError(DatabaseError):
+    """The database file is corrupt: SQLite calls it malformed, or its text is not UTF-8.
+
+    The message says how to restore it (a backup) or salvage it (``sqlite3 FILE ".recover"``).
+    """
+
+
+class StorageFullError(DatabaseError):
+    """The disk, or the database's size limit, filled during a write.
+
+    Only the transaction that was being written is lost; everything stored before it is intact.
+    """
+
+
 class ProviderError(SerptrackError):
     """A provider cannot be used, or did not deliver a result page."""
 
@@ -86,6 +106,11 @@ class UnknownProviderError(ProviderError):
 
 class MissingKeyError(ProviderError):
     """An API key or login that the environment does not hold."""
+
+
+class InvalidKeyError(MissingKeyError):
+    """A key the environment holds that no API could take: whitespace inside it, a control or
+    non-ASCII character. The message names the variable, never the value."""
 
 
 class FetchError(ProviderError):

@@ -3,8 +3,12 @@
 Every request a provider makes goes through :meth:`Fetcher.send`:
 
     Fetcher.send(client, request, handle)
-    ├── RateLimiter.acquire()      never more than a provider's requests per second
-    ├── client.send(request)       timeouts on connect and read
+    ├── RateLimiter.acquire()      never more than a provider's requests per second; a hold
+    │                              (a server's Retry-After) longer than the check may wait
+    │                              fails the check at once
+    ├── client.send(request)       timeouts on connect and read; the body streamed, decoded
+    │                              step by step and cut off at ``max_body`` bytes (32 MB by
+    │                              default, ``max_body_mb`` per provider): never retried
     ├── handle(response)           the provider's verdict: a value, a final FetchError,
     │                              or RetryLater (429, 5xx, a truncated body ...)
     └── retries with exponential backoff and jitter, honouring Retry-After, within a
@@ -23,10 +27,12 @@ import email.utils
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 import httpx
@@ -36,6 +42,8 @@ from .errors import FetchError
 from .vocabulary import FailureKind
 
 __all__ = [
+    "DEFAULT_MAX_BODY_MB",
+    "MB",
     "RETRYABLE_STATUSES",
     "Clock",
     "Fetcher",
@@ -54,6 +62,17 @@ T = TypeVar("T")
 #: statuses worth another attempt: the user cannot fix them, time may
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
+#: a megabyte, as ``max_body_mb`` counts it
+MB = 1024 * 1024
+#: the largest decoded body read from one response, unless a provider sets ``max_body_mb``
+#: (a result page is well under 1 MB; a larger answer is a misrouted download or a bomb)
+DEFAULT_MAX_BODY_MB = 32
+#: the most a gzip or deflate layer inflates at a time: httpx inflates a whole network read
+#: (64 KiB) in one call, which can hold 64 MiB of zeros, and "gzip, gzip" multiplies that
+_INFLATE_STEP = 256 * 1024
+#: encodings httpx decodes but serptrack does not inflate itself (when their packages are there)
+_HTTPX_DECODED = frozenset({"br", "zstd"})
+
 
 @dataclass
 class _Budget:
@@ -63,7 +82,8 @@ class _Budget:
     hard: asyncio.Timeout | None = None
 
     def extend(self, seconds: float) -> None:
-        # Waiting for our own rate limiter is not the provider being slow: it does not count.
+        # Queueing behind our own rate limiter's spacing is not the provider being slow: it
+        # does not count. (A hold, the server's own Retry-After, does: see Fetcher.send.)
         self.deadline += seconds
         when = self.hard.when() if self.hard is not None else None
         if self.hard is not None and when is not None:
@@ -190,11 +210,20 @@ class RateLimiter:
         """Send nothing for ``seconds`` (a 429's Retry-After, an exhausted window)."""
         self._hold_until = max(self._hold_until, self._clock.monotonic() + seconds)
 
-    async def acquire(self) -> None:
-        """Wait for this request's slot."""
+    async def acquire(self, before_wait: Callable[[float, float], None] | None = None) -> None:
+        """Wait for this request's slot.
+
+        Before each wait, ``before_wait(held, queued)`` learns how much of it is a hold
+        (``held`` seconds: a server's Retry-After or an exhausted window) and how much is
+        queueing behind other requests' slots (``queued``); it may raise to give up, and then
+        no slot is taken.
+        """
         while True:
             now = self._clock.monotonic()
             slot = max(now, self._next, self._hold_until)
+            if slot > now and before_wait is not None:
+                held = max(0.0, min(self._hold_until, slot) - now)
+                before_wait(held, slot - now - held)
             if self.rate:
                 # Reserved before sleeping, so concurrent callers queue in order.
                 self._next = slot + 1.0 / self.rate
@@ -235,8 +264,10 @@ class Fetcher:
         """Bound one check's time to ``check_budget`` seconds, retries included.
 
         Retries stop when the next wait would pass the budget; a request still running then
-        is cancelled (``TimeoutError``). Time spent waiting for the rate limiter is not
-        counted, so a slow plan makes checks queue, not fail.
+        is cancelled (``TimeoutError``). Time spent queueing behind the rate limiter's
+        spacing is not counted, so a slow plan makes checks queue, not fail; a hold (a
+        server's Retry-After, sent to any check) is counted, and a check that would have to
+        wait for one past its budget, or longer than ``retry_after_max``, fails at once.
         """
         budget = _Budget(self.clock.monotonic() + self.policy.check_budget)
         token = _BUDGET.set(budget)
@@ -255,23 +286,39 @@ class Fetcher:
         *,
         limiter: RateLimiter | None = None,
         label: str = "the provider",
+        max_body: int = DEFAULT_MAX_BODY_MB * MB,
+        body_setting: str = "max_body_mb in the provider's settings",
     ) -> T:
-        """Send ``request`` until ``handle`` accepts the response or the attempts run out."""
+        """Send ``request`` until ``handle`` accepts the response or the attempts run out.
+
+        The body is read as it arrives and decoded a step at a time; one over ``max_body``
+        bytes (decoded) fails the check at once, naming ``body_setting`` as the way to allow
+        more. ``handle`` gets a response whose ``content`` is read.
+        """
         policy = self.policy
         attempt = 0
+        failure: FetchError | None = None
         while True:
             attempt += 1
             if limiter is not None:
-                queued = self.clock.monotonic()
-                await limiter.acquire()
-                budget = _BUDGET.get()
-                if budget is not None:
-                    budget.extend(self.clock.monotonic() - queued)
+                await limiter.acquire(partial(self._before_wait, label, failure, attempt - 1))
             retry_after: float | None = None
             try:
-                response = await client.send(request)
+                response = await client.send(request, stream=True)
+                try:
+                    await _read_body(response, max_body)
+                finally:
+                    await response.aclose()
             except httpx.RequestError as error:
                 failure = _transport_failure(error, request, label)
+            except _TooLarge:
+                raise FetchError(
+                    f"{label} sent a body over the {max_body / MB:g} MB limit (HTTP "
+                    f"{response.status_code}); serptrack stopped reading it there and does not "
+                    f"retry it; if {label} really answers this much, raise {body_setting}",
+                    kind=FailureKind.BAD_RESPONSE,
+                    status_code=response.status_code,
+                ) from None
             else:
                 if limiter is not None:
                     self._observe(response, limiter)
@@ -281,24 +328,59 @@ class Fetcher:
                     failure = later.error
                     retry_after = later.retry_after
                     if retry_after is not None and limiter is not None:
-                        limiter.hold(min(retry_after, policy.retry_after_max))
+                        # Every check of this provider waits for it, or fails at once if it
+                        # cannot wait that long (see _before_wait).
+                        limiter.hold(retry_after)
             if attempt >= policy.attempts:
                 raise _gave_up(failure, f"gave up after {attempt} attempts")
-            if retry_after is not None and retry_after > policy.retry_after_max:
-                raise _gave_up(failure, f"{label} asks to wait {retry_after:.0f} s")
+            budget = _BUDGET.get()
+            left = math.inf if budget is None else budget.deadline - self.clock.monotonic()
+            if retry_after is not None and (
+                retry_after > left or retry_after > policy.retry_after_max
+            ):
+                raise _gave_up(
+                    failure,
+                    f"{label} asks to wait {retry_after:.0f} s, longer than "
+                    + self._wait_limit(retry_after, left),
+                )
             delay = (
                 retry_after
                 if retry_after is not None
                 else backoff_delay(attempt, policy, self.rand)
             )
-            budget = _BUDGET.get()
-            if budget is not None and self.clock.monotonic() + delay > budget.deadline:
+            if delay > left:
                 raise _gave_up(
                     failure,
                     f"gave up after {attempt} attempts: the next one would pass the "
                     f"{policy.check_budget:g} s allowed per check",
                 )
             await self.clock.sleep(delay)
+
+    def _before_wait(
+        self, label: str, failure: FetchError | None, attempts: int, held: float, queued: float
+    ) -> None:
+        """A check about to wait for its slot: fail it if the hold outlasts what it may wait.
+
+        Queueing behind other requests' slots extends the check's budget; a hold is charged
+        to it.
+        """
+        budget = _BUDGET.get()
+        if held > 0:
+            left = math.inf if budget is None else budget.deadline - self.clock.monotonic()
+            if held > left or held > self.policy.retry_after_max:
+                why = f"rate limited by {label} for {held:.0f} s, longer than "
+                why += self._wait_limit(held, left)
+                if failure is None:
+                    raise FetchError(why, kind=FailureKind.HTTP_429)
+                raise _gave_up(failure, f"gave up after {attempts} attempts: {why}")
+        if budget is not None and queued > 0:
+            budget.extend(queued)
+
+    def _wait_limit(self, wait: float, left: float) -> str:
+        """What a wait of ``wait`` seconds is too long for: the check's budget or the policy."""
+        if wait > left:
+            return f"the check's remaining budget ({max(0.0, left):.0f} s)"
+        return f"the {self.policy.retry_after_max:g} s serptrack waits at most"
 
     def _observe(self, response: httpx.Response, limiter: RateLimiter) -> None:
         rate, hold = parse_rate_limit_headers(response.headers)
@@ -334,6 +416,102 @@ def _transport_failure(error: httpx.RequestError, request: httpx.Request, label:
     return FetchError(
         f"network error talking to {label} at {host} ({detail})", kind=FailureKind.NETWORK
     )
+
+
+class _TooLarge(Exception):
+    """A response body that passed its size limit while being read."""
+
+
+class _Inflater:
+    """One gzip or deflate layer, inflated at most ``_INFLATE_STEP`` bytes at a time."""
+
+    def __init__(self, encoding: str) -> None:
+        self._deflate = encoding == "deflate"
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16)
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The inflated pieces of ``data``, made one at a time as they are consumed."""
+        while data and not self._zlib.eof:
+            try:
+                piece = self._zlib.decompress(data, _INFLATE_STEP)
+            except zlib.error as error:
+                if self._deflate and not self._started:
+                    # "deflate" sent raw, without its zlib header (httpx accepts both too)
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise httpx.DecodingError(f"cannot inflate the body: {error}") from None
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            if piece:
+                yield piece
+
+    def flush(self) -> bytes:
+        """What is left once the input ended (at most a few hundred bytes)."""
+        try:
+            return self._zlib.flush()
+        except zlib.error as error:
+            raise httpx.DecodingError(f"cannot inflate the body: {error}") from None
+
+
+def _inflate(layers: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
+    """``data`` decoded through ``layers`` (outermost first), lazily, one small piece at a time."""
+    if not layers:
+        if data:
+            yield data
+        return
+    for piece in layers[0].feed(data):
+        yield from _inflate(layers[1:], piece)
+
+
+def _flush(layers: Sequence[_Inflater]) -> Iterator[bytes]:
+    """The last pieces once the body ended: each layer's rest, through the layers after it."""
+    for index, layer in enumerate(layers):
+        yield from _inflate(layers[index + 1 :], layer.flush())
+
+
+def _encodings(response: httpx.Response) -> list[str]:
+    """The response's content codings, in the order they were applied ("identity" left out)."""
+    values = response.headers.get_list("content-encoding", split_commas=True)
+    return [v.strip().lower() for v in values if v.strip().lower() not in ("", "identity")]
+
+
+async def _decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The decoded body of a streamed response, in pieces of at most ``_INFLATE_STEP`` bytes."""
+    encodings = _encodings(response)
+    if _HTTPX_DECODED.intersection(encodings):
+        async for piece in response.aiter_bytes():  # httpx decodes a network read at a time
+            yield piece
+        return
+    # Decoded last-applied first, as httpx does; encodings neither knows are ignored.
+    layers = [_Inflater(e) for e in reversed(encodings) if e in ("gzip", "deflate")]
+    async for raw in response.aiter_raw():
+        for piece in _inflate(layers, raw):
+            yield piece
+    for piece in _flush(layers):
+        yield piece
+
+
+async def _read_body(response: httpx.Response, limit: int) -> None:
+    """Read ``response``'s body into ``response.content``; raise :class:`_TooLarge` past
+    ``limit`` decoded bytes, having read (and inflated) no more than about that much."""
+    if response.is_stream_consumed:  # read in full already (test transports do that)
+        if len(response.content) > limit:
+            raise _TooLarge
+        return
+    length = response.headers.get("content-length", "")
+    if not _encodings(response) and length.isdigit() and int(length) > limit:
+        raise _TooLarge  # said so up front: nothing to download
+    parts: list[bytes] = []
+    size = 0
+    async for piece in _decoded(response):
+        size += len(piece)
+        if size > limit:
+            raise _TooLarge
+        parts.append(piece)
+    # What Response.aread() would have stored, had it been read in one go.
+    response._content = b"".join(parts)
 
 
 class _CountedStream(httpx.AsyncByteStream):

@@ -4,7 +4,8 @@
 :func:`parse_file` turns it into a snapshot; :func:`import_page` stores it as one check of
 a campaign's keyword. A block page is stored as a ``blocked`` check (it is evidence that
 the engine refused), an API error body as a ``failed`` one; content serptrack cannot read
-at all is an error and stores nothing.
+at all, JSON that is no result page included (``bad-response``), is an error and stores
+nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from .errors import FetchError, NotFoundError, ParseError, SerptrackError
 from .models import Keyword
-from .parsers import parse_content, sniff_kind
+from .parsers import BadResponseError, parse_content, sniff_kind
 from .parsers.html import MAX_PAGE_BYTES, too_large
 from .providers.base import RawPage
-from .snapshot import Snapshot
+from .snapshot import Snapshot, clean_text
 from .store import CheckRecord, campaign_keywords, get_campaign, imported_check, record_check
 from .vocabulary import CheckStatus
 
@@ -107,6 +109,8 @@ def import_page(
     failure: FetchError | None = None
     try:
         snapshot = parse_content(data, where=name)
+    except BadResponseError:  # JSON that is no result page: content serptrack cannot read
+        raise
     except FetchError as error:  # a block page or an API error body: evidence, kept
         failure = error
     with Session(engine) as session:
@@ -135,7 +139,17 @@ def import_page(
         record.error = str(failure)
         record.error_kind = failure.kind
         record.status_code = failure.status_code
-    check_id = record_check(engine, record)
+    try:
+        check_id = record_check(engine, record)
+    except (ValueError, OverflowError, DataError) as error:  # one transaction: none of it kept
+        cause = getattr(error, "orig", None) or error
+        detail = str(cause).strip().partition("\n")[0][:200]
+        raise SerptrackError(
+            clean_text(
+                f"{name}: the database refused a value of this page "
+                f"({type(cause).__name__}: {detail}); nothing stored"
+            )
+        ) from None
     return ImportOutcome(
         campaign=campaign_name,
         keyword=keyword,

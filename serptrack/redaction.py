@@ -1,35 +1,130 @@
-"""Keeping secrets out of everything serptrack writes: messages, logs, the database, fixtures."""
+"""Keeping secrets out of everything serptrack writes: messages, logs, the database, fixtures.
+
+A key turns up in more spellings than the one typed, and :func:`redact` masks each of them:
+
+- as typed, and as a Python ``repr`` writes it (httpx quotes an illegal header value as
+  ``b'sk_...\\r'``, escapes and all);
+- URL-encoded: ``quote`` with and without ``/`` kept, ``quote_plus`` (what httpx writes in a
+  query string), with upper- or lower-case hex digits;
+- JSON-escaped, ``\\u`` escapes or not, with ``/`` written ``\\/`` (as PHP and others do), of
+  any of the spellings above;
+- base64-encoded, alone or as the user of an HTTP Basic token (``base64("key:")``). A
+  provider with a login and a password lists their Basic token ``base64("login:password")``
+  as a secret of its own (:func:`basic_token`), so it is masked in all these spellings too.
+
+An API may also echo a key through escapes no list of spellings foresees (``\\u0073k_...``):
+:func:`redact_json` masks a decoded JSON document's strings, where every escape is undone.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "redact", "redact_bytes"]
+__all__ = ["MASK", "basic_token", "redact", "redact_bytes", "redact_json", "variants"]
 
 MASK = "***"
 
-
-def _variants(secret: str) -> set[str]:
-    # A key may appear as typed, URL-encoded in a query string, or form-encoded.
-    return {secret, quote(secret, safe=""), quote_plus(secret)}
+_MIN_LENGTH = 4  # shorter secrets cannot be hunted for without mangling ordinary text
+_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (and its URL-encoded forms) replaced by ``***``."""
-    for secret in secrets:
-        if len(secret) < 4:  # too short to hunt for without mangling ordinary text
-            continue
-        for variant in sorted(_variants(secret), key=len, reverse=True):
-            text = text.replace(variant, MASK)
+def basic_token(user: str, password: str) -> str:
+    """The credentials of an HTTP Basic ``Authorization`` header: ``base64(user:password)``."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _quoted(text: str) -> set[str]:
+    """``text`` percent-encoded as query strings and paths write it."""
+    forms = {quote(text, safe=""), quote(text), quote_plus(text), quote_plus(text, safe="/")}
+    return forms | {_HEX_ESCAPE.sub(lambda m: m.group().lower(), form) for form in forms}
+
+
+def _escaped(text: str) -> set[str]:
+    """``text`` inside a Python repr (of a str or of its UTF-8 bytes)."""
+    return {repr(text)[1:-1], ascii(text)[1:-1], repr(text.encode())[2:-1]}
+
+
+def _json(text: str) -> set[str]:
+    """``text`` inside a JSON string, with or without ``\\u`` escapes and ``\\/``."""
+    forms = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    return forms | {form.replace("/", "\\/") for form in forms}
+
+
+@lru_cache(maxsize=512)
+def variants(secret: str) -> frozenset[str]:
+    """Every spelling of ``secret`` that :func:`redact` masks (none for a very short one)."""
+    if len(secret) < _MIN_LENGTH:
+        return frozenset()
+    encoded = secret.encode()
+    tokens = {base64.b64encode(encoded).decode(), base64.b64encode(encoded + b":").decode()}
+    tokens = {token.rstrip("=") for token in tokens} | tokens
+    plain = {secret} | _escaped(secret) | _quoted(secret) | tokens
+    plain |= {form for token in tokens for form in _quoted(token)}
+    found = plain | {form for text in plain for form in _json(text)}
+    return frozenset(form for form in found if len(form) >= _MIN_LENGTH)
+
+
+@lru_cache(maxsize=64)
+def _forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every spelling of every secret, longest first (a longer one may hold a shorter)."""
+    found = {form for secret in secrets for form in variants(secret)}
+    return tuple(sorted(found, key=lambda form: (-len(form), form)))
+
+
+def _all_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    return _forms(tuple(sorted(set(secrets))))
+
+
+def _mask(text: str, forms: tuple[str, ...]) -> str:
+    for form in forms:
+        if form in text:
+            text = text.replace(form, MASK)
     return text
 
 
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret, in every spelling (:func:`variants`), replaced by ``***``."""
+    return _mask(text, _all_forms(secrets))
+
+
 def redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
-    """Like :func:`redact`, for raw payloads."""
-    for secret in secrets:
-        if len(secret) < 4:
-            continue
-        for variant in sorted(_variants(secret), key=len, reverse=True):
-            data = data.replace(variant.encode("utf-8"), MASK.encode())
+    """Like :func:`redact`, for raw payloads (the spellings in UTF-8)."""
+    for form in _all_forms(secrets):
+        encoded = form.encode("utf-8")
+        if encoded in data:
+            data = data.replace(encoded, MASK.encode())
     return data
+
+
+def redact_json(doc: Any, secrets: Iterable[str]) -> Any:
+    """A decoded JSON document with every secret masked in its strings (keys included).
+
+    The very same object comes back when nothing was masked, so ``redact_json(doc, s) is
+    doc`` says whether a secret was there.
+    """
+    forms = _all_forms(secrets)
+    return _walk(doc, forms) if forms else doc
+
+
+def _walk(value: Any, forms: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        masked = _mask(value, forms)
+        return value if masked == value else masked
+    if isinstance(value, list):
+        items = [_walk(item, forms) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return items if changed else value
+    if isinstance(value, dict):
+        pairs = [(_walk(key, forms), _walk(item, forms)) for key, item in value.items()]
+        changed = any(
+            new_key is not key or new is not item
+            for (new_key, new), (key, item) in zip(pairs, value.items(), strict=True)
+        )
+        return dict(pairs) if changed else value
+    return value

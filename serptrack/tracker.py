@@ -357,10 +357,32 @@ class _Writer:
     SQLite writes. Each check is still whole in one transaction (``record_checks``).
     """
 
+    #: What a value the database cannot take raises besides SQLAlchemy's own errors: a lone
+    #: surrogate (UnicodeEncodeError, a ValueError) or a number too large for a column
+    #: (OverflowError on SQLite). The driver's errors are added per engine (``__init__``).
+    _VALUE_ERRORS: tuple[type[Exception], ...] = (ValueError, OverflowError)
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._pending: list[tuple[CheckRecord, asyncio.Future[int]]] = []
         self._busy = False
+        # The driver's own errors (PEP 249 Error and DataError), for what SQLAlchemy does not
+        # wrap: what one check's write may raise without the others of its batch at fault,
+        # and which of those a value of the check itself caused.
+        from sqlalchemy.exc import DataError
+
+        dialect = engine.dialect
+        driver = getattr(dialect, "loaded_dbapi", None) or getattr(dialect, "dbapi", None)
+        own = [getattr(driver, name, None) for name in ("Error", "DataError")]
+        error, data_error = [
+            c if isinstance(c, type) and issubclass(c, Exception) else None for c in own
+        ]
+        self._failures: tuple[type[Exception], ...] = (SQLAlchemyError, *self._VALUE_ERRORS)
+        self._bad_values: tuple[type[Exception], ...] = (DataError, *self._VALUE_ERRORS)
+        if error is not None:
+            self._failures += (error,)
+        if data_error is not None:
+            self._bad_values += (data_error,)
 
     def store(self, record: CheckRecord) -> asyncio.Future[int]:
         """Queue ``record`` for the next group commit; the future gives its check id."""
@@ -378,25 +400,67 @@ class _Writer:
             job = asyncio.get_running_loop().run_in_executor(None, self._write, records)
             job.add_done_callback(lambda done: self._written(batch, done))
 
-    def _write(self, records: list[CheckRecord]) -> list[int | SQLAlchemyError]:
+    def _write(self, records: list[CheckRecord]) -> list[int | Exception]:
+        failures = self._failures
         try:
             return list(record_checks(self._engine, records))
-        except SQLAlchemyError:
+        except failures as failure:
             if len(records) == 1:
-                raise
+                return [self._store_failed(records[0], failure)]
         # One bad check must not lose the others of its batch: write them one by one.
-        results: list[int | SQLAlchemyError] = []
+        results: list[int | Exception] = []
         for record in records:
             try:
                 results.append(record_check(self._engine, record))
-            except SQLAlchemyError as failure:  # handed to that check's waiter
-                results.append(failure)
+            except failures as failure:
+                results.append(self._store_failed(record, failure))
         return results
+
+    def _store_failed(self, record: CheckRecord, failure: Exception) -> int | Exception:
+        """Store a check whose write failed on a value of its own as a failed check saying
+        so; hand any other failure (or one that even that write meets) to its waiter.
+
+        ``record`` itself becomes the failed check, so that the run reports what was stored.
+        """
+        from dataclasses import replace
+
+        from sqlalchemy.exc import DBAPIError, StatementError
+
+        from .snapshot import clean_text
+
+        cause = getattr(failure, "orig", None) or failure
+        # A StatementError that is no DBAPIError: a value failed SQLAlchemy's own processing.
+        processing = isinstance(failure, StatementError) and not isinstance(failure, DBAPIError)
+        if not (processing or isinstance(failure, self._bad_values)):
+            return failure  # the database itself failed (locked, gone...): not this check's doing
+        detail = str(cause).strip().partition("\n")[0][:200]
+        reason = clean_text(
+            f"the database refused a value of this check ({type(cause).__name__}: {detail}), "
+            "so none of its results were stored"
+        )
+        ok = record.status == CheckStatus.OK
+        failed = replace(
+            record,
+            status=CheckStatus.FAILED if ok else record.status,
+            items=(),
+            error=reason if ok else f"{clean_text(record.error or '')}; {reason}",
+            error_kind=FailureKind.BAD_RESPONSE if ok else record.error_kind,
+            source=clean_text(record.source) if record.source else record.source,
+        )
+        for pages in (record.pages, ()):  # the raw pages are evidence: dropped only if at fault
+            try:
+                check_id = record_check(self._engine, replace(failed, pages=pages))
+            except self._failures:
+                continue
+            record.status, record.items, record.error = failed.status, (), failed.error
+            record.error_kind, record.source, record.pages = failed.error_kind, failed.source, pages
+            return check_id
+        return failure
 
     def _written(
         self,
         batch: list[tuple[CheckRecord, asyncio.Future[int]]],
-        job: asyncio.Future[list[int | SQLAlchemyError]],
+        job: asyncio.Future[list[int | Exception]],
     ) -> None:
         error = None if job.cancelled() else job.exception()
         for index, (_, future) in enumerate(batch):
@@ -408,7 +472,7 @@ class _Writer:
                 future.set_exception(error)
             else:
                 outcome = job.result()[index]
-                if isinstance(outcome, SQLAlchemyError):
+                if isinstance(outcome, BaseException):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)

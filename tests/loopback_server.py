@@ -2,8 +2,10 @@
 
 A test gives a function that turns each request into a :class:`Reply`: a status, headers and
 body, optionally delivered late (``delay``) or cut short (``truncate``: the connection closes
-after that many bytes of a body announced in full). The server runs in a background thread
-and keeps connections alive, like the real APIs.
+after that many bytes of a body announced in full). A body too big to hold is given as
+``chunks``, a function making its pieces as they are sent (chunked transfer encoding, no
+Content-Length). The server runs in a background thread and keeps connections alive, like
+the real APIs; ``sent`` counts the body bytes it wrote.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +40,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     delay: float = 0.0
     truncate: int | None = None
+    chunks: Callable[[], Iterable[bytes]] | None = None
 
 
 def json_reply(doc: object, status: int = 200, **headers: str) -> Reply:
@@ -51,6 +54,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         return
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):  # the client hung up: not our concern
+            self.close_connection = True
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
@@ -71,6 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
+            if reply.chunks is not None:
+                self._send_chunked(reply.chunks())
+                return
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if reply.truncate is not None:
@@ -79,8 +91,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self.wfile.write(reply.body)
+            self._count(len(reply.body))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _send_chunked(self, chunks: Iterable[bytes]) -> None:
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in chunks:
+            if chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self._count(len(chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _count(self, size: int) -> None:
+        with self.server.lock:
+            self.server.sent += size
 
     do_GET = _handle
     do_POST = _handle
@@ -93,6 +119,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.route = route
         self.seen: list[Seen] = []
+        self.sent = 0  # body bytes written (those a client hung up on may be missing)
         self.lock = threading.Lock()
 
 

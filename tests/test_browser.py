@@ -5,6 +5,7 @@ error, no page error and no dialog. .ci/run installs Chromium, so CI never skips
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from serptrack.cli import cli
 from tests.test_report import EVIL_LINK, EVIL_SCRIPT, build_crisis, build_evil
+from tests.test_report_hostile import build_phish
 
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -121,6 +123,15 @@ def evil_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
 
 
 @pytest.fixture
+def phish_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
+    build_phish(runner, tmp_path, db_url)
+    path = tmp_path / "phish.html"
+    result = runner.invoke(cli, ["report", "phish", "--db", db_url, "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
 def cdn_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
     build_crisis(runner, tmp_path, db_url)
     path = tmp_path / "cdn.html"
@@ -171,6 +182,47 @@ def test_hostile_text_stays_inert_in_the_browser(evil_report: Path, browser: Any
     assert EVIL_SCRIPT in hover and "critical: organic #1" in hover
     assert page.locator("#notice").inner_text() == "<script>alert('notice')</script> & friends"
     assert page.evaluate("document.querySelectorAll('a[href^=javascript], svg a').length") == 0
+    assert_clean(visit)
+    visit.close()
+
+
+PHISH_LINKS = "a[href*='phish.example'], a[*|href*='phish.example']"
+
+
+def test_hostile_placements_draw_no_link(phish_report: Path, browser: Any) -> None:
+    """A stored placement ``<a href="https://phish.example/login">...</a>`` (and such a block
+    and title): plotly would draw each as a working link in the strip's tick labels, the
+    hover label or the legend. None may exist, before or after hovering every point."""
+    visit = Visit(browser, phish_report)
+    charts = visit.wait_for_charts()
+    assert [c["state"] for c in charts] == ["drawn", "drawn"]
+    page = visit.page
+    assert page.evaluate(f"document.querySelectorAll({PHISH_LINKS!r}).length") == 0
+    ticks = page.locator("#rank-0 .yaxislayer-above").all_text_contents()
+    assert "other ads" in "".join(ticks) and "phish" not in "".join(ticks)
+    legend = page.locator("#rank-0 .legend").text_content() or ""
+    assert '<a href="https://phish.example/title">' in legend  # the title, shown as text
+    points = page.evaluate(
+        """() => document.getElementById('rank-0')._fullData.flatMap((trace, n) =>
+            (trace.y || []).map((y, i) => [n, i, trace.xaxis + trace.yaxis, y])
+                .filter(point => point[3] !== null && point[3] !== undefined))"""
+    )
+    hovered = []
+    for curve, point, subplot, _ in points:
+        page.evaluate(
+            "([curve, point, subplot]) => Plotly.Fx.hover(document.getElementById('rank-0'),"
+            " [{curveNumber: curve, pointNumber: point}], subplot)",
+            [curve, point, subplot],
+        )
+        page.wait_for_timeout(80)  # plotly drops a hover within 50 ms of the last one
+        label = page.locator("#rank-0 .hoverlayer").text_content() or ""
+        hovered.append((label, page.evaluate(f"document.querySelectorAll({PHISH_LINKS!r}).length")))
+    assert hovered and all(links == 0 for _, links in hovered)
+    texts = " | ".join(label for label, _ in hovered)
+    # the strip's hover names the row neutrally
+    assert "official: other ads" in texts and re.search(r"official: other (?!ads)", texts)
+    assert "phish.example/login" not in texts and "phish.example/block" not in texts
+    assert page.evaluate(f"document.querySelectorAll({PHISH_LINKS!r}).length") == 0
     assert_clean(visit)
     visit.close()
 

@@ -186,7 +186,7 @@ def test_retries_stop_before_the_check_budget_runs_out() -> None:
     policy = RetryPolicy(attempts=10, backoff_base=4.0, check_budget=10.0)
     fetcher = Fetcher(policy, clock=clock, rand=lambda: 1.0)
     handler = lambda request: httpx.Response(500)  # noqa: E731
-    limiter = fetcher.limiter("example", 0.5)
+    limiter = fetcher.limiter("example", 1 / 30)  # one request every 30 s
 
     async def run() -> None:
         transport = httpx.MockTransport(handler)
@@ -194,12 +194,13 @@ def test_retries_stop_before_the_check_budget_runs_out() -> None:
             request = client.build_request("GET", "https://api.example/x")
             await fetcher.send(client, request, _ok_or_retry, limiter=limiter, label="Example")
 
-    limiter.hold(30.0)  # queued behind other checks: not counted against this one
+    asyncio.run(limiter.acquire())  # another check took the slot: the next one is in 30 s
     with pytest.raises(FetchError) as caught:
         asyncio.run(run())
-    # 30 s in the queue, then: attempt, 4 s backoff, attempt (spaced 2 s by the limiter),
-    # and a second backoff of 8 s would pass the 10 s budget.
-    assert clock.sleeps == [30.0, 4.0]
+    # Queueing behind other requests' slots is not counted against the check: 30 s in the
+    # queue, an attempt, a 4 s backoff, 26 s in the queue again, an attempt, and a second
+    # backoff of 8 s would pass the 10 s budget.
+    assert clock.sleeps == [30.0, 4.0, 26.0]
     assert "would pass the 10 s allowed per check" in str(caught.value)
 
 

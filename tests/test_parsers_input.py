@@ -124,6 +124,11 @@ def test_an_mhtml_archive_without_a_page() -> None:
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "x: not a known format"),
         (b"<html><body>\xff\xfe\xfd garbage</body></html>", "x: an HTML page of no known"),
         (b"<" + bytes(range(256)) * 4, "x: an HTML page of no known"),
+        (b"null", "x: valid JSON, but null instead of a result page"),
+        (b"42\n", "x: valid JSON, but the number 42 instead of a result page"),
+        (b'"Service Unavailable"', "x: valid JSON, but a string instead of a result page"),
+        (b"[" * 3000 + b"]" * 3000, "x: JSON nested too deeply to be a result page"),
+        (b'{"a": ' * 5000 + b"1" + b"}" * 5000, "x: JSON nested too deeply to be a result page"),
     ],
 )
 def test_content_that_is_not_a_result_page(data: bytes, message: str) -> None:

@@ -22,7 +22,7 @@ KEYS = {
     "SERPAPI_API_KEY": "sk-serpapi-LEAK-1111",
     "SERPER_API_KEY": "sk-serper-LEAK-2222",
     "DATAFORSEO_LOGIN": "leak@acme.example",
-    "DATAFORSEO_PASSWORD": "pw LEAK/3333+=&",
+    "DATAFORSEO_PASSWORD": "pw+LEAK/3333=&",  # no space: a key with one is refused
     "BRAVE_API_KEY": "sk-brave-LEAK-4444",
     "GOOGLE_CSE_KEY": "AIza-LEAK-5555",
     "GOOGLE_CSE_CX": "cx-LEAK-6666:abc",

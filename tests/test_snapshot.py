@@ -120,6 +120,14 @@ def test_snapshot_json_round_trip() -> None:
             {
                 "format": "serptrack-snapshot/1",
                 "query": "q",
+                "results": [{"url": "https://a/", "page_position": 10**30}],
+            },
+            "'page_position' must be a whole number from 1 to 1,000,000",
+        ),
+        (
+            {
+                "format": "serptrack-snapshot/1",
+                "query": "q",
                 "results": [],
                 "observed_at": "yesterday",
             },
@@ -154,6 +162,9 @@ def test_sniff_kind() -> None:
     assert sniff_kind(b'\xef\xbb\xbf  {"a": 1}') == "json"
     assert sniff_kind(b"<!DOCTYPE html><html></html>") == "html"
     assert sniff_kind(b"hello") == "unknown"
+    # a bare JSON value is JSON (of the wrong shape), not a body that is not JSON
+    assert [sniff_kind(b) for b in (b"null", b" 42\n", b"true", b'"x"', b"-0.5e3")] == ["json"] * 5
+    assert [sniff_kind(b) for b in (b"nul", b"42 results", b"NaN", b'"a" b')] == ["unknown"] * 4
 
 
 def test_datetimes_are_utc_with_z() -> None:
@@ -168,3 +179,12 @@ def test_datetimes_are_utc_with_z() -> None:
 def test_with_context_fills_only_missing_fields() -> None:
     snapshot = Snapshot(query="", country="fr").with_context(query="q", country="us", language="en")
     assert (snapshot.query, snapshot.country, snapshot.language) == ("q", "fr", "en")
+
+
+def test_a_lone_surrogate_in_a_snapshot_becomes_u_fffd() -> None:
+    doc = b'{"format": "serptrack-snapshot/1", "query": "q \\ud83d", "results": [{"url": "https://a.example/", "title": "T \\ud83d", "snippet": "\\udc00", "block": "top\\u0000"}]}'
+    snapshot = parse_content(doc)
+    assert snapshot.query == "q \ufffd"
+    (item,) = snapshot.results
+    assert (item.title, item.snippet, item.block) == ("T \ufffd", "\ufffd", "top")
+    assert Item("organic", "https://a.example/", title="T \ud83d").title == "T \ufffd"

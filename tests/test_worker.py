@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import signal
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -19,11 +21,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from serptrack import store, tracker, worker
 from serptrack.campaign import load_campaign_file
+from serptrack.cli import cli
+from serptrack.errors import DatabaseError
 from serptrack.fetch import Fetcher
 from serptrack.models import Check, SlotClaim
 from serptrack.store import claims
@@ -332,3 +339,152 @@ def test_the_worker_sleeps_until_the_next_slot_and_runs_it(engine: Engine, tmp_p
     with Session(engine) as session:
         stamped = {claim.claimed_at for claim in session.exec(select(SlotClaim))}
     assert stamped == {WALL, WALL + dt.timedelta(seconds=12 * 3600 + 1)}
+
+
+# --- a database that fails mid-round (disk full) ----------------------------------------------
+
+
+class FullDisk:
+    """The store's write (``write_checks``, inside each check's transaction) fails once
+    ``after`` checks are stored, as SQLite does when the disk fills up; ``full = False``
+    frees the disk."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, after: int) -> None:
+        from serptrack.store import checks
+
+        self.after = after
+        self.full = True
+        self.stored = 0
+        self.refused = 0
+        self._write = checks.write_checks
+        monkeypatch.setattr(checks, "write_checks", self.write)
+
+    def write(self, connection, records):
+        if self.full and self.stored >= self.after:
+            self.refused += 1
+            raise OperationalError(
+                "INSERT INTO checks ...", {}, sqlite3.OperationalError("database or disk is full")
+            )
+        ids = self._write(connection, records)
+        self.stored += len(records)
+        return ids
+
+
+def open_claims(engine: Engine) -> int:
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT count(*) FROM slot_claims WHERE check_id IS NULL")
+        ).scalar()
+    return int(found or 0)
+
+
+def test_a_full_disk_stops_the_round_gives_back_its_claims_and_the_next_run_finishes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = campaign(engine, tmp_path, 20)  # chunks of 8 claims at concurrency 2
+    wall = WallClock()
+    disk = FullDisk(monkeypatch, after=3)
+    api = Api()
+    with pytest.raises(DatabaseError) as raised:
+        run(engine, api, wall, "host-a:1", concurrency=2)
+    message = str(raised.value)
+    assert "database or disk is full" in message and "\n" not in message
+    assert "unused claims given back" in message
+    assert disk.refused >= 1
+    stored = stored_checks(engine)
+    assert 3 <= len(stored) < len(ids)
+    assert f"after {len(stored)} stored checks" in message
+    # no claim is left open: every claim left names a stored check
+    assert open_claims(engine) == 0
+    assert {claim.check_id for claim in claim_rows(engine).values()} == set(stored)
+    # no chunk is claimed, and no check started, once the store failed
+    assert sum(api.calls.values()) <= len(stored) + 8 < len(ids)
+    # the disk is freed: the next round checks exactly the slots left
+    disk.full = False
+    again = Api()
+    report = run(engine, again, wall, "host-b:2", concurrency=2)
+    assert (report.due, report.claimed) == (len(ids) - len(stored), len(ids) - len(stored))
+    assert report.count(OutcomeStatus.OK) == len(ids) - len(stored)
+    checks = stored_checks(engine)
+    assert sorted(check.keyword_id for check in checks.values()) == sorted(ids.values())
+    assert {check.slot for check in checks.values()} == {SLOT}
+    assert open_claims(engine) == 0
+    assert {claim.check_id for claim in claim_rows(engine).values()} == set(checks)
+
+
+def test_the_worker_loop_stops_on_a_database_failure_instead_of_retrying(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = campaign(engine, tmp_path, 4)
+    FullDisk(monkeypatch, after=0)
+    lines: list[str] = []
+    stop = threading.Event()
+    with pytest.raises(DatabaseError, match=r"database or disk is full"):
+        worker.run_worker(
+            engine,
+            stop=stop,
+            log=lines.append,
+            clock=WallClock(),
+            worker="host-a:1",
+            concurrency=2,
+            lease=LEASE,
+            environ=KEY,
+            client=Api().client(),
+            fetcher=fetcher(),
+            renew_every=FAST_BEAT,
+            sleep=lambda _: stop.set(),
+        )
+    assert lines == []  # the error is the one line, said by the caller
+    assert stored_checks(engine) == {} and open_claims(engine) == 0
+    assert len(ids) == 4
+
+
+WORKER_CAMPAIGN = """\
+[campaign]
+name = "disk"
+
+[defaults]
+provider = "replay"
+schedule = "1d"
+
+[providers.replay]
+path = "fixtures"
+
+[[keywords]]
+query = "one"
+
+[[keywords]]
+query = "two"
+
+[[keywords]]
+query = "three"
+"""
+
+
+def test_serptrack_worker_says_one_error_line_and_exits_1_when_the_disk_is_full(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signal, "signal", lambda *_: None)  # keep pytest's own handlers
+    path = tmp_path / "disk.toml"
+    path.write_text(WORKER_CAMPAIGN, encoding="utf-8")
+    (tmp_path / "fixtures").mkdir()  # no saved page: each check fails, and is stored so
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", str(path), "--db", db_url]).exit_code == 0
+    disk = FullDisk(monkeypatch, after=1)
+    result = runner.invoke(cli, ["worker", "--once", "--concurrency", "1", "--db", db_url])
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("Error: the database failed during the run (database or disk is full)")
+    assert "Traceback" not in result.output
+    engine = store.connect(db_url)
+    try:
+        assert len(stored_checks(engine)) == 1 and open_claims(engine) == 0
+        disk.full = False
+        result = runner.invoke(cli, ["worker", "--once", "--db", db_url])
+        assert result.exit_code == 0, result.output
+        assert "2 due, 2 claimed" in result.output  # the slot stored before is not due
+        checks = stored_checks(engine)
+        assert len(checks) == 3 and len({(c.keyword_id, c.slot) for c in checks.values()}) == 3
+        assert open_claims(engine) == 0
+    finally:
+        engine.dispose()

@@ -11,21 +11,25 @@ entry sits, not when its module is imported, decides when the format is tried.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..errors import ParseError, SerptrackError
-from ..snapshot import FORMAT, Snapshot, snapshot_from_json
+from ..errors import FetchError, ParseError, SerptrackError
+from ..snapshot import FORMAT, Snapshot, clean_text, snapshot_from_json
+from ..vocabulary import FailureKind
 
 __all__ = [
     "HTML_FORMATS",
     "HTML_ORDER",
     "JSON_FORMATS",
     "JSON_ORDER",
+    "BadResponseError",
     "HtmlFormat",
     "JsonFormat",
     "UndeclaredFormatError",
+    "decode_json",
     "parse_content",
     "register_html",
     "register_json",
@@ -94,6 +98,21 @@ class UndeclaredFormatError(SerptrackError):
     """A format registered under a name its order tuple does not list."""
 
 
+class BadResponseError(ParseError, FetchError):
+    """Valid JSON that is not a result page: the wrong shape, a bare value, too deep.
+
+    It is not "no results": a check that gets it read nothing, so it fails with kind
+    ``bad-response`` (a :class:`~serptrack.errors.FetchError`, which the providers, the
+    tracker and the replay provider keep as such) rather than being stored as a page on which
+    nothing ranks. It is also a :class:`~serptrack.errors.ParseError`: ``parse`` and
+    ``import-serp`` refuse the content (one ``Error:`` line, nothing stored).
+    """
+
+    def __init__(self, message: str) -> None:
+        """The failure kind is always ``bad-response``."""
+        FetchError.__init__(self, message, kind=FailureKind.BAD_RESPONSE)
+
+
 def register_json(fmt: JsonFormat) -> JsonFormat:
     """Add a JSON format at its place in :data:`JSON_ORDER` (replacing a namesake)."""
     _place(JSON_FORMATS, fmt, JSON_ORDER, "JSON_ORDER")
@@ -117,10 +136,28 @@ def _place(formats: list[_Format], fmt: _Format, order: tuple[str, ...], where: 
     formats.sort(key=lambda known: order.index(known.name))
 
 
+#: a whole body that is one JSON value other than an object or an array
+_JSON_SCALAR = re.compile(
+    rb'(?:null|true|false|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|"(?:[^"\\]|\\.)*")'
+)
+_BLANK = b"\xef\xbb\xbf \t\r\n\x00"
+
+
 def sniff_kind(data: bytes) -> str:
-    """``json``, ``html`` or ``unknown``, from the first meaningful bytes."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n\x00")
+    """``json``, ``html`` or ``unknown``, from the first meaningful bytes.
+
+    A body that is one bare JSON value (``null``, ``42``, ``"text"``) is ``json`` too: valid
+    JSON of the wrong shape, not a body that is not JSON.
+    """
+    head = data[:4096].lstrip(_BLANK)
     if head[:1] in (b"{", b"["):
+        return "json"
+    if (
+        head
+        and head[:1] in b'ntf-0123456789"'
+        and len(data) <= 65536
+        and _JSON_SCALAR.fullmatch(data.strip(_BLANK))
+    ):
         return "json"
     lowered = data[:65536].lower()
     if head[:1] == b"<" or b"<html" in lowered or b"<!doctype html" in lowered:
@@ -137,10 +174,12 @@ def parse_content(data: bytes, *, where: str = "content") -> Snapshot:
     """
     kind = sniff_kind(data)
     if kind == "json":
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ParseError(f"{where}: not valid JSON ({error})") from None
+        doc = decode_json(data, where=where)
+        if not isinstance(doc, dict | list):
+            raise BadResponseError(
+                f"{where}: valid JSON, but {_bare_value(doc)} instead of a result page "
+                "(a JSON object)"
+            )
         for fmt in JSON_FORMATS:
             if fmt.matches(doc):
                 return _located(fmt.parse, doc, where)
@@ -162,12 +201,41 @@ def parse_content(data: bytes, *, where: str = "content") -> Snapshot:
     )
 
 
+def decode_json(data: bytes, *, where: str = "content") -> Any:
+    """The JSON document ``data`` holds (UTF-8, with or without a byte order mark).
+
+    Raises :class:`~serptrack.errors.ParseError` for a body that is not valid JSON, and
+    :class:`BadResponseError` for one nested too deeply to decode: Python's decoder recurses
+    once a level and gives up (``RecursionError``) near the interpreter's recursion limit,
+    hundreds of levels deeper than any result page.
+    """
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ParseError(f"{where}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise BadResponseError(
+            f"{where}: JSON nested too deeply to be a result page (hundreds of levels)"
+        ) from None
+
+
+def _bare_value(doc: Any) -> str:
+    """How an error names a bare JSON value: ``null``, ``the number 42``, ``a string``."""
+    if doc is None:
+        return "null"
+    if isinstance(doc, bool):
+        return json.dumps(doc)
+    if isinstance(doc, int | float):
+        return f"the number {json.dumps(doc)[:40]}"
+    return "a string"
+
+
 def _located(parse: Callable[[Any], Snapshot], content: Any, where: str) -> Snapshot:
     """Run a parser, prefixing any error it raises with the name of what was parsed."""
     try:
         return parse(content)
     except SerptrackError as error:
-        error.args = (f"{where}: {error}",)
+        error.args = (clean_text(f"{where}: {error}"),)
         raise
 
 

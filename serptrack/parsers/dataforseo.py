@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import FetchError, ParseError
+from ..errors import FetchError
 from ..snapshot import Item, Snapshot
 from ..vocabulary import FailureKind, Placement
-from . import JsonFormat, register_json
-from .payload import clean_url, entries, mapping, number, payload_datetime, text
+from . import BadResponseError, JsonFormat, register_json
+from .payload import (
+    clean_url,
+    entries,
+    json_type,
+    mapping,
+    number,
+    payload_datetime,
+    require_readable,
+    results_list,
+    text,
+)
 
 __all__ = ["dataforseo_error", "is_dataforseo", "parse_dataforseo"]
 
@@ -61,24 +71,47 @@ def _first_task(doc: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def parse_dataforseo(doc: Any) -> Snapshot:
-    """Map a DataForSEO Live/Task Advanced envelope to a snapshot (FetchError for errors)."""
+    """Map a DataForSEO Live/Task Advanced envelope to a snapshot (FetchError for errors).
+
+    A result page is status 40102 ("No Search Results.") or a task whose ``result`` list
+    holds a result object with an ``items`` list (``null`` only with ``items_count`` 0); any
+    other JSON is a :class:`~serptrack.parsers.BadResponseError`.
+    """
     if not isinstance(doc, dict):
-        raise ParseError("a DataForSEO payload must be a JSON object")
+        raise BadResponseError(f"DataForSEO sent {json_type(doc)} instead of an API envelope")
     error = dataforseo_error(doc)
     if error is not None:
         raise error
     task = _first_task(doc) or {}
-    results = entries(task.get("result"))
-    result = results[0] if results else {}
     data = mapping(task.get("data"))
-    raw_items = entries(result.get("items"))
-    raw_items.sort(key=_absolute)
-    first_organic = min(
-        (_absolute(i) for i in raw_items if i.get("type") == "organic"), default=None
+    result: dict[str, Any] = {}
+    raw_items: list[Any] | None = None
+    if _NO_RESULTS not in (doc.get("status_code"), task.get("status_code")):
+        results = entries(results_list(task, "result", "DataForSEO's task"))
+        if not results:
+            raise BadResponseError(
+                "DataForSEO's task has no result object (and no status 40102, "
+                '"No Search Results."): not a result page'
+            )
+        result = results[0]
+        raw_items = _raw_items(result)
+    # An item is an object with a type; others are skipped, but not when no item is one.
+    found = [entry for entry in entries(raw_items) if isinstance(entry.get("type"), str)]
+    require_readable(
+        raw_items, found, "DataForSEO", "items", entry="an item (an object with a type)"
     )
+    found.sort(key=_absolute)
+    first_organic = min((_absolute(i) for i in found if i.get("type") == "organic"), default=None)
     items: list[Item] = []
-    for entry in raw_items:
-        items += _map(entry, first_organic)
+    organic: list[dict[str, Any]] = []
+    organic_items: list[Item] = []
+    for entry in found:
+        mapped = _map(entry, first_organic)
+        if entry.get("type") == "organic":
+            organic.append(entry)
+            organic_items += mapped
+        items += mapped
+    require_readable(organic, organic_items, "DataForSEO", "organic items")
     return Snapshot(
         query=text(result.get("keyword") or data.get("keyword")),
         results=items,
@@ -89,6 +122,19 @@ def parse_dataforseo(doc: Any) -> Snapshot:
         observed_at=payload_datetime(result.get("datetime")),
         source="dataforseo",
     )
+
+
+def _raw_items(result: dict[str, Any]) -> list[Any] | None:
+    """A result's ``items`` list (None for a result that found nothing), else an error."""
+    if result.get("items") is None and number(result.get("items_count"), -1) == 0:
+        return None
+    raw = results_list(result, "items", "DataForSEO")
+    if raw is None:
+        raise BadResponseError(
+            "DataForSEO sent a result with no 'items' list (and items_count not 0): "
+            "not a result page"
+        )
+    return raw
 
 
 def _absolute(entry: dict[str, Any]) -> int:

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import FetchError, ParseError
+from ..errors import FetchError
 from ..snapshot import Snapshot
 from ..vocabulary import FailureKind, Placement
-from . import JsonFormat, register_json
-from .payload import entries, items_of, mapping, text
+from . import BadResponseError, JsonFormat, register_json
+from .payload import (
+    entries,
+    items_of,
+    json_type,
+    mapping,
+    no_result_page,
+    require_readable,
+    results_list,
+    text,
+)
 
 __all__ = ["google_cse_error", "is_google_cse", "parse_google_cse"]
 
@@ -48,13 +57,25 @@ def google_cse_error(doc: dict[str, Any]) -> FetchError | None:
 
 
 def parse_google_cse(doc: Any) -> Snapshot:
-    """Map one Custom Search page to a snapshot (raises FetchError for an error envelope)."""
+    """Map one Custom Search page to a snapshot (raises FetchError for an error envelope).
+
+    A result page has an ``items`` list, or no ``items`` with
+    ``searchInformation.totalResults`` ``"0"`` (how the API says it found nothing); any
+    other JSON is a :class:`~serptrack.parsers.BadResponseError`.
+    """
     if not isinstance(doc, dict):
-        raise ParseError("a Custom Search payload must be a JSON object")
+        raise BadResponseError(
+            f"Google Custom Search sent {json_type(doc)} instead of a result page object"
+        )
     error = google_cse_error(doc)
     if error is not None:
         raise error
-    items = items_of(entries(doc.get("items")), Placement.ORGANIC)
+    raw_items = results_list(doc, "items", "Google Custom Search")
+    total = mapping(doc.get("searchInformation")).get("totalResults")
+    if raw_items is None and total not in ("0", 0):
+        raise no_result_page("Google Custom Search", "items", 'searchInformation.totalResults "0"')
+    items = items_of(entries(raw_items), Placement.ORGANIC)
+    require_readable(raw_items, items, "Google Custom Search", "items")
     requests = entries(mapping(doc.get("queries")).get("request"))
     asked = requests[0] if requests else {}
     return Snapshot(

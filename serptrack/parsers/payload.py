@@ -19,22 +19,26 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ParseError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Item, Snapshot, clean_text
 from ..vocabulary import Placement
-from . import JSON_FORMATS, JsonFormat, register_json
+from . import JSON_FORMATS, BadResponseError, JsonFormat, register_json
 
 __all__ = [
     "PAGES_FORMAT",
     "clean_url",
     "entries",
     "items_of",
+    "json_type",
     "mapping",
     "merge_pages",
+    "no_result_page",
     "number",
     "pages_document",
     "paid_item",
     "parse_pages_document",
     "payload_datetime",
+    "require_readable",
+    "results_list",
     "text",
 ]
 
@@ -45,10 +49,14 @@ _GLUED = re.compile(r"^https?://[^/?#]*?(https?://.+)$")
 
 
 def text(value: Any, *, strip_tags: bool = False) -> str:
-    """A clean one-line string from a payload field (HTML tags and entities removed on request)."""
+    """A clean one-line string from a payload field (HTML tags and entities removed on request).
+
+    Also :func:`~serptrack.snapshot.clean_text`: the messages of API error bodies are made of
+    these strings too, and end up stored and printed like any title.
+    """
     if not isinstance(value, str):
         return ""
-    string = html.unescape(_TAG.sub("", value)) if strip_tags else value
+    string = clean_text(html.unescape(_TAG.sub("", value)) if strip_tags else value)
     if (
         "  " in string
         or "\n" in string
@@ -69,6 +77,67 @@ def mapping(value: Any) -> dict[str, Any]:
 def entries(value: Any) -> list[dict[str, Any]]:
     """The objects of a JSON list (anything else in it, or a missing list, is skipped)."""
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def json_type(value: Any) -> str:
+    """How a message names the JSON type of ``value`` (``null``, ``a string``, ``an object``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def results_list(doc: Mapping[str, Any], key: str, api: str) -> list[Any] | None:
+    """``doc[key]``, the list a result page keeps its results in; None when there is no ``key``.
+
+    A ``key`` that holds anything but a list (``"organic_results": "nope"``) is no result
+    page: :class:`~serptrack.parsers.BadResponseError`, never an empty list.
+    """
+    if key not in doc:
+        return None
+    value = doc[key]
+    if not isinstance(value, list):
+        raise BadResponseError(
+            f"{api} sent '{key}' as {json_type(value)} instead of a list of results: "
+            "not a result page"
+        )
+    return value
+
+
+def require_readable(
+    raw: Sequence[Any] | None,
+    read: Sequence[Any],
+    api: str,
+    key: str,
+    *,
+    entry: str = "a result (an object with an http(s) URL)",
+) -> None:
+    """Refuse a results list ``raw`` that has entries when ``read`` (what came of them) is empty.
+
+    A malformed entry (not an object, or without an http(s) URL) is skipped when others are
+    fine, but a page whose every entry is malformed read nothing: it is a
+    :class:`~serptrack.parsers.BadResponseError`, not a page where nothing ranks.
+    """
+    if raw and not read:
+        count = len(raw)
+        raise BadResponseError(
+            f"{api} sent {count} '{key}' {'entry' if count == 1 else 'entries'} and not one "
+            f"is {entry}: not a result page"
+        )
+
+
+def no_result_page(api: str, key: str, empty: str | None = None) -> BadResponseError:
+    """The error for a payload with neither its results list nor the API's "no results"
+    signal (``empty`` describes it; None when an empty page is just an empty list)."""
+    how = f"nor {empty} as on an empty page" if empty else "not even an empty one"
+    return BadResponseError(f"{api} sent JSON with no '{key}' list, {how}: not a result page")
 
 
 def number(value: Any, default: int) -> int:

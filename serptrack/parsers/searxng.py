@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import FetchError, ParseError
+from ..errors import FetchError
 from ..snapshot import Snapshot
 from ..vocabulary import FailureKind, Placement
-from . import JsonFormat, register_json
-from .payload import entries, items_of, text
+from . import BadResponseError, JsonFormat, register_json
+from .payload import (
+    entries,
+    items_of,
+    json_type,
+    no_result_page,
+    require_readable,
+    results_list,
+    text,
+)
 
 __all__ = ["is_searxng", "parse_searxng", "searxng_error"]
 
@@ -32,7 +40,8 @@ def searxng_error(doc: dict[str, Any]) -> FetchError | None:
     if doc.get("results"):
         return None
     failures = []
-    for entry in doc.get("unresponsive_engines") or []:
+    engines = doc.get("unresponsive_engines")
+    for entry in engines if isinstance(engines, list) else []:
         if isinstance(entry, list | tuple) and entry:
             name = text(entry[0])
             reason = text(entry[1]) if len(entry) > 1 else ""
@@ -47,13 +56,21 @@ def searxng_error(doc: dict[str, Any]) -> FetchError | None:
 
 
 def parse_searxng(doc: Any) -> Snapshot:
-    """Map one SearXNG page to a snapshot (raises FetchError when every engine failed)."""
+    """Map one SearXNG page to a snapshot (raises FetchError when every engine failed).
+
+    A result page has a ``results`` list (empty when nothing was found and no engine
+    failed); any other JSON is a :class:`~serptrack.parsers.BadResponseError`.
+    """
     if not isinstance(doc, dict):
-        raise ParseError("a SearXNG payload must be a JSON object")
+        raise BadResponseError(f"SearXNG sent {json_type(doc)} instead of a result page object")
+    raw_results = results_list(doc, "results", "SearXNG")
+    if raw_results is None:
+        raise no_result_page("SearXNG", "results")
     error = searxng_error(doc)
     if error is not None:
         raise error
-    items = items_of(entries(doc.get("results")), Placement.ORGANIC, url="url", snippet="content")
+    items = items_of(entries(raw_results), Placement.ORGANIC, url="url", snippet="content")
+    require_readable(raw_results, items, "SearXNG", "results")
     return Snapshot(
         query=text(doc.get("query")),
         results=items,

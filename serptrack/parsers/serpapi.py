@@ -10,22 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import FetchError, ParseError
+from ..errors import FetchError
 from ..snapshot import Item, Snapshot
 from ..vocabulary import FailureKind, Placement
-from . import JsonFormat, register_json
+from . import BadResponseError, JsonFormat, register_json
 from .payload import (
     clean_url,
     entries,
     items_of,
+    json_type,
     mapping,
+    no_result_page,
     number,
     paid_item,
     payload_datetime,
+    require_readable,
+    results_list,
     text,
 )
 
-__all__ = ["is_serpapi", "parse_serpapi", "serpapi_error"]
+__all__ = ["is_serpapi", "parse_serpapi", "serpapi_empty", "serpapi_error"]
 
 _METADATA_KEYS = ("json_endpoint", "raw_html_file", "google_url")
 _AD_ORDER = {"top": 0, "middle": 2, "bottom": 3, "right": 4}
@@ -73,13 +77,37 @@ def serpapi_error(doc: dict[str, Any]) -> FetchError | None:
     return FetchError(f"SerpApi returned an error: {message}", kind=FailureKind.PROVIDER_ERROR)
 
 
+def serpapi_empty(doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` says the search found nothing: SerpApi's "no results" signal.
+
+    ``search_information.organic_results_state`` is ``"Fully empty"``, or (older answers)
+    ``search_metadata.status`` is ``Success`` next to a top-level ``error`` message
+    (serpapi.com/search-errors: "Google hasn't returned any results for this query.").
+    """
+    state = mapping(doc.get("search_information")).get("organic_results_state")
+    if state == "Fully empty":
+        return True
+    status = mapping(doc.get("search_metadata")).get("status")
+    return status == "Success" and bool(text(doc.get("error")))
+
+
 def parse_serpapi(doc: Any) -> Snapshot:
-    """Map one SerpApi Google result page to a snapshot (raises FetchError for an error body)."""
+    """Map one SerpApi Google result page to a snapshot (raises FetchError for an error body).
+
+    A result page has an ``organic_results`` list, or says it found nothing
+    (:func:`serpapi_empty`); any other JSON is a
+    :class:`~serptrack.parsers.BadResponseError`.
+    """
     if not isinstance(doc, dict):
-        raise ParseError("a SerpApi payload must be a JSON object")
+        raise BadResponseError(f"SerpApi sent {json_type(doc)} instead of a result page object")
     error = serpapi_error(doc)
     if error is not None:
         raise error
+    raw_organic = results_list(doc, "organic_results", "SerpApi")
+    if raw_organic is None and not serpapi_empty(doc):
+        raise no_result_page(
+            "SerpApi", "organic_results", 'search_information.organic_results_state "Fully empty"'
+        )
     ads = entries(doc.get("ads"))
     ads.sort(key=lambda ad: (_AD_ORDER.get(str(ad.get("block_position")), 3), _position(ad)))
     top = [paid_item(ad) for ad in ads if ad.get("block_position") == "top"]
@@ -88,9 +116,11 @@ def parse_serpapi(doc: Any) -> Snapshot:
     items += _ai_overview(doc.get("ai_overview"))
     items += _featured(doc.get("answer_box"))
     items += _stories(doc.get("top_stories"))
-    organic = entries(doc.get("organic_results"))
+    organic = entries(raw_organic)
     organic.sort(key=_position)
-    items += items_of(organic, Placement.ORGANIC)
+    organic_items = items_of(organic, Placement.ORGANIC)
+    require_readable(raw_organic, organic_items, "SerpApi", "organic_results")
+    items += organic_items
     items += [item for item in rest if item]
     params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import FetchError, ParseError
+from ..errors import FetchError
 from ..snapshot import Snapshot
 from ..vocabulary import FailureKind, Placement
-from . import JsonFormat, register_json
-from .payload import entries, items_of, mapping, number, text
+from . import BadResponseError, JsonFormat, register_json
+from .payload import (
+    entries,
+    items_of,
+    json_type,
+    mapping,
+    no_result_page,
+    number,
+    require_readable,
+    results_list,
+    text,
+)
 
 __all__ = ["is_serper", "parse_serper", "serper_error"]
 
@@ -46,17 +56,27 @@ def serper_error(doc: dict[str, Any]) -> FetchError | None:
 
 
 def parse_serper(doc: Any) -> Snapshot:
-    """Map one Serper result page to a snapshot (raises FetchError for an error body)."""
+    """Map one Serper result page to a snapshot (raises FetchError for an error body).
+
+    A result page has an ``organic`` list (empty when nothing was found: Serper documents no
+    other "no results" signal); any other JSON is a
+    :class:`~serptrack.parsers.BadResponseError`.
+    """
     if not isinstance(doc, dict):
-        raise ParseError("a Serper payload must be a JSON object")
+        raise BadResponseError(f"Serper sent {json_type(doc)} instead of a result page object")
     error = serper_error(doc)
     if error is not None:
         raise error
+    raw_organic = results_list(doc, "organic", "Serper")
+    if raw_organic is None:
+        raise no_result_page("Serper", "organic")
     items = []
     items += items_of(entries(doc.get("topStories")), Placement.NEWS, snippet="source")
-    organic = entries(doc.get("organic"))
+    organic = entries(raw_organic)
     organic.sort(key=lambda r: number(r.get("position"), 10_000))
-    items += items_of(organic, Placement.ORGANIC)
+    organic_items = items_of(organic, Placement.ORGANIC)
+    require_readable(raw_organic, organic_items, "Serper", "organic")
+    items += organic_items
     params = mapping(doc.get("searchParameters"))
     return Snapshot(
         query=text(params.get("q")),

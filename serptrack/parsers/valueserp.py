@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import FetchError, ParseError
+from ..errors import FetchError
 from ..snapshot import Snapshot
 from ..vocabulary import FailureKind, Placement
-from . import JsonFormat, register_json
+from . import BadResponseError, JsonFormat, register_json
 from .payload import (
     entries,
     items_of,
+    json_type,
     mapping,
+    no_result_page,
     number,
     paid_item,
     payload_datetime,
+    require_readable,
+    results_list,
     text,
 )
 
@@ -49,19 +53,32 @@ def valueserp_error(doc: dict[str, Any]) -> FetchError | None:
 
 
 def parse_valueserp(doc: Any) -> Snapshot:
-    """Map a ValueSERP result payload to a snapshot (raises FetchError for an error body)."""
+    """Map a ValueSERP result payload to a snapshot (raises FetchError for an error body).
+
+    A result page has an ``organic_results`` list, or says it found nothing
+    (``search_information.original_query_yields_zero_results: true`` with no list); any
+    other JSON is a :class:`~serptrack.parsers.BadResponseError`.
+    """
     if not isinstance(doc, dict):
-        raise ParseError("a ValueSERP payload must be a JSON object")
+        raise BadResponseError(f"ValueSERP sent {json_type(doc)} instead of a result page object")
     error = valueserp_error(doc)
     if error is not None:
         raise error
+    raw_organic = results_list(doc, "organic_results", "ValueSERP")
+    information = mapping(doc.get("search_information"))
+    if raw_organic is None and information.get("original_query_yields_zero_results") is not True:
+        raise no_result_page(
+            "ValueSERP",
+            "organic_results",
+            "search_information.original_query_yields_zero_results true",
+        )
     ads = entries(doc.get("ads"))
     ads.sort(key=lambda a: (number(a.get("page"), 1), number(a.get("position"), 10_000)))
     top = [a for a in ads if a.get("block_position") == "top"]
     other = [a for a in ads if a.get("block_position") != "top"]
     items = [item for ad in top if (item := paid_item(ad))]
     items += items_of(entries(doc.get("top_stories")), Placement.NEWS, snippet="source")
-    organic = entries(doc.get("organic_results"))
+    organic = entries(raw_organic)
     organic.sort(
         key=lambda r: (
             number(r.get("position_overall"), 0) or 10_000 * number(r.get("page"), 1),
@@ -69,7 +86,9 @@ def parse_valueserp(doc: Any) -> Snapshot:
             number(r.get("position"), 10_000),
         )
     )
-    items += items_of(organic, Placement.ORGANIC)
+    organic_items = items_of(organic, Placement.ORGANIC)
+    require_readable(raw_organic, organic_items, "ValueSERP", "organic_results")
+    items += organic_items
     items += [item for ad in other if (item := paid_item(ad))]
     params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))

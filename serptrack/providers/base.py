@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import MissingKeyError
+from ..errors import InvalidKeyError, MissingKeyError
 from ..snapshot import Snapshot
 from ..vocabulary import Device, Placement
 
@@ -31,11 +31,40 @@ if TYPE_CHECKING:
 
     from ..fetch import Fetcher
 
-__all__ = ["Fetched", "Provider", "RawPage", "SearchRequest", "SettingError"]
+__all__ = [
+    "Fetched",
+    "Provider",
+    "RawPage",
+    "SearchRequest",
+    "SettingError",
+    "invalid_key_message",
+    "key_problem",
+    "read_key",
+]
 
 
 class SettingError(ValueError):
     """A provider setting in a campaign file that cannot be used."""
+
+
+def read_key(environ: Mapping[str, str], name: str) -> str:
+    """The key in variable ``name``, without the whitespace around it (a pasted line's CR/LF)."""
+    return environ.get(name, "").strip()
+
+
+def key_problem(value: str) -> str | None:
+    """What makes a key (already stripped) unusable in a header or a URL, or None.
+
+    Keys are printable ASCII without spaces; the answer never quotes the key or a character
+    of it.
+    """
+    if any(char.isspace() for char in value):
+        return "whitespace inside it"
+    if any(ord(char) > 127 for char in value):
+        return "a non-ASCII character"
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        return "a control character"
+    return None
 
 
 @dataclass(frozen=True)
@@ -98,7 +127,7 @@ class Provider(ABC):
         """Read the keys named by ``key_env`` from ``environ`` (default: the process's)."""
         self.settings: dict[str, Any] = dict(settings or {})
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
-        self.keys: dict[str, str] = {name: self.environ.get(name, "") for name in self.key_env}
+        self.keys: dict[str, str] = {name: read_key(self.environ, name) for name in self.key_env}
 
     @abstractmethod
     async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
@@ -115,10 +144,16 @@ class Provider(ABC):
     @classmethod
     def missing_keys(cls, environ: Mapping[str, str]) -> list[str]:
         """The environment variables this provider needs that are not set."""
-        return [name for name in cls.key_env if not environ.get(name)]
+        return [name for name in cls.key_env if not read_key(environ, name)]
+
+    def key_problems(self) -> dict[str, str]:
+        """Each variable whose key no API could take, with why (never the value)."""
+        found = {name: key_problem(value) for name, value in self.keys.items()}
+        return {name: problem for name, problem in found.items() if problem}
 
     def require_keys(self) -> None:
-        """Raise :class:`MissingKeyError` naming every variable to set, if any is missing."""
+        """Raise :class:`MissingKeyError` naming every variable to set, if any is missing,
+        or :class:`InvalidKeyError` naming every one whose value cannot be a key."""
         missing = self.missing_keys(self.environ)
         if missing:
             names = " and ".join(missing)
@@ -126,6 +161,9 @@ class Provider(ABC):
                 f"provider {self.name!r} needs {names} in the environment; "
                 f"set it with: export {missing[0]}=..."
             )
+        problems = self.key_problems()
+        if problems:
+            raise InvalidKeyError(invalid_key_message(self.name, problems))
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -140,3 +178,13 @@ class Provider(ABC):
                 raise SettingError(f"{key} has the wrong type ({type(value).__name__})")
             resolved[key] = value
         return resolved
+
+
+def invalid_key_message(provider: str, problems: Mapping[str, str]) -> str:
+    """The one line that says which variables hold unusable keys and why (no value in it)."""
+    said = "; ".join(f"{name} has {problem}" for name, problem in problems.items())
+    first = next(iter(problems))
+    return (
+        f"provider {provider!r} cannot use its key: {said}; a key is printable ASCII with no "
+        f"spaces, so set it again with: export {first}=..."
+    )

@@ -22,13 +22,27 @@ from typing import Any, ClassVar
 import httpx
 
 from ..errors import BlockedError, FetchError, ParseError
-from ..fetch import RETRYABLE_STATUSES, Fetcher, RetryLater, parse_retry_after
+from ..fetch import (
+    DEFAULT_MAX_BODY_MB,
+    MB,
+    RETRYABLE_STATUSES,
+    Fetcher,
+    RetryLater,
+    parse_retry_after,
+)
 from ..parsers import sniff_kind
 from ..parsers.payload import merge_pages
-from ..redaction import redact, redact_bytes
+from ..redaction import redact, redact_bytes, redact_json
 from ..snapshot import Snapshot
 from ..vocabulary import Device, FailureKind, Placement
-from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
+from .base import (
+    Fetched,
+    Provider,
+    RawPage,
+    SearchRequest,
+    SettingError,
+    invalid_key_message,
+)
 
 __all__ = ["HttpProvider", "basic_auth", "looks_blocked"]
 
@@ -60,6 +74,11 @@ class HttpProvider(Provider):
     A subclass builds each page's request (:meth:`page_request`) and maps its decoded JSON
     (:meth:`parse_page`); :meth:`fetch` asks for pages until ``depth`` organic results and
     merges them.
+
+    Settings every HTTP provider takes under ``[providers.<name>]``: ``base_url``,
+    ``rate_limit`` (requests per second), ``timeout`` (seconds) and ``max_body_mb``, the
+    largest answer read, decoded (:data:`~serptrack.fetch.DEFAULT_MAX_BODY_MB`, 32 MB, by
+    default): a bigger one fails its check at once, unretried.
     """
 
     uses_http = True
@@ -68,6 +87,7 @@ class HttpProvider(Provider):
         "base_url": str,
         "rate_limit": (int, float),
         "timeout": (int, float),
+        "max_body_mb": (int, float),
     }
     #: the API's name in messages ("SerpApi")
     label: ClassVar[str] = ""
@@ -87,12 +107,18 @@ class HttpProvider(Provider):
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
-        """Also check that ``rate_limit`` and ``timeout`` are positive and ``base_url`` a URL."""
+        """Also check that ``rate_limit``, ``timeout`` and ``max_body_mb`` are positive and
+        ``base_url`` a URL."""
         resolved = super().check_settings(settings, base_dir)
         if "rate_limit" in resolved and resolved["rate_limit"] <= 0:
             raise SettingError("rate_limit must be a positive number of requests per second")
         if "timeout" in resolved and resolved["timeout"] <= 0:
             raise SettingError("timeout must be a positive number of seconds")
+        if "max_body_mb" in resolved and resolved["max_body_mb"] <= 0:
+            raise SettingError(
+                "max_body_mb must be a positive number of megabytes (the largest answer read; "
+                f"{DEFAULT_MAX_BODY_MB} by default)"
+            )
         base_url = resolved.get("base_url")
         if base_url is not None and not str(base_url).startswith(("http://", "https://")):
             raise SettingError(f"base_url {base_url!r} must start with http:// or https://")
@@ -103,6 +129,11 @@ class HttpProvider(Provider):
         """Requests per second this provider may send (campaign setting, else its default)."""
         rate = self.settings.get("rate_limit")
         return float(rate) if rate else self.default_rate_limit
+
+    @property
+    def max_body(self) -> int:
+        """The most bytes of one answer (decoded) read: ``max_body_mb``, 32 MB by default."""
+        return int(float(self.settings.get("max_body_mb") or DEFAULT_MAX_BODY_MB) * MB)
 
     def attach(self, fetcher: Fetcher) -> None:
         """Use a run's fetcher: its retry policy, clock and per-provider rate limiters."""
@@ -123,6 +154,9 @@ class HttpProvider(Provider):
     async def fetch(self, request: SearchRequest, client: httpx.AsyncClient) -> Fetched:
         """Fetch pages until ``request.depth`` organic results; merge them into one snapshot."""
         self.check_request(request)
+        problems = self.key_problems()
+        if problems:  # require_keys refuses these first; never let one reach a header
+            raise FetchError(invalid_key_message(self.name, problems), kind=FailureKind.AUTH)
         pages: list[RawPage] = []
         try:
             snapshots = await self._collect(client, request, pages)
@@ -238,13 +272,15 @@ class HttpProvider(Provider):
             partial(self._accept, page=page),
             limiter=self.limiter,
             label=self.display_name(),
+            max_body=self.max_body,
+            body_setting=f"max_body_mb in [providers.{self.name}]",
         )
 
-    def raw_page(self, response: httpx.Response, page: int) -> RawPage:
-        """The response as evidence: body and URL with every secret removed."""
+    def raw_page(self, response: httpx.Response, page: int, body: bytes | None = None) -> RawPage:
+        """The response as evidence: body (``body`` if given) and URL with every secret removed."""
         secrets = self.secrets()
         return RawPage(
-            body=redact_bytes(response.content, secrets),
+            body=redact_bytes(response.content if body is None else body, secrets),
             content_type=response.headers.get("content-type", "application/json").split(";")[0],
             url=redact(str(response.request.url), secrets),
             status_code=response.status_code,
@@ -252,14 +288,34 @@ class HttpProvider(Provider):
         )
 
     def _accept(self, response: httpx.Response, page: int) -> tuple[Any, RawPage]:
-        """The fetcher's verdict on one answer: its JSON, or a FetchError / RetryLater."""
-        raw = self.raw_page(response, page)
+        """The fetcher's verdict on one answer: its JSON, or a FetchError / RetryLater.
+
+        Keys are masked before anything reads the body: in its bytes, then in the strings of
+        its decoded JSON, where escapes (``\\/``, ``\\u0073``) are undone, so an API echoing a
+        key in a result's title stores ``***``.
+        """
+        secrets = self.secrets()
         status = response.status_code
-        body = response.content
+        body = redact_bytes(response.content, secrets)
         kind = sniff_kind(body)
+        try:
+            decoded, doc = _decode(body, kind)
+            if decoded and b"\\" in body:  # without escapes the bytes held every string as is
+                masked = redact_json(doc, secrets)
+                if masked is not doc:  # a key behind escapes: keep the masked document
+                    doc = masked
+                    body = json.dumps(doc, ensure_ascii=False).encode()
+        except RecursionError:  # no result page nests thousands deep; a retry cannot help
+            raise FetchError(
+                f"{self.display_name()} answered with JSON nested too deeply to be a result "
+                f"page (HTTP {status})",
+                kind=FailureKind.BAD_RESPONSE,
+                status_code=status,
+                pages=[self.raw_page(response, page, body)],
+            ) from None
+        raw = self.raw_page(response, page, body)
         if kind == "html" and looks_blocked(body):
             raise self._blocked(status, raw)
-        decoded, doc = _decode(body, kind)
         if status >= 400:
             raise self._status_failure(response, doc, raw)
         if not decoded:

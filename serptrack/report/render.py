@@ -5,7 +5,9 @@ snippet or URL is text wherever it lands; links are made only from ``http``/``ht
 Charts travel as JSON blocks (:class:`~serptrack.report.charts.ChartPack`) drawn by one
 copy of plotly.js, embedded (the default: the file opens offline and survives email) or
 loaded from the plotly CDN (a small file that needs the network). A Content-Security-Policy
-allows only the page's own scripts, by hash, and no network access at all when embedded.
+allows only the page's own scripts, by hash, and no network access at all when embedded; the
+CDN's script carries Subresource Integrity (:func:`plotly_integrity`), so the browser runs it
+only if it is byte for byte the plotly.js this report was made with.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from .branding import Branding
 from .build import KeywordReport, LeadState, ReportData
 from .charts import ChartPack, host_of, rank_base, rank_chart, share_chart
 
-__all__ = ["PLOTLYJS_MODES", "REPORT_FORMAT", "render_html", "render_json", "report_document"]
+__all__ = [
+    "PLOTLYJS_MODES",
+    "REPORT_FORMAT",
+    "plotly_cdn_src",
+    "plotly_integrity",
+    "render_html",
+    "render_json",
+    "report_document",
+]
 
 REPORT_FORMAT = "serptrack-report/1"
 _PRESENCE_LABELS = {
@@ -76,6 +86,25 @@ def _plotly_js() -> str:
     return library.replace("</script", "<\\/script")
 
 
+def plotly_cdn_src() -> str:
+    """The CDN URL of the bundled plotly.js version, as plotly builds it (``plotly_cdn_url``)."""
+    return f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"
+
+
+@functools.cache
+def plotly_integrity() -> str:
+    """The ``integrity`` value of the CDN's plotly.js: the SHA-384 of the bundled file.
+
+    plotly fetches its bundle from the plotly.js release (``dist/plotly.min.js`` of tag
+    ``v<version>``, plotly.py's ``commands.py update_bundle``) and cdn.plot.ly serves that
+    release's ``dist/plotly.min.js`` as ``plotly-<version>.min.js``: the same bytes, which is
+    why plotly's own ``to_html(include_plotlyjs="cdn")`` hashes the bundled file too.
+    """
+    library: str = get_plotlyjs()  # the file's text, decoded from UTF-8 by plotly
+    digest = hashlib.sha384(library.encode("utf-8")).digest()
+    return f"sha384-{base64.b64encode(digest).decode('ascii')}"
+
+
 # --- HTML ------------------------------------------------------------------------------------
 
 
@@ -96,7 +125,7 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
     if plotlyjs == "embed":
         scripts.insert(0, _plotly_js())
     else:
-        plotly_src = f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"
+        plotly_src = plotly_cdn_src()
     template = env.get_template("report.html.j2")
     return template.render(
         data=data,
@@ -107,6 +136,7 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         csp=_csp(scripts, plotly_src),
         scripts=[Markup(s) for s in scripts],
         plotly_src=plotly_src,
+        plotly_integrity=plotly_integrity() if plotly_src else None,
         plotly_version=get_plotlyjs_version(),
         charts=charts,
         share_chart=share,

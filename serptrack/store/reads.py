@@ -33,12 +33,14 @@ from ..lead import (
     Share,
 )
 from ..models import Annotation, Campaign
-from ..vocabulary import CheckStatus
+from ..vocabulary import PLACEMENT_VALUES, CheckStatus
 from .campaigns import campaign_keywords
 from .schema import CHECKS, KEYWORDS, RESULTS, URL_STANCES
 from .stances import StanceView, batches, read_view
 
 __all__ = [
+    "BLOCK_VALUES",
+    "OTHER",
     "CheckEntry",
     "UrlPosition",
     "best_results",
@@ -57,6 +59,12 @@ __all__ = [
 ]
 
 _MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
+
+#: the blocks an ad can sit in (``results.block``); None when the page does not say
+BLOCK_VALUES = frozenset({"top", "bottom"})
+#: what a report is told of a placement or block outside the vocabulary (SPEC section 3 leaves
+#: placements open, and an import or an older writer may have stored anything): never the raw text
+OTHER = "other"
 
 
 def keyword_series(
@@ -195,7 +203,7 @@ def url_positions(
             _ok_checks_clause(ids, start, end),
         )
     )
-    found = [UrlPosition(*row) for row in connection.execute(statement)]
+    found = [_vetted_position(row) for row in connection.execute(statement)]
     overlay = labels.overlay_urls(stances)
     for batch in batches(overlay):
         extra = select(*_position_columns(r.c.norm_url)).select_from(
@@ -204,7 +212,7 @@ def url_positions(
         for row in connection.execute(
             extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end))
         ):
-            found.append(UrlPosition(*row)._replace(stance=labels.overlay[row.norm_url][0]))
+            found.append(_vetted_position(row)._replace(stance=labels.overlay[row.norm_url][0]))
     found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
     return found
 
@@ -232,7 +240,7 @@ def page_results(
     found: dict[int, list[UrlPosition]] = {}
     for batch in batches(list(check_ids)):
         for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
-            position = UrlPosition(*row)
+            position = _vetted_position(row)
             if position.norm_url in labels.overlay:
                 position = position._replace(stance=labels.overlay[position.norm_url][0])
             found.setdefault(position.check_id, []).append(position)
@@ -289,6 +297,20 @@ def _position_columns(stance: Any) -> tuple[Any, ...]:
         RESULTS.c.url,
         RESULTS.c.norm_url,
         RESULTS.c.title,
+    )
+
+
+def _vetted_position(row: Sequence[Any]) -> UrlPosition:
+    """A :class:`UrlPosition` whose placement is a :class:`~serptrack.vocabulary.Placement`
+    value and whose block is ``top``, ``bottom`` or None: anything else stored reads as
+    :data:`OTHER`, so no stored string reaches a report's labels unchecked."""
+    position = UrlPosition(*row)
+    placement, block = position.placement, position.block
+    if placement in PLACEMENT_VALUES and (block is None or block in BLOCK_VALUES):
+        return position
+    return position._replace(
+        placement=placement if placement in PLACEMENT_VALUES else OTHER,
+        block=block if block is None or block in BLOCK_VALUES else OTHER,
     )
 
 
