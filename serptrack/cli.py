@@ -164,8 +164,12 @@ def _format(as_json: bool, as_csv: bool = False) -> str:
 def _database(db: str | None, *, create: bool = False) -> Iterator[Engine]:
     """The database at ``db``; only commands that store data (``create``) may make a new one."""
     from . import store
+    from .store.engine import opened_read_only
 
     engine = store.connect(db, create=create)
+    why = opened_read_only(engine)
+    if why:
+        click.echo(f"Note: {why}", err=True)
     context = click.get_current_context(silent=True)
     if context is not None and (context.find_root().obj or {}).get("verbose"):
         shown = store.describe_target(engine.url.render_as_string(hide_password=False))
