@@ -71,6 +71,37 @@ def first_module(attribute: str, *names: str) -> ModuleType:
     raise ImportError(f"none of {', '.join(names)} has {attribute}")
 
 
+def prepare_cache(
+    path: Path,
+    build: Callable[[Path], None],
+    rows: int,
+    connect: Callable[[str], Any],
+    *,
+    rebuild: bool = False,
+) -> dict[str, Any]:
+    """Build the cached database at ``path`` if missing (or asked to), then say what it holds.
+
+    The build writes ``<path>.partial`` and renames it once whole, so a failed or interrupted
+    build leaves no cache behind.
+    """
+    if rebuild or not path.exists():
+        partial = path.with_name(f"{path.name}.partial")
+        for base in (path, partial):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{base}{suffix}").unlink(missing_ok=True)
+        print(f"Building {path} ({rows:,} result rows) ...", file=sys.stderr)
+        build(partial)
+        for suffix in ("-wal", "-shm", ""):  # the database file last
+            if Path(f"{partial}{suffix}").exists():
+                Path(f"{partial}{suffix}").replace(f"{path}{suffix}")
+    engine = connect(str(path))
+    with engine.connect() as connection:
+        counted = connection.exec_driver_sql("SELECT COUNT(*) FROM results").scalar_one()
+        checks = connection.exec_driver_sql("SELECT COUNT(*) FROM checks").scalar_one()
+    engine.dispose()
+    return {"path": str(path), "bytes": os.path.getsize(path), "checks": checks, "rows": counted}
+
+
 def bench_dir() -> Path:
     """Where the benchmark databases are cached: ``$SERPTRACK_BENCH_DIR``, created if missing."""
     folder = Path(os.environ.get("SERPTRACK_BENCH_DIR", "/tmp/serptrack-bench"))

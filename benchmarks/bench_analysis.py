@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
@@ -200,23 +199,8 @@ def database() -> Path:
 
 def prepare(rebuild: bool = False) -> dict[str, Any]:
     """Build the database if missing (or asked to); say where it is and what it holds."""
-    path = database()
-    if rebuild or not path.exists():
-        partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a failed or
-        for base in (path, partial):  # interrupted build leaves no cache behind
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{base}{suffix}").unlink(missing_ok=True)
-        print(f"Building {path} ({KEYWORDS * DAYS * PER_CHECK:,} result rows) ...", file=sys.stderr)
-        build(partial)
-        for suffix in ("-wal", "-shm", ""):  # the database file last
-            if Path(f"{partial}{suffix}").exists():
-                Path(f"{partial}{suffix}").replace(f"{path}{suffix}")
-    engine = store.connect(str(path))
-    with engine.connect() as connection:
-        rows = connection.execute(text("SELECT COUNT(*) FROM results")).scalar_one()
-        checks = connection.execute(text("SELECT COUNT(*) FROM checks")).scalar_one()
-    engine.dispose()
-    return {"path": str(path), "bytes": os.path.getsize(path), "checks": checks, "rows": rows}
+    rows = KEYWORDS * DAYS * PER_CHECK
+    return baseline.prepare_cache(database(), build, rows, store.connect, rebuild=rebuild)
 
 
 def describe(data: dict[str, Any]) -> str:
