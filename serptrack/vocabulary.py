@@ -150,7 +150,8 @@ class Placement(enum.StrEnum):
     FEATURED_SNIPPET = "featured_snippet"
     SHOPPING = "shopping"
     VIDEO = "video"
-    LOCAL = "local"
+    LOCAL = "local"  # a local pack (places on a map)
+    PERSPECTIVES = "perspectives"  # social and forum posts ("What people are saying")
 
 
 class Stance(enum.StrEnum):

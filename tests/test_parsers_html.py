@@ -722,6 +722,27 @@ def test_resolve_link(href: str, expected: tuple[str, str | None] | None) -> Non
     assert resolve_link(href, "https://www.google.com") == expected
 
 
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("https://www.google.com/", ("https://www.google.com/", None)),
+        ("https://www.google.com/intl/en/about/", ("https://www.google.com/intl/en/about/", None)),
+        ("https://www.google.com/travel/flights", ("https://www.google.com/travel/flights", None)),
+        ("https://www.bing.com/maps?q=x", ("https://www.bing.com/maps?q=x", None)),
+        ("/search?q=acme&start=10", None),
+        ("https://www.google.com/search?q=acme", None),
+        ("https://www.bing.com/images/search?q=x", None),
+    ],
+)
+def test_a_result_link_on_the_engines_own_host_is_a_result(
+    href: str, expected: tuple[str, str | None] | None
+) -> None:
+    """Navigation is told by where a link sits: a result's title link to google.com is a
+    result; a link back into the engine's search is navigation wherever it sits."""
+    assert resolve_link(href, "https://www.google.com", result=True) == expected
+    assert resolve_link(href, "https://www.google.com") is None
+
+
 # --- the parse command ------------------------------------------------------------------------
 
 

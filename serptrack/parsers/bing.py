@@ -170,7 +170,7 @@ def _ad(ad: Tag, block: str) -> Item | None:
 
 def _resolve(link: Tag, root: Tag) -> Link | None:
     """The link's landing URL; the displayed URL when a wrapper cannot be decoded."""
-    resolved = resolve_link(attr(link, "href"), _BASE)
+    resolved = resolve_link(attr(link, "href"), _BASE, result=True)
     if resolved is None or not resolved.opaque:
         return resolved
     shown = displayed_url(text_of(root.select_one(".b_adurl cite, .b_attribution cite, cite")))

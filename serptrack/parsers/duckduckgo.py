@@ -133,7 +133,7 @@ def _lite_items(root: Tag) -> list[Item]:
 
 def _resolve(link: Tag, shown: str) -> Link | None:
     """The landing URL: decoded wrapper, else the displayed URL, else the ad's domain."""
-    resolved = resolve_link(attr(link, "href"), _BASE)
+    resolved = resolve_link(attr(link, "href"), _BASE, result=True)
     if resolved is None or not resolved.opaque:
         return resolved
     landing = displayed_url(shown)

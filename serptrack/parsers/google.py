@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement
@@ -56,6 +57,7 @@ _TITLE = re.compile(r"^(.*\S)\s+[-–—]\s+[^-–—]*\bGoogle\b[^-–—]*$")
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "g-heading"})
 _LABEL_TAGS = _HEADING_TAGS | {"div", "span"}
 _SKIP, _NEWS, _FEATURED, _AIO = "skip", "news", "featured", "aio"
+_SOCIAL, _VIDEO, _LOCAL = "perspectives", "video", "local"
 _AD, _ADS_TOP, _ADS_BOTTOM, _ADS_SIDE = "ad", "top", "bottom", "side"
 _REGION_IDS = {
     "tads": _ADS_TOP,
@@ -81,6 +83,15 @@ _LABELS = {
         "notizie principali",
         "topnieuws",
     },
+    _SOCIAL: {
+        "what people are saying",
+        "perspectives",
+        "perspectives & opinions",
+        "discussions and forums",
+        "questions & answers",
+    },
+    _VIDEO: {"videos", "short videos", "vidéos", "vídeos", "video"},
+    _LOCAL: {"places", "businesses", "locations", "local results"},
     _FEATURED: {"featured snippet from the web", "snippet from the web"},
     _AIO: {
         "ai overview",
@@ -93,6 +104,22 @@ _LABELS = {
         "panoramica ai",
         "overzicht met ai",
     },
+}
+#: Headings that start a block's name: "Latest from nytimes.com" is news, "Latest posts from
+#: Donald Trump" (a person's own posts) is a perspectives block.
+_LABEL_PREFIXES = (
+    ("latest posts from ", _SOCIAL),
+    ("recent posts", _SOCIAL),
+    ("latest from ", _NEWS),
+    ("latest in local", _NEWS),
+    ("local news", _NEWS),
+)
+#: What each kind of block is stored as.
+_FEATURE_PLACEMENTS = {
+    _NEWS: Placement.NEWS,
+    _SOCIAL: Placement.PERSPECTIVES,
+    _VIDEO: Placement.VIDEO,
+    _LOCAL: Placement.LOCAL,
 }
 _AD_LABELS = {
     "sponsored",
@@ -129,6 +156,8 @@ _FEATURED_SNIPPETS = (
     ".LGOjhe",
     ".di3YZe",
 )
+_ANSWER_PARAMS = frozenset({"top_ans", "comment_id", "reply_comment_id"})
+_OFFSET = re.compile(r"([?&])t=\d+s?(?:&|$)")
 _TRACKING = re.compile(r"^(?:https?://[^/]*google[^/]*)?/(?:aclk|pagead/aclk)\b")
 
 
@@ -185,6 +214,7 @@ class _Scan:
     h3s: list[Tag] = field(default_factory=list)
     role_titles: list[Tag] = field(default_factory=list)
     labels: list[tuple[Tag, str, bool]] = field(default_factory=list)
+    clusters: list[Tag] = field(default_factory=list)
     mobile: bool = False
 
     def __post_init__(self) -> None:
@@ -193,6 +223,8 @@ class _Scan:
         self.main = next((self.by_id[i] for i in _MAIN_IDS if i in self.by_id), None)
         for label, text, heading in self.labels:
             self._label_region(label, text, heading)
+        for card in self.clusters:
+            self._mark(card, self._cluster_kind(card))
 
     def _index(self, index: int, tag: Tag) -> None:
         self.order[id(tag)] = index
@@ -213,8 +245,9 @@ class _Scan:
         if "data-q" in attrs or "data-initq" in attrs or name == "related-question-pair":
             self._mark(tag, _SKIP)
         elif "data-news-cluster-id" in attrs:
-            self._mark(tag, _NEWS)
-        elif name == "block-component":
+            self.clusters.append(tag)
+        elif name == "block-component" or attr(tag, "data-attrid").startswith("lab/"):
+            # "lab/…" blocks ("Things to know") quote a source per sub-question.
             self._mark(tag, _FEATURED)
         elif (
             attrs.get("data-subtree") == "aio" or "ai overview" in attr(tag, "data-attrid").lower()
@@ -241,7 +274,7 @@ class _Scan:
         the results list. "News" and featured-snippet labels must be headings, and no label
         may sit in a link: the "News" tab is not a news box.
         """
-        kind = next((k for k, names in _LABELS.items() if text in names), None)
+        kind = _label_kind(text)
         if kind is None or (kind != _AIO and not heading) or _link_around(label) is not None:
             return
         for depth, parent in enumerate(ancestors(label, self.main)):
@@ -254,6 +287,18 @@ class _Scan:
             if found:
                 self._mark(parent, kind)
                 return
+
+    def _cluster_kind(self, card: Tag) -> str:
+        """A story card (``data-news-cluster-id``) is news unless its block is another kind.
+
+        Google uses the same card for social posts ("What people are saying") and a
+        person's own posts as for top stories; the block's heading tells them apart.
+        """
+        for parent in ancestors(card, self.main):
+            kind = self.region.get(id(parent))
+            if kind in (_NEWS, _SOCIAL, _VIDEO):
+                return kind
+        return _NEWS
 
     # --- classification ---------------------------------------------------------------------
 
@@ -277,7 +322,8 @@ class _Scan:
             self._mark(root, _AD)
         found: list[tuple[int, Item]] = []
         found += self._organic()
-        found += self._news()
+        for kind in _FEATURE_PLACEMENTS:
+            found += self._feature(kind)
         found += self._featured()
         found += self._ai_overview()
         main_positions = [position for position, _ in found]
@@ -337,24 +383,29 @@ class _Scan:
                 found.append((self.pos(link), item))
         return found
 
-    def _news(self) -> list[tuple[int, Item]]:
+    def _feature(self, kind: str) -> list[tuple[int, Item]]:
+        """The linked cards of every block of one kind (news, perspectives, video, local).
+
+        Where a block is made of story cards, each card is one result, read from its first
+        titled link: a post's author link, a thread's comment links and a block's "Learn
+        more" link are not results of their own.
+        """
+        placement = _FEATURE_PLACEMENTS[kind]
         found = []
         seen: set[str] = set()
-        for root in self._outermost(_NEWS):
-            for link in root.find_all("a", href=True):
-                resolved = resolve_link(attr(link, "href"), _BASE)
-                if resolved is None or resolved.url in seen:
-                    continue
-                heading = link.select_one('[role="heading"]') or link.find(["h3", "h4"])
-                title = text_of(heading) or attr(link, "aria-label") or text_of(link)
-                if not title:
-                    continue
-                seen.add(resolved.url)
-                snippet = text_of(link, [heading] if isinstance(heading, Tag) else [])
-                item = Item(
-                    Placement.NEWS, resolved.url, title, snippet, tracking_url=resolved.tracking
-                )
-                found.append((self.pos(link), item))
+        for root in self._outermost(kind):
+            cards = [c for c in self.clusters if c is root or _inside(c, root)]
+            groups = [_links(card) for card in cards] if cards else [[a] for a in _links(root)]
+            threads: list[str] = []
+            for links in groups:
+                for link in links:
+                    item = _card_item(link, placement, seen)
+                    if item is None:
+                        continue
+                    if kind == _SOCIAL and _in_thread(item.url, threads):
+                        break  # a comment of a thread already read
+                    found.append((self.pos(link), item))
+                    break
         return found
 
     def _featured(self) -> list[tuple[int, Item]]:
@@ -425,6 +476,56 @@ class _Scan:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _links(root: Tag) -> list[Tag]:
+    return [a for a in root.find_all("a", href=True) if isinstance(a, Tag)]
+
+
+def _card_item(link: Tag, placement: str, seen: set[str]) -> Item | None:
+    """The result a feature card's link stands for; None for navigation, untitled or
+    already-seen links (``seen`` is updated)."""
+    resolved = resolve_link(attr(link, "href"), _BASE)
+    if resolved is None or _without_offset(resolved.url) in seen:
+        return None
+    heading = link.select_one('[role="heading"]') or link.find(["h3", "h4"])
+    title = text_of(heading) or attr(link, "aria-label") or text_of(link)
+    if not title:
+        return None
+    seen.add(_without_offset(resolved.url))
+    snippet = text_of(link, [heading] if isinstance(heading, Tag) else [])
+    return Item(placement, resolved.url, title, snippet, tracking_url=resolved.tracking)
+
+
+def _in_thread(url: str, threads: list[str]) -> bool:
+    """Whether ``url`` is a thread already listed or an answer under one, and list it.
+
+    A forum block links each answer it quotes: Reddit below the thread's path
+    (``…/comments/id/slug/commentid/``), Quora and Facebook with an answer parameter
+    (``?top_ans=``, ``?comment_id=``) on the thread's own address.
+    """
+    parts = urlsplit(url)
+    query = "&".join(
+        p for p in parts.query.split("&") if p and p.split("=", 1)[0] not in _ANSWER_PARAMS
+    )
+    page = f"{parts.netloc.lower()}{parts.path.rstrip('/')}" + (f"?{query}" if query else "")
+    if any(page == t or (not query and page.startswith(t + "/")) for t in threads):
+        return True
+    threads.append(page)
+    return False
+
+
+def _without_offset(url: str) -> str:
+    """``url`` without a time offset: a video's "key moments" link to the video itself."""
+    return _OFFSET.sub(r"\1", url).rstrip("?&")
+
+
+def _label_kind(text: str) -> str | None:
+    """The kind of block a heading names, if any."""
+    for kind, names in _LABELS.items():
+        if text in names:
+            return kind
+    return next((kind for prefix, kind in _LABEL_PREFIXES if text.startswith(prefix)), None)
 
 
 def _short_text(tag: Tag) -> str | None:
@@ -540,7 +641,7 @@ def _rest_text(root: Tag, *skip: Tag) -> str:
 
 def _resolve(link: Tag, container: Tag) -> Link | None:
     """The link's landing URL, using the displayed URL when the link is an opaque token."""
-    resolved = resolve_link(attr(link, "href"), _BASE)
+    resolved = resolve_link(attr(link, "href"), _BASE, result=True)
     if resolved is None or not resolved.opaque:
         return resolved
     cite = container.find("cite")
@@ -587,27 +688,32 @@ def _ad_item(root: Tag, block: str) -> Item | None:
 
 
 def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, str | None]:
-    """(landing URL, tracking link): ``data-pcu``, a direct link, the tracking link's
-    ``adurl``, the displayed URL, the displayed domain, in that order."""
+    """(landing URL, tracking link): a direct link of the title, the tracking link's
+    ``adurl``, ``data-pcu``, the displayed URL, the displayed domain, in that order.
+
+    ``data-pcu`` is only the advertiser's site (``https://www.kayak.com/``) where the title's
+    own link goes to the page the ad leads to, so it comes after the links.
+    """
     tracking = attr(main, "data-rw") or None
-    landing: str | None = None
-    pcu = [u.strip() for u in attr(main, "data-pcu").split(",") if u.strip()]
-    if pcu and pcu[0].startswith(("http://", "https://")):
-        landing = pcu[0]
+    direct: str | None = None
+    unwrapped: str | None = None
     for link in [main, *links]:
         resolved = resolve_link(attr(link, "href"), _BASE)
         if resolved is None:
             continue
         if resolved.tracking is None:
-            landing = landing or resolved.url
+            direct = direct or resolved.url
         else:
             tracking = tracking or resolved.tracking
             if not resolved.opaque:
-                landing = landing or resolved.url
-    if landing is None and tracking:
-        unwrapped = resolve_link(tracking, _BASE)
-        if unwrapped is not None and not unwrapped.opaque:
-            landing = unwrapped.url
+                unwrapped = unwrapped or resolved.url
+    if unwrapped is None and tracking:
+        from_tracking = resolve_link(tracking, _BASE)
+        if from_tracking is not None and not from_tracking.opaque:
+            unwrapped = from_tracking.url
+    pcu = [u.strip() for u in attr(main, "data-pcu").split(",") if u.strip()]
+    site = pcu[-1] if pcu and pcu[-1].startswith(("http://", "https://")) else None
+    landing = direct or unwrapped or site
     if landing is None:
         shown = root.find(["cite"]) or root.select_one('[role="text"]')
         landing = displayed_url(text_of(shown if isinstance(shown, Tag) else None))

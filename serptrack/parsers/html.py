@@ -701,16 +701,26 @@ _ENGINE_HOST = re.compile(
     r"|^(?:www\.|cn\.)?bing\.com$"
     r"|^(?:html\.|lite\.|links\.)?duckduckgo\.com$"
 )
+#: Paths on an engine's host that lead back into its own search, never to a result.
+_SEARCH_PATH = re.compile(
+    r"^/(?:search|webhp|imgres|images|videos|news|shopping|preferences|setprefs|"
+    r"advanced_search|sorry|html|lite|ck|aclick|async|complete)(?:/|$)"
+)
 _WRAPPER_PATH = re.compile(r"^/(?:url|goto|aclk|pagead/aclk|ck/a|aclick|l/?|y\.js)$")
 
 
-def resolve_link(href: str, base: str) -> Link | None:
+def resolve_link(href: str, base: str, *, result: bool = False) -> Link | None:
     """The landing URL and tracking link of a result link; None for in-engine navigation.
 
     ``base`` makes relative links absolute (``https://www.google.com``). A redirect wrapper
     (``/url?q=``, ``/l/?uddg=``, ``/ck/a``, ``/aclk``) is unwrapped and kept as the tracking
     link. A wrapper that cannot be unwrapped (an opaque ``/goto`` token) comes back as its
     own landing URL with the tracking link set, so the caller can look for a better one.
+
+    A link on the engine's own host is navigation, unless ``result`` says the caller found it
+    as a result's title link: ``https://www.google.com/``, ``support.google.com/…`` or
+    ``www.bing.com/maps`` are genuine results for some queries. Links back into the
+    engine's search (``/search``, ``/images``…) are navigation wherever they sit.
     """
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
@@ -725,7 +735,10 @@ def resolve_link(href: str, base: str) -> Link | None:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     if _ENGINE_HOST.match((parts.hostname or "").lower()):
-        return Link(absolute, href) if _WRAPPER_PATH.match(parts.path) else None
+        if _WRAPPER_PATH.match(parts.path):
+            return Link(absolute, href)
+        if not result or _SEARCH_PATH.match(parts.path):
+            return None
     return Link(absolute, None)
 
 
