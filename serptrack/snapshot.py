@@ -138,6 +138,9 @@ class Snapshot:
     location: str | None = None
     observed_at: dt.datetime | None = None
     source: str = FORMAT  # which parser produced it (serpapi, google-html, ...)
+    #: the query the engine answered instead ("No results found for …, results for …",
+    #: "Showing results for …"): then the results do not answer ``query``
+    answered_query: str | None = None
 
     def __post_init__(self) -> None:
         """Pass every text field through :func:`clean_text` (the items clean themselves)."""
@@ -148,6 +151,7 @@ class Snapshot:
         self.language = _clean_optional(self.language)
         self.device = _clean_optional(self.device)
         self.location = _clean_optional(self.location)
+        self.answered_query = _clean_optional(self.answered_query)
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as a ``serptrack-snapshot/1`` document."""
@@ -164,6 +168,8 @@ class Snapshot:
         data["observed_at"] = format_datetime(self.observed_at) if self.observed_at else None
         if self.source != FORMAT:
             data["source"] = self.source
+        if self.answered_query:
+            data["answered_query"] = self.answered_query
         data["results"] = [item.to_json() for item in number_items(self.results)]
         return data
 
@@ -189,6 +195,18 @@ class Snapshot:
             location=self.location or location,
             observed_at=self.observed_at or observed_at,
         )
+
+
+def relaxed_query_error(snapshot: Snapshot) -> str | None:
+    """Why ``snapshot`` cannot count as the keyword's results, when the engine answered
+    another query; None when it answered the query asked."""
+    if not snapshot.answered_query:
+        return None
+    return (
+        f"the engine showed results for {snapshot.answered_query!r} instead of "
+        f"{snapshot.query!r} (no results for the exact query, or a spelling correction); "
+        "they are not counted, the page is kept as evidence"
+    )
 
 
 def number_items(items: Iterable[Item]) -> list[Item]:
@@ -258,6 +276,7 @@ def snapshot_from_json(doc: Mapping[str, Any], *, where: str = "snapshot") -> Sn
         location=_optional_str(doc, "location", where),
         observed_at=observed_at,
         source=_optional_str(doc, "source", where) or FORMAT,
+        answered_query=_optional_str(doc, "answered_query", where),
     )
 
 

@@ -32,6 +32,7 @@ from .providers import Fetched, Provider, RawPage, SearchRequest, build_provider
 from .providers.replay import fixture_path
 from .redaction import redact, redact_bytes
 from .schedule import latest_slot, next_slot, parse_schedule, parse_timezone, slots_between
+from .snapshot import relaxed_query_error
 from .store import (
     CheckRecord,
     campaign_keywords,
@@ -526,6 +527,10 @@ async def _fetch_one(
         record.items = snapshot.results
         record.pages = fetched.pages
         record.source = snapshot.source
+        relaxed = relaxed_query_error(snapshot)
+        if relaxed is not None:
+            record.status, record.error_kind = CheckStatus.FAILED, FailureKind.QUERY_RELAXED
+            record.error, record.items = relaxed, ()
         if snapshot.observed_at is not None:
             record.observed_at = snapshot.observed_at
         elif provider.uses_http:

@@ -93,6 +93,7 @@ class FailureKind(enum.StrEnum):
     MISSING_FIXTURE = "missing-fixture"  # replay: no file (or an unreadable one) for the day
     ENGINE_MISMATCH = "engine-mismatch"  # replay: a saved page of another engine
     PARSE_ERROR = "parse-error"  # content serptrack cannot read
+    QUERY_RELAXED = "query-relaxed"  # the engine answered another query (no exact results)
     BAD_RESPONSE = "bad-response"  # a body that is not the JSON asked for, or was cut off
     UNSUPPORTED = "unsupported"  # a device or location the provider cannot emulate
     AUTH = "auth"  # the key was rejected

@@ -18,7 +18,12 @@ from pathlib import Path
 
 import pytest
 from _pytest.mark import ParameterSet
+from click.testing import CliRunner
+from sqlmodel import Session, select
 
+from serptrack import store
+from serptrack.cli import cli
+from serptrack.models import Check, Payload
 from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Snapshot
 
@@ -84,3 +89,61 @@ def test_results_on_googles_own_hosts_are_kept() -> None:
         if item.placement == "organic"
     }
     assert {"news.google.com", "www.google.com", "translate.google.com"} <= hosts
+
+
+def test_a_page_for_another_query_says_which() -> None:
+    """ "No results found for @elaboratetweet. Results for elaboratetweet" and Google's
+    spelling correction ("These are results for congress usa") answer another query."""
+    answered = {page: snapshot(page).answered_query for page in EXPECTED}
+    assert {page: q for page, q in answered.items() if q} == {
+        "3c03a4a2cb7c": "elaboratetweet",
+        "d920789249af": "congress usa",
+    }
+
+
+CAMPAIGN = """\
+[campaign]
+name = "congress"
+
+[defaults]
+provider = "replay"
+engine = "google"
+
+[providers.replay]
+path = "pages"
+
+[[keywords]]
+query = "cngress usa"
+
+[labels]
+official = ["congress.gov"]
+"""
+
+
+def test_a_check_of_a_page_for_another_query_is_failed_not_unranked(
+    runner: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    """Its results answer another query: the check is failed (query-relaxed), stores none
+    of them, and keeps the page as evidence; it is not a check where nothing ranked."""
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "campaign.toml").write_text(CAMPAIGN, encoding="utf-8")
+    page = tmp_path / "cngress.html"
+    page.write_bytes(lzma.decompress((HERE / "d920789249af.html.xz").read_bytes()))
+    assert (
+        runner.invoke(cli, ["apply", str(tmp_path / "campaign.toml"), "--db", db_url]).exit_code
+        == 0
+    )
+    args = ["import-serp", str(page), "--campaign", "congress", "--query", "cngress usa"]
+    result = runner.invoke(
+        cli, [*args, "--observed-at", "2026-02-06T12:00:00Z", "--json", "--db", db_url]
+    )
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "failed"
+    assert "'congress usa'" in outcome["error"] and outcome["results"] == 0
+    result = runner.invoke(cli, ["history", "congress", "--json", "--db", db_url])
+    rows = json.loads(result.stdout)
+    assert [(r["status"], r["url"]) for r in rows] == [("failed", None)]
+    with Session(store.connect(db_url)) as session:
+        check = session.exec(select(Check)).one()
+        assert check.error_kind == "query-relaxed"
+        assert session.exec(select(Payload).where(Payload.check_id == check.id)).one()

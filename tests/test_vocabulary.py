@@ -86,6 +86,7 @@ def test_failure_kinds_are_the_strings_stored_and_printed() -> None:
         "missing-fixture",
         "engine-mismatch",
         "parse-error",
+        "query-relaxed",
         "bad-response",
         "unsupported",
         "auth",

@@ -29,7 +29,7 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "real" / "
 #: results on Google's own hosts) in about 5 MB.
 PAGES = (
     "01f85d1329ba", "0d3fc3b49b76", "0ed311025efc", "130eba186e94", "2d1b05a046b2",
-    "305b53af69be", "30c5d6bdb650", "39617f527744", "4c8d8d2f226c", "53940e35cc92",
+    "305b53af69be", "30c5d6bdb650", "3c03a4a2cb7c", "39617f527744", "4c8d8d2f226c", "53940e35cc92",
     "56cbcf8cd4dc", "5898b04fb534", "6e401e618433", "811a27f92284", "82e35954f552",
     "83b17a6a7750", "8e820f7b024f", "8f98fa9c0bef", "9101d12ab778", "a6c881e003e2",
     "d1855fa9cd1c", "d920789249af", "da9b4fce9ab0", "e828d00dc1b3", "f6fae1c9a96e",

@@ -24,6 +24,7 @@ from .html import (
     MAX_ITEMS,
     Link,
     ancestors,
+    answered_query,
     attr,
     classes,
     displayed_url,
@@ -67,6 +68,7 @@ def parse_bing(data: bytes, *, parser: str = "lxml") -> Snapshot:
         engine="bing",
         language=page_language(page.markup),
         source=SOURCE,
+        answered_query=answered_query(page),
     )
 
 

@@ -25,6 +25,7 @@ from .html import (
     MAX_ITEMS,
     Link,
     ancestors,
+    answered_query,
     attr,
     classes,
     displayed_url,
@@ -66,6 +67,7 @@ def parse_duckduckgo(data: bytes, *, parser: str = "lxml") -> Snapshot:
         country=country,
         language=language or page_language(page.markup),
         source=SOURCE,
+        answered_query=answered_query(page),
     )
 
 

@@ -36,6 +36,7 @@ from .html import (
     MAX_ITEMS,
     Link,
     ancestors,
+    answered_query,
     attr,
     classes,
     clean,
@@ -194,6 +195,7 @@ def parse_google(data: bytes, *, parser: str = "lxml", targeted: bool = True) ->
         language=page_language(page.markup),
         device=scan.device(),
         source=SOURCE,
+        answered_query=answered_query(page),
     )
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "Page",
     "Prepared",
     "ancestors",
+    "answered_query",
     "attr",
     "block_signal",
     "classes",
@@ -771,6 +772,40 @@ def query_from_page(
         if match:
             return clean(match.group(1))
     return ""
+
+
+_RELAXED_HINT = re.compile(r"results for", re.IGNORECASE)
+_RELAXED = (
+    # Google's spelling correction (#fprs): "These are results for congress usa / Search
+    # instead for cngress usa"; Bing's and older Google's "Showing results for …".
+    re.compile(r"^(?:showing|these are) results for (?P<query>.+?)(?:\s+search instead for .*)?$"),
+    # "No results found for @acme. Results for acme (without punctuation):"
+    re.compile(r"^no results found for .+?\s*\.?\s*results for (?P<query>.+?)\s*(?:\(.*\))?\s*:?$"),
+)
+
+
+def answered_query(page: Page) -> str | None:
+    """The query the engine answered instead of the one asked, when the page says so.
+
+    An engine that finds nothing for the exact query, or corrects its spelling, shows the
+    results of another query under a notice; those results do not answer the keyword.
+    "Including results for" (both queries answered) is not such a notice.
+    """
+    if not _RELAXED_HINT.search(page.markup):
+        return None
+    for string in page.soup.find_all(string=_RELAXED_HINT):
+        block = string.parent
+        for _ in range(4):
+            parent = block.parent if block is not None else None
+            if parent is None or len(parent.get_text(" ", strip=True)) > 300:
+                break
+            block = parent
+        text = clean(block.get_text(" ", strip=True)).casefold() if block is not None else ""
+        for pattern in _RELAXED:
+            match = pattern.match(text)
+            if match:
+                return match["query"].strip(" .:")
+    return None
 
 
 def page_language(markup: str) -> str | None:

@@ -142,6 +142,9 @@ class ReplayProvider(Provider):
         Placement.NEWS,
         Placement.AI_OVERVIEW,
         Placement.FEATURED_SNIPPET,
+        Placement.VIDEO,
+        Placement.LOCAL,
+        Placement.PERSPECTIVES,
     )
     engines = ("google", "bing", "duckduckgo", "brave", "searxng")
     uses_http = False
