@@ -153,6 +153,7 @@ class Placement(enum.StrEnum):
     VIDEO = "video"
     LOCAL = "local"  # a local pack (places on a map)
     PERSPECTIVES = "perspectives"  # social and forum posts ("What people are saying")
+    PEOPLE_ALSO_ASK = "people_also_ask"  # a question's answer source ("People also ask")
 
 
 class Stance(enum.StrEnum):

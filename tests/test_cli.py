@@ -70,6 +70,7 @@ def test_providers_json_names_keys_but_never_values(
             "video",
             "local",
             "perspectives",
+            "people_also_ask",
         ],
         "engines": ["google", "bing", "duckduckgo", "brave", "searxng"],
         "uses_http": False,

@@ -119,7 +119,7 @@ def test_import_a_google_page(runner: CliRunner, db: str) -> None:
         "check_id": outcome["check_id"],
         "status": "ok",
         "observed_at": "2026-03-03T07:00:00Z",
-        "results": 8,
+        "results": 9,
         "error": None,
         "source": "google-html",
         "warnings": [],
@@ -173,10 +173,20 @@ def test_import_a_google_page(runner: CliRunner, db: str) -> None:
         (
             "import",
             "ok",
+            "people_also_ask",
+            None,
+            1,
+            7,
+            "https://forum.example/t/acme-k2",
+            "neutral",
+        ),
+        (
+            "import",
+            "ok",
             "organic",
             None,
             3,
-            7,
+            8,
             "https://consumerwatch.example/acme/kettle-fires",
             "critical",
         ),
@@ -186,7 +196,7 @@ def test_import_a_google_page(runner: CliRunner, db: str) -> None:
             "paid",
             "bottom",
             3,
-            8,
+            9,
             "https://www.kettleshop.example/safe-kettles?utm_source=google",
             "neutral",
         ),
@@ -428,7 +438,7 @@ def test_replay_reads_html_pages_end_to_end(runner: CliRunner, db_url: str, tmp_
         ("bing", "2026-03-03", "ok", 7),
         ("google", "2026-03-01", "ok", 5),
         ("google", "2026-03-02", "blocked", 0),
-        ("google", "2026-03-03", "ok", 8),
+        ("google", "2026-03-03", "ok", 9),
     ]
     listed = run(runner, "history", "replayed", "--json", "--db", db_url)
     rows = [r for r in json.loads(listed.stdout) if r["engine"] == "google"]
@@ -447,6 +457,7 @@ def test_replay_reads_html_pages_end_to_end(runner: CliRunner, db_url: str, tmp_
         ("news", None, 1, "https://daily.example/business/acme-ceo-apology", "neutral"),
         ("news", None, 2, "https://www.tvnews.example/acme-kettle-recall", "neutral"),
         ("organic", None, 2, "https://www.acme.example/recall", "official"),
+        ("people_also_ask", None, 1, "https://forum.example/t/acme-k2", "neutral"),
         ("organic", None, 3, "https://consumerwatch.example/acme/kettle-fires", "neutral"),
         (
             "paid",

@@ -148,9 +148,17 @@ def test_google_current_layout_two_top_ads_news_organic_one_bottom_ad() -> None:
             "out whether it is part of the recall.",
         ),
         result(
+            "people_also_ask",
+            1,
+            7,
+            "https://forum.example/t/acme-k2",
+            "Is the Acme K2 kettle safe to use?",
+            "Acme K2 owners thread",
+        ),
+        result(
             "organic",
             3,
-            7,
+            8,
             "https://consumerwatch.example/acme/kettle-fires",
             "Acme kettle fires: the company knew in 2025",
             "Internal documents show Acme's engineers flagged the overheating base a year before "
@@ -159,7 +167,7 @@ def test_google_current_layout_two_top_ads_news_organic_one_bottom_ad() -> None:
         ),
         paid(
             3,
-            8,
+            9,
             "bottom",
             "https://www.kettleshop.example/safe-kettles?utm_source=google",
             "Safe Kettles – Next-Day Delivery",
@@ -170,10 +178,14 @@ def test_google_current_layout_two_top_ads_news_organic_one_bottom_ad() -> None:
     ]
 
 
-def test_google_current_layout_skips_scripts_people_also_ask_and_the_side_panel() -> None:
-    urls = [item.url for item in parse("google-desktop-current.html").results]
+def test_google_current_layout_skips_scripts_and_the_side_panel() -> None:
+    results = parse("google-desktop-current.html").results
+    urls = [item.url for item in results]
     assert "https://script.example/" not in urls  # an h3 link inside a <script> string
-    assert "https://forum.example/t/acme-k2" not in urls  # inside people-also-ask
+    # a people-also-ask answer's source is that question's result, never an organic one
+    assert [i.placement for i in results if i.url == "https://forum.example/t/acme-k2"] == [
+        "people_also_ask"
+    ]
     assert "https://www.acme.example/" not in urls  # the knowledge panel (#rhs)
     assert not any("/search?" in url for url in urls)  # related searches, "More news"
 
@@ -327,9 +339,17 @@ def test_google_mobile_layout() -> None:
             "2 mars 2026 — La bouilloire Acme K2 peut surchauffer.",
         ),
         result(
+            "people_also_ask",
+            1,
+            5,
+            "https://forum.example/acme",
+            "La bouilloire Acme est-elle dangereuse ?",
+            "Forum Acme",
+        ),
+        result(
             "organic",
             2,
-            5,
+            6,
             "https://www.acme.example/fr/rappel",
             "Rappel des bouilloires – Acme France",
             "Cessez d'utiliser votre bouilloire K2.",
@@ -337,7 +357,7 @@ def test_google_mobile_layout() -> None:
         result(
             "organic",
             3,
-            6,
+            7,
             "https://consumerwatch.example/fr/acme",
             "Bouilloires Acme : l'entreprise savait",
             "Des documents internes montrent que les ingénieurs savaient.",
@@ -608,8 +628,8 @@ def test_a_result_page_that_mentions_unusual_traffic_is_not_a_block_page() -> No
         b"Our systems have detected unusual traffic from your computer network. Internal documents show",
     )
     snapshot = parse_content(page)
-    assert len(snapshot.results) == 8
-    assert snapshot.results[6].snippet.startswith("Our systems have detected unusual traffic")
+    assert len(snapshot.results) == 9
+    assert snapshot.results[7].snippet.startswith("Our systems have detected unusual traffic")
 
 
 def test_a_no_results_page_with_the_javascript_fallback_is_not_blocked() -> None:

@@ -101,6 +101,29 @@ def test_a_page_for_another_query_says_which() -> None:
     }
 
 
+def test_people_also_ask_keeps_each_question_with_its_answers_source() -> None:
+    asked = [
+        (item.title, item.url.split("#")[0])
+        for item in snapshot("01f85d1329ba").results
+        if item.placement == "people_also_ask"
+    ]
+    assert asked == [
+        (
+            "Where exactly are the northern lights?",
+            "https://www.discover-the-world.com/northern-lights/",
+        ),
+        (
+            "What time are the northern lights best tonight?",
+            "https://www.swpc.noaa.gov/content/tips-viewing-aurora",
+        ),
+        ("What causes the northern lights?", "https://www.youtube.com/watch?v=1apyBNhsTbI&t=230"),
+        (
+            "Where is it best to see the northern lights?",
+            "https://theaurorazone.com/about-the-aurora/the-science-of-the-northern-lights/the-best-place-to-see-the-northern-lights/",
+        ),
+    ]
+
+
 CAMPAIGN = """\
 [campaign]
 name = "congress"

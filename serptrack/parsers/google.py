@@ -58,7 +58,7 @@ _TITLE = re.compile(r"^(.*\S)\s+[-–—]\s+[^-–—]*\bGoogle\b[^-–—]*$")
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "g-heading"})
 _LABEL_TAGS = _HEADING_TAGS | {"div", "span"}
 _SKIP, _NEWS, _FEATURED, _AIO = "skip", "news", "featured", "aio"
-_SOCIAL, _VIDEO, _LOCAL = "perspectives", "video", "local"
+_SOCIAL, _VIDEO, _LOCAL, _PAA = "perspectives", "video", "local", "paa"
 _AD, _ADS_TOP, _ADS_BOTTOM, _ADS_SIDE = "ad", "top", "bottom", "side"
 _REGION_IDS = {
     "tads": _ADS_TOP,
@@ -244,7 +244,9 @@ class _Scan:
         role = attrs.get("role")
         if role in ("heading", "link"):
             self.role_titles.append(tag)
-        if "data-q" in attrs or "data-initq" in attrs or name == "related-question-pair":
+        if "data-q" in attrs:
+            self._mark(tag, _PAA)
+        elif "data-initq" in attrs or name == "related-question-pair":
             self._mark(tag, _SKIP)
         elif "data-news-cluster-id" in attrs:
             self.clusters.append(tag)
@@ -327,6 +329,7 @@ class _Scan:
         for kind in _FEATURE_PLACEMENTS:
             found += self._feature(kind)
         found += self._featured()
+        found += self._people_also_ask()
         found += self._ai_overview()
         main_positions = [position for position, _ in found]
         found += self._ads(main_positions)
@@ -408,6 +411,29 @@ class _Scan:
                         break  # a comment of a thread already read
                     found.append((self.pos(link), item))
                     break
+        return found
+
+    def _people_also_ask(self) -> list[tuple[int, Item]]:
+        """Each question of "People also ask" whose saved answer names its source: the
+        question as title, the source's link as URL (the first one an AI answer cites)."""
+        found = []
+        for root in self._outermost(_PAA):
+            question = clean(attr(root, "data-q"))
+            for link in _links(root):
+                resolved = resolve_link(attr(link, "href"), _BASE, result=True)
+                if resolved is None or resolved.opaque:
+                    continue
+                heading = link.find("h3") or link.select_one('[role="heading"]')
+                source = text_of(heading if isinstance(heading, Tag) else link)
+                item = Item(
+                    Placement.PEOPLE_ALSO_ASK,
+                    resolved.url,
+                    question,
+                    source,
+                    tracking_url=resolved.tracking,
+                )
+                found.append((self.pos(root), item))
+                break
         return found
 
     def _featured(self) -> list[tuple[int, Item]]:

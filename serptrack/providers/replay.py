@@ -145,6 +145,7 @@ class ReplayProvider(Provider):
         Placement.VIDEO,
         Placement.LOCAL,
         Placement.PERSPECTIVES,
+        Placement.PEOPLE_ALSO_ASK,
     )
     engines = ("google", "bing", "duckduckgo", "brave", "searxng")
     uses_http = False
