@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -159,3 +160,22 @@ def test_replay_equals_live() -> None:
     assert replayed.to_json()["results"] == live.snapshot.to_json()["results"]
     with pytest.raises(FetchError):
         parse_content(fixture("dataforseo", "task_error.json"))
+
+
+@pytest.mark.parametrize(
+    ("spell", "answered"),
+    [
+        # spell.type values of DataForSEO's SpellInfo (its published API clients)
+        ({"keyword": "acme recall", "type": "showing_results_for"}, "acme recall"),
+        ({"keyword": "acme recall", "type": "no_results_found_for"}, "acme recall"),
+        ({"keyword": "acme recall", "type": "did_you_mean"}, None),
+        ({"keyword": "acme recall", "type": "including_results_for"}, None),
+        (None, None),
+    ],
+)
+def test_results_for_a_corrected_keyword_are_flagged(
+    spell: dict[str, str] | None, answered: str | None
+) -> None:
+    doc = json.loads(fixture("dataforseo", "live_full.json"))
+    doc["tasks"][0]["result"][0]["spell"] = spell
+    assert parse_content(json.dumps(doc).encode()).answered_query == answered

@@ -227,3 +227,35 @@ def test_parser_does_not_claim_other_apis_payloads() -> None:
     assert is_serpapi(fixture_json("serpapi", "page1.json"))
     assert not is_serpapi(fixture_json("valueserp", "page1.json"))
     assert not is_serpapi(fixture_json("google_cse", "error_key.json"))
+
+
+@pytest.mark.parametrize(
+    ("information", "answered"),
+    [
+        # SerpApi's documented states (serpapi.com spell-check pages)
+        (
+            {
+                "organic_results_state": "Some results for exact spelling but showing fixed spelling",
+                "query_displayed": "yoggurt",
+                "showing_results_for": "yogurt",
+                "spelling_fix": "yogurt",
+            },
+            "yogurt",
+        ),
+        (
+            {"organic_results_state": "Showing results for fixed spelling", "spelling_fix": "acme"},
+            "acme",
+        ),
+        (
+            {"organic_results_state": "Including results for spelling fix", "spelling_fix": "acme"},
+            None,
+        ),
+        ({"organic_results_state": "Results for exact spelling"}, None),
+    ],
+)
+def test_results_for_another_query_are_flagged(
+    information: dict[str, str], answered: str | None
+) -> None:
+    doc = json.loads(fixture("serpapi", "page1.json"))
+    doc["search_information"] = information
+    assert parse_content(json.dumps(doc).encode()).answered_query == answered

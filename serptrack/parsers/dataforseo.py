@@ -121,7 +121,20 @@ def parse_dataforseo(doc: Any) -> Snapshot:
         location=text(data.get("location_name")) or None,
         observed_at=payload_datetime(result.get("datetime")),
         source="dataforseo",
+        answered_query=_answered_query(result.get("spell")),
     )
+
+
+#: ``spell.type`` values where the results are the corrected keyword's, not the one asked
+#: (``did_you_mean`` only suggests; ``including_results_for`` answers both).
+_RELAXED_SPELL = frozenset({"showing_results_for", "no_results_found_for"})
+
+
+def _answered_query(spell: Any) -> str | None:
+    """The corrected keyword DataForSEO's ``spell`` object names, when the results are its."""
+    if not isinstance(spell, dict) or text(spell.get("type")) not in _RELAXED_SPELL:
+        return None
+    return text(spell.get("keyword")) or None
 
 
 def _raw_items(result: dict[str, Any]) -> list[Any] | None:

@@ -134,7 +134,21 @@ def parse_serpapi(doc: Any) -> Snapshot:
         location=text(params.get("location_requested") or params.get("location")) or None,
         observed_at=payload_datetime(metadata.get("created_at")),
         source="serpapi",
+        answered_query=_answered_query(mapping(doc.get("search_information"))),
     )
+
+
+def _answered_query(info: dict[str, Any]) -> str | None:
+    """The query SerpApi says the results are for, when Google answered another one.
+
+    ``organic_results_state`` "Showing results for fixed spelling" (or "… but showing fixed
+    spelling", "Showing results for query without quotes") comes with
+    ``showing_results_for``; "Including results for …" answers both queries.
+    """
+    state = text(info.get("organic_results_state")).casefold()
+    if not (state.startswith("showing results for") or "but showing" in state):
+        return None
+    return text(info.get("showing_results_for") or info.get("spelling_fix")) or None
 
 
 def _position(entry: dict[str, Any]) -> int:
