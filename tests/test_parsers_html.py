@@ -826,3 +826,20 @@ def test_parse_a_missing_file_is_a_usage_error(runner: CliRunner, tmp_path: Path
     result = runner.invoke(cli, ["parse", str(tmp_path / "nope.html")])
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def test_a_snippet_that_reads_like_a_relaxed_query_notice_is_only_a_snippet() -> None:
+    page = load("google-desktop-current.html").replace(
+        b"Internal documents show", b"Showing results for the 2025 audit. Internal documents show"
+    )
+    snapshot = parse_content(page)
+    assert snapshot.answered_query is None
+    assert any(i.snippet.startswith("Showing results for the 2025") for i in snapshot.results)
+
+
+def test_a_notice_above_the_results_names_the_query_answered() -> None:
+    notice = b'<div id="taw"><div id="fprs">Showing results for <a href="/search?q=acme+recal">acme recal</a></div></div>'
+    page = load("google-desktop-current.html").replace(
+        b'<div id="center_col"', notice + b'<div id="center_col"', 1
+    )
+    assert parse_content(page).answered_query == "acme recal"

@@ -68,7 +68,7 @@ def parse_bing(data: bytes, *, parser: str = "lxml") -> Snapshot:
         engine="bing",
         language=page_language(page.markup),
         source=SOURCE,
-        answered_query=answered_query(page),
+        answered_query=answered_query(page, items),
     )
 
 

@@ -67,7 +67,7 @@ def parse_duckduckgo(data: bytes, *, parser: str = "lxml") -> Snapshot:
         country=country,
         language=language or page_language(page.markup),
         source=SOURCE,
-        answered_query=answered_query(page),
+        answered_query=answered_query(page, items),
     )
 
 

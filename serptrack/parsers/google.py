@@ -195,7 +195,7 @@ def parse_google(data: bytes, *, parser: str = "lxml", targeted: bool = True) ->
         language=page_language(page.markup),
         device=scan.device(),
         source=SOURCE,
-        answered_query=answered_query(page),
+        answered_query=answered_query(page, items),
     )
 
 

@@ -784,15 +784,17 @@ _RELAXED = (
 )
 
 
-def answered_query(page: Page) -> str | None:
+def answered_query(page: Page, items: Iterable[Any] = ()) -> str | None:
     """The query the engine answered instead of the one asked, when the page says so.
 
     An engine that finds nothing for the exact query, or corrects its spelling, shows the
     results of another query under a notice; those results do not answer the keyword.
-    "Including results for" (both queries answered) is not such a notice.
+    "Including results for" (both queries answered) is not such a notice, and neither is
+    the snippet of a result of the page (``items``) that happens to read like one.
     """
     if not _RELAXED_HINT.search(page.markup):
         return None
+    snippets = [item.snippet.casefold() for item in items if len(item.snippet) >= 20]
     for string in page.soup.find_all(string=_RELAXED_HINT):
         block = string.parent
         for _ in range(4):
@@ -801,6 +803,8 @@ def answered_query(page: Page) -> str | None:
                 break
             block = parent
         text = clean(block.get_text(" ", strip=True)).casefold() if block is not None else ""
+        if any(snippet in text or text in snippet for snippet in snippets):
+            continue
         for pattern in _RELAXED:
             match = pattern.match(text)
             if match:
