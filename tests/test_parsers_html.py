@@ -843,3 +843,47 @@ def test_a_notice_above_the_results_names_the_query_answered() -> None:
         b'<div id="center_col"', notice + b'<div id="center_col"', 1
     )
     assert parse_content(page).answered_query == "acme recal"
+
+
+def _with_block(block: str) -> bytes:
+    marker = b'<div id="rso" class="dURPMd">'
+    return load("google-desktop-current.html").replace(marker, marker + block.encode(), 1)
+
+
+def test_story_cards_under_a_social_heading_are_perspectives_one_result_a_card() -> None:
+    card = (
+        '<div data-news-cluster-id="{n}"><a href="https://x.example/acme/status/{id}">'
+        '<div role="heading">Acme kettle burned my kitchen</div></a>'
+        '<a href="https://x.example/acme?author=1"><span>@someone</span></a></div>'
+    )
+    block = (
+        '<div class="block"><div role="heading" aria-level="2">What people are saying</div>'
+        + card.format(n=1, id=1)
+        + card.format(n=2, id=1)  # the same post shown twice: one result, not its author link
+        + card.format(n=3, id=2)
+        + "</div>"
+    )
+    results = parse_content(_with_block(block)).results
+    assert [(i.placement, i.url) for i in results if i.url.startswith("https://x.example")] == [
+        ("perspectives", "https://x.example/acme/status/1"),
+        ("perspectives", "https://x.example/acme/status/2"),
+    ]
+    assert "https://daily.example/business/acme-ceo-apology" in [
+        i.url for i in results if i.placement == "news"
+    ]  # the page's own top stories stay news
+
+
+def test_forum_answers_are_folded_into_their_thread() -> None:
+    block = (
+        '<div class="block"><div role="heading" aria-level="2">Discussions and forums</div>'
+        '<a href="https://www.reddit.com/r/acme/comments/abc/kettle_fire/"><h3>Kettle fire</h3></a>'
+        '<a href="https://www.reddit.com/r/acme/comments/abc/kettle_fire/c1/"><span>answer</span></a>'
+        '<a href="https://www.quora.com/Is-Acme-safe?top_ans=1"><h3>Is Acme safe?</h3></a>'
+        '<a href="https://www.quora.com/Is-Acme-safe?top_ans=2"><span>answer</span></a>'
+        "</div>"
+    )
+    results = parse_content(_with_block(block)).results
+    assert [i.url for i in results if i.placement == "perspectives"] == [
+        "https://www.reddit.com/r/acme/comments/abc/kettle_fire/",
+        "https://www.quora.com/Is-Acme-safe?top_ans=1",
+    ]

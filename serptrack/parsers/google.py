@@ -403,14 +403,14 @@ class _Scan:
             groups = [_links(card) for card in cards] if cards else [[a] for a in _links(root)]
             threads: list[str] = []
             for links in groups:
-                for link in links:
-                    item = _card_item(link, placement, seen)
-                    if item is None:
-                        continue
-                    if kind == _SOCIAL and _in_thread(item.url, threads):
-                        break  # a comment of a thread already read
-                    found.append((self.pos(link), item))
-                    break
+                read = _first_card_item(links, placement)
+                if read is None or _without_offset(read[1].url) in seen:
+                    continue  # a card shown twice is one result, never its author link
+                link, item = read
+                seen.add(_without_offset(item.url))
+                if kind == _SOCIAL and _in_thread(item.url, threads):
+                    continue  # a comment of a thread already read
+                found.append((self.pos(link), item))
         return found
 
     def _people_also_ask(self) -> list[tuple[int, Item]]:
@@ -510,17 +510,24 @@ def _links(root: Tag) -> list[Tag]:
     return [a for a in root.find_all("a", href=True) if isinstance(a, Tag)]
 
 
-def _card_item(link: Tag, placement: str, seen: set[str]) -> Item | None:
-    """The result a feature card's link stands for; None for navigation, untitled or
-    already-seen links (``seen`` is updated)."""
+def _first_card_item(links: Sequence[Tag], placement: str) -> tuple[Tag, Item] | None:
+    """The first of a card's links that stands for a result, with that result."""
+    for link in links:
+        item = _card_item(link, placement)
+        if item is not None:
+            return link, item
+    return None
+
+
+def _card_item(link: Tag, placement: str) -> Item | None:
+    """The result a feature card's link stands for; None for navigation or untitled links."""
     resolved = resolve_link(attr(link, "href"), _BASE)
-    if resolved is None or _without_offset(resolved.url) in seen:
+    if resolved is None:
         return None
     heading = link.select_one('[role="heading"]') or link.find(["h3", "h4"])
     title = text_of(heading) or attr(link, "aria-label") or text_of(link)
     if not title:
         return None
-    seen.add(_without_offset(resolved.url))
     snippet = text_of(link, [heading] if isinstance(heading, Tag) else [])
     return Item(placement, resolved.url, title, snippet, tracking_url=resolved.tracking)
 
