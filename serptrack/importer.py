@@ -24,9 +24,9 @@ from .models import Keyword
 from .parsers import BadResponseError, parse_content, sniff_kind
 from .parsers.html import MAX_PAGE_BYTES, too_large
 from .providers.base import RawPage
-from .snapshot import Snapshot, clean_text, relaxed_query_error
+from .snapshot import Snapshot, clean_text
 from .store import CheckRecord, campaign_keywords, get_campaign, imported_check, record_check
-from .vocabulary import CheckStatus, FailureKind
+from .vocabulary import CheckStatus
 
 __all__ = ["PROVIDER", "ImportOutcome", "import_page", "parse_file", "read_page"]
 
@@ -132,12 +132,7 @@ def import_page(
         keyword_id=keyword.id, provider=PROVIDER, observed_at=observed_at, pages=[page]
     )
     if snapshot is not None:
-        record.items = snapshot.results
-        record.source = snapshot.source
-        relaxed = relaxed_query_error(snapshot)
-        if relaxed is not None:
-            record.status, record.error_kind = CheckStatus.FAILED, FailureKind.QUERY_RELAXED
-            record.error, record.items = relaxed, ()
+        record.take(snapshot)
     elif failure is not None:
         record.status = failure.status
         record.error = str(failure)

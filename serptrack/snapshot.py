@@ -205,7 +205,8 @@ def relaxed_query_error(snapshot: Snapshot) -> str | None:
     return (
         f"the engine showed results for {snapshot.answered_query!r} instead of "
         f"{snapshot.query!r} (no results for the exact query, or a spelling correction); "
-        "they are not counted, the page is kept as evidence"
+        "they are not counted, the page is kept as evidence; check the keyword's spelling "
+        "in the campaign file"
     )
 
 

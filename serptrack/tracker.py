@@ -32,7 +32,6 @@ from .providers import Fetched, Provider, RawPage, SearchRequest, build_provider
 from .providers.replay import fixture_path
 from .redaction import redact, redact_bytes
 from .schedule import latest_slot, next_slot, parse_schedule, parse_timezone, slots_between
-from .snapshot import relaxed_query_error
 from .store import (
     CheckRecord,
     campaign_keywords,
@@ -524,13 +523,8 @@ async def _fetch_one(
         record.error_kind = FailureKind.HTTP_ERROR
     if fetched is not None:
         snapshot = fetched.snapshot
-        record.items = snapshot.results
         record.pages = fetched.pages
-        record.source = snapshot.source
-        relaxed = relaxed_query_error(snapshot)
-        if relaxed is not None:
-            record.status, record.error_kind = CheckStatus.FAILED, FailureKind.QUERY_RELAXED
-            record.error, record.items = relaxed, ()
+        record.take(snapshot)
         if snapshot.observed_at is not None:
             record.observed_at = snapshot.observed_at
         elif provider.uses_http:

@@ -46,6 +46,7 @@ from bs4.filter import SoupStrainer
 from lxml import etree
 
 from ..errors import BlockedPageError, ParseError
+from ..snapshot import Item
 from ..urls import unwrap_redirect
 from . import HtmlFormat, register_html
 
@@ -784,7 +785,7 @@ _RELAXED = (
 )
 
 
-def answered_query(page: Page, items: Iterable[Any] = ()) -> str | None:
+def answered_query(page: Page, items: Iterable[Item] = ()) -> str | None:
     """The query the engine answered instead of the one asked, when the page says so.
 
     An engine that finds nothing for the exact query, or corrects its spelling, shows the

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from ..errors import DatabaseError
 from ..models import Check, Payload, utcnow
-from ..snapshot import Item, positions
+from ..snapshot import Item, Snapshot, positions, relaxed_query_error
 from ..urls import normalise_url, registrable_domain
 from ..vocabulary import CheckStatus, FailureKind
 from . import claims
@@ -49,6 +49,15 @@ class CheckRecord:
     status_code: int | None = None
     source: str | None = None
     claim_token: str | None = None  # set when the slot was claimed (worker, check --due)
+
+    def take(self, snapshot: Snapshot) -> None:
+        """Record ``snapshot``'s results; a page that answers another query is a failed
+        check (``query-relaxed``) whose results are not kept (the raw page still is)."""
+        self.items, self.source = snapshot.results, snapshot.source
+        relaxed = relaxed_query_error(snapshot)
+        if relaxed is not None:
+            self.status, self.error_kind = CheckStatus.FAILED, FailureKind.QUERY_RELAXED
+            self.error, self.items = relaxed, ()
 
 
 _RESULT_COLUMNS = (
