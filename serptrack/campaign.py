@@ -16,10 +16,17 @@ import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .alerts.settings import (
+    DEFAULT_DAILY_CAP,
+    AlertSettingError,
+    AlertSettings,
+    alert_warnings,
+    check_alerts,
+)
 from .classify import Rule, RuleError, duplicate_patterns, parse_rule
 from .ctr import DEFAULT_CURVE, resolve_curve_setting
 from .errors import CampaignFileError, CurveError, ReportError, ScheduleError, SerptrackError
@@ -191,6 +198,39 @@ class _ReportTable(_Strict):
         return value
 
 
+class _ChannelTable(_Strict):
+    type: Literal["webhook", "slack", "email"]
+    url_env: str | None = None
+    secret_env: str | None = None
+    allow_private: bool = False
+    to: list[str] | None = Field(default=None, min_length=1)
+    sender: str | None = Field(default=None, alias="from")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+
+
+class _AlertRuleTable(_Strict):
+    on: str
+    name: str | None = None
+    view: Literal["organic", "page", "both"] = "both"
+    hold: int = Field(default=1, ge=1, le=100)
+    top: int = Field(default=3, ge=1, le=100)
+    points: float = Field(default=10.0, gt=0, le=100)
+    after: int = Field(default=2, ge=1, le=100)
+    channels: list[str] = Field(min_length=1)
+    queries: list[str] = []
+
+
+class _AlertsTable(_Strict):
+    cooldown: str | int = 0
+    daily_cap: int = Field(default=DEFAULT_DAILY_CAP, ge=1)
+    channels: dict[str, _ChannelTable] = {}
+    rules: list[_AlertRuleTable] = []
+
+
 class _CampaignDocument(_Strict):
     campaign: _CampaignTable
     defaults: _KeywordFields = _KeywordFields()
@@ -200,6 +240,7 @@ class _CampaignDocument(_Strict):
     annotations: list[_AnnotationTable] = []
     analysis: _AnalysisTable = _AnalysisTable()
     report: _ReportTable = _ReportTable()
+    alerts: _AlertsTable = _AlertsTable()
 
 
 _BUILTIN_DEFAULTS: dict[str, Any] = {
@@ -255,6 +296,7 @@ def parse_campaign(
     except CurveError as error:
         where = f"analysis.ctr_curve{_line_suffix(text, ['analysis', 'ctr_curve'])}"
         raise CampaignFileError(path, where, str(error)) from None
+    alerts = _resolve_alerts(path, text, doc.alerts, keywords)
     report = doc.report.model_dump()
     if doc.report.logo is not None:
         try:
@@ -278,7 +320,11 @@ def parse_campaign(
         accounts=accounts,
         ctr_curve=ctr_curve,
         report=report,
-        warnings=_key_warnings(keywords, os.environ if environ is None else environ),
+        alerts=alerts,
+        warnings=[
+            *_key_warnings(keywords, os.environ if environ is None else environ),
+            *alert_warnings(alerts, os.environ if environ is None else environ),
+        ],
     )
 
 
@@ -636,6 +682,44 @@ def _key_warnings(keywords: list[KeywordSpec], environ: Mapping[str, str]) -> li
                 f"its {count} {what}; set it where checks run (export {missing[0]}=...)"
             )
     return warnings
+
+
+def _resolve_alerts(
+    path: str, text: str, table: _AlertsTable, keywords: list[KeywordSpec]
+) -> AlertSettings:
+    """The ``[alerts]`` tables checked as a whole (kinds, channels, variables, queries)."""
+    channels = {
+        name: {
+            **channel.model_dump(exclude_unset=True, by_alias=False),
+            "type": channel.type,
+        }
+        for name, channel in table.channels.items()
+    }
+    rules = [rule.model_dump(exclude_unset=True) for rule in table.rules]
+    try:
+        return check_alerts(
+            table.cooldown,
+            table.daily_cap,
+            channels,
+            rules,
+            {keyword.query for keyword in keywords},
+        )
+    except AlertSettingError as error:
+        raise CampaignFileError(path, _alert_where(text, error.where), str(error)) from None
+
+
+def _alert_where(text: str, loc: tuple[str, ...]) -> str:
+    """``alerts.rules #2.top (line 40)`` and the like, for a key of the ``[alerts]`` tables."""
+    if len(loc) > 1 and loc[0] == "rules" and loc[1].isdigit():
+        line = _find_line(text, ["alerts.rules", *loc[1:]])
+        located = ".".join([f"alerts.rules #{int(loc[1]) + 1}", *loc[2:]])
+    elif len(loc) > 1 and loc[0] == "channels":
+        line = _find_line(text, [f"alerts.channels.{loc[1]}", *loc[2:]])
+        located = ".".join(["alerts", *loc])
+    else:
+        line = _find_line(text, ["alerts", *loc])
+        located = ".".join(["alerts", *loc])
+    return located + (f" (line {line})" if line else "")
 
 
 def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:

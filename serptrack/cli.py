@@ -22,6 +22,7 @@ import click
 
 from . import __version__
 from .defaults import (
+    DEFAULT_ALERT_BUDGET,
     DEFAULT_CONCURRENCY,
     DEFAULT_LEASE,
     DEFAULT_POLL,
@@ -134,6 +135,32 @@ def allow_live_past_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         help="Also run past slots on live APIs: each call is paid and returns today's page, "
         "stored as the past.",
     )(fn)
+
+
+def alert_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--no-alerts`` and ``--alert-budget SECONDS``, for commands that store checks."""
+    fn = click.option(
+        "--alert-budget",
+        type=click.FloatRange(0, 600),
+        default=DEFAULT_ALERT_BUDGET,
+        show_default=True,
+        help="Seconds spent delivering alerts before exiting (the rest stays pending).",
+    )(fn)
+    return click.option(
+        "--no-alerts", is_flag=True, help="Find and deliver no alert events for these checks."
+    )(fn)
+
+
+def _deliver_alerts(engine: Engine, budget: float) -> None:
+    """Deliver pending alerts for at most ``budget`` seconds; one line on stderr if any."""
+    from .alerts import dispatch
+
+    report = dispatch.deliver_pending(engine, environ=os.environ, budget=budget)
+    line = report.line()
+    if line:
+        click.echo(line, err=True)
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)
 
 
 def _day_range(
@@ -294,6 +321,7 @@ def campaigns(db: str | None, as_json: bool) -> None:
     help="Also write each raw payload (keys stripped) into DIR in the replay layout.",
 )
 @allow_live_past_option
+@alert_options
 @db_option
 @json_option
 def check(
@@ -303,6 +331,8 @@ def check(
     concurrency: int,
     record_dir: Path | None,
     allow_live_past: bool,
+    no_alerts: bool,
+    alert_budget: float,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -312,6 +342,8 @@ def check(
     latest schedule slot has passed without a check. Exits 1 if any check failed, after
     storing every check. With --record DIR, each raw payload is also written to
     DIR/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.json, ready for the replay provider.
+    The alert events the checks fire are delivered before the command exits, for at most
+    --alert-budget seconds (what is left stays pending for `serptrack alerts send`).
 
     Example: serptrack check acme-recall --as-of 2026-03-13T07:00:00Z --json
     """
@@ -334,7 +366,10 @@ def check(
                 strict_keys=True,
                 record_dir=record_dir,
                 refuse_live=_past(as_of) and not allow_live_past,
+                alerts=not no_alerts,
             )
+            if not no_alerts:
+                _deliver_alerts(engine, alert_budget)
             _report_outcomes(report.outcomes, as_json)
             return
         with Session(engine) as session:
@@ -342,7 +377,12 @@ def check(
             tasks = [task for c in chosen for task in tracker.plan_checks(session, c, when)]
         if _past(as_of):
             tasks = [dataclasses.replace(task, past=True) for task in tasks]
-        _run_and_report(engine, chosen, tasks, concurrency, as_json, record_dir, allow_live_past)
+        if no_alerts:
+            tasks = [dataclasses.replace(task, alerts=False) for task in tasks]
+        alerts = None if no_alerts else alert_budget
+        _run_and_report(
+            engine, chosen, tasks, concurrency, as_json, record_dir, allow_live_past, alerts
+        )
 
 
 @cli.command()
@@ -356,6 +396,13 @@ def check(
     default=DEFAULT_CONCURRENCY,
     show_default=True,
 )
+@click.option(
+    "--alerts",
+    "find_alerts",
+    is_flag=True,
+    help="Find (and deliver) alert events for these past checks too; by default a backfill "
+    "fires none.",
+)
 @allow_live_past_option
 @db_option
 @json_option
@@ -365,6 +412,7 @@ def backfill(
     last_day: dt.date,
     retry_failed: bool,
     concurrency: int,
+    find_alerts: bool,
     allow_live_past: bool,
     db: str | None,
     as_json: bool,
@@ -392,6 +440,8 @@ def backfill(
             tasks = tracker.plan_backfill(
                 session, chosen, first_day, last_day, now=utcnow(), retry_failed=retry_failed
             )
+        if not find_alerts:
+            tasks = [dataclasses.replace(task, alerts=False) for task in tasks]
         providers = tracker.build_providers([chosen], tasks)
         if not allow_live_past:
             tracker.refuse_live_past(tasks, providers)
@@ -412,6 +462,8 @@ def backfill(
                 report = run()
         else:
             report = run()
+        if find_alerts:
+            _deliver_alerts(engine, DEFAULT_ALERT_BUDGET)
     taken = len(tasks) - report.claimed
     if taken:
         click.echo(
@@ -442,6 +494,7 @@ def _run_and_report(
     as_json: bool,
     record_dir: Path | None = None,
     allow_live_past: bool = False,
+    alert_budget: float | None = None,
 ) -> None:
     from . import tracker
 
@@ -470,9 +523,13 @@ def _run_and_report(
         else:
             outcomes = run()
     except RecordError as error:  # every check is stored: report them, then the file error
+        if alert_budget is not None:
+            _deliver_alerts(engine, alert_budget)
         if error.outcomes:
             _report_outcomes(error.outcomes, as_json, raise_on_failure=False)
         raise
+    if alert_budget is not None:
+        _deliver_alerts(engine, alert_budget)
     _report_outcomes(outcomes, as_json)
 
 
@@ -622,14 +679,24 @@ def providers(as_json: bool) -> None:
     show_default=True,
     help="Seconds after which another worker may take over a slot this one claimed but never stored.",
 )
+@alert_options
 @db_option
-def worker_command(once: bool, poll: float, concurrency: int, lease: float, db: str | None) -> None:
+def worker_command(
+    once: bool,
+    poll: float,
+    concurrency: int,
+    lease: float,
+    no_alerts: bool,
+    alert_budget: float,
+    db: str | None,
+) -> None:
     """Run due checks until stopped, sleeping until the next schedule slot.
 
     Each slot is claimed in the database first, so any number of workers (on one SQLite
     file, or on many machines sharing PostgreSQL) check every slot exactly once. SIGTERM or
     SIGINT lets the checks in flight finish and be stored, then exits 0. One log line per
-    round goes to stderr.
+    round goes to stderr. After each round the pending alerts are delivered (for at most
+    --alert-budget seconds).
 
     Example: serptrack worker --db postgresql+psycopg://serp@db.internal/serptrack
     """
@@ -647,6 +714,8 @@ def worker_command(once: bool, poll: float, concurrency: int, lease: float, db: 
             poll=poll,
             concurrency=concurrency,
             lease=dt.timedelta(seconds=lease),
+            alerts=not no_alerts,
+            alert_budget=alert_budget,
         )
 
 
@@ -1088,6 +1157,7 @@ _PARSE_COLUMNS = ["placement", "block", "rank", "page_position", "url", "title"]
 @click.option(
     "--device", type=click.Choice([d.value for d in Device]), help="The keyword's device."
 )
+@alert_options
 @db_option
 @json_option
 def import_serp(
@@ -1098,6 +1168,8 @@ def import_serp(
     country: str | None,
     language: str | None,
     device: str | None,
+    no_alerts: bool,
+    alert_budget: float,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -1124,7 +1196,10 @@ def import_serp(
             country=country,
             language=language,
             device=device,
+            alerts=not no_alerts,
         )
+        if not no_alerts:
+            _deliver_alerts(engine, alert_budget)
     if as_json:
         write_json(outcome.to_json(), sys.stdout)
     else:
@@ -1138,6 +1213,136 @@ def import_serp(
     if outcome.status != "ok":
         raise click.ClickException(
             f"{outcome.error} (stored as {outcome.status} check {outcome.check_id})"
+        )
+
+
+@cli.group()
+def alerts() -> None:
+    """Crisis alerts: the events checks fire, and their delivery (webhook, Slack, email)."""
+
+
+_ALERT_COLUMNS = ("at", "kind", "query", "view", "position", "url", "state", "channels", "id")
+
+
+@alerts.command(name="list")
+@click.argument("campaign")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the N newest events.")
+@db_option
+@output_options
+def alerts_list(
+    campaign: str, limit: int | None, db: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """The campaign's alert events, newest first, with the state of each delivery.
+
+    state: pending, sent, failed (given up), partial (some channels failed), suppressed
+    (cooldown or daily cap: kept, not sent) or no-channel.
+
+    Example: serptrack alerts list acme-recall --json
+    """
+    from . import store
+    from .output import write_rows
+    from .store import outbox
+
+    fmt = _format(as_json, as_csv)
+    with _session(db) as session:
+        chosen = store.get_campaign(session, campaign)
+        assert chosen.id is not None
+        events = outbox.list_events(session.connection(), chosen.id, limit=limit)
+    if fmt != "json":
+        events = [
+            {
+                **event,
+                "channels": " ".join(f"{d['channel']}:{d['state']}" for d in event["deliveries"]),
+            }
+            for event in events
+        ]
+        for event in events:
+            event.pop("deliveries")
+    columns = None if fmt == "json" else _ALERT_COLUMNS
+    if not write_rows(events, fmt, sys.stdout, columns=columns) and fmt == "table":
+        click.echo(f"No alert events for {campaign!r} yet.")
+
+
+@alerts.command(name="send")
+@click.argument("campaign", required=False)
+@click.option(
+    "--budget",
+    type=click.FloatRange(1, 3600),
+    default=60.0,
+    show_default=True,
+    help="Seconds to spend delivering, retries included.",
+)
+@db_option
+def alerts_send(campaign: str | None, budget: float, db: str | None) -> None:
+    """Deliver every pending alert (of one campaign, or all), retries due or not.
+
+    Exits 1 when some delivery failed or is still pending.
+
+    Example: serptrack alerts send acme-recall
+    """
+    from sqlmodel import Session
+
+    from . import store
+    from .alerts import dispatch
+
+    with _database(db) as engine:
+        campaign_id = None
+        if campaign:
+            with Session(engine) as session:
+                campaign_id = store.get_campaign(session, campaign).id
+        report = dispatch.deliver_pending(
+            engine, environ=os.environ, budget=budget, campaign_id=campaign_id, due_only=False
+        )
+    click.echo(report.line() or "No alerts pending.")
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)
+    if not report.delivered_all:
+        raise click.ClickException(
+            f"{report.pending + report.failed} alert deliveries were not made"
+        )
+
+
+@alerts.command(name="test")
+@click.argument("campaign")
+@click.option(
+    "--budget",
+    type=click.FloatRange(1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to spend delivering, retries included.",
+)
+@db_option
+def alerts_test(campaign: str, budget: float, db: str | None) -> None:
+    """Send a test event (kind ``test``) to every alert channel of the campaign.
+
+    Exits 1 when a channel did not take it.
+
+    Example: serptrack alerts test acme-recall
+    """
+    from sqlmodel import Session
+
+    from . import store
+    from .alerts import dispatch
+    from .alerts.settings import from_settings
+
+    with _database(db, create=True) as engine:
+        with Session(engine) as session:
+            chosen = store.get_campaign(session, campaign)
+            names = list(from_settings(chosen.settings.get("alerts")).channels)
+        if not names:
+            raise SerptrackError(
+                f"campaign {campaign!r} has no alert channels; add [alerts.channels.NAME] to "
+                "its file and apply it"
+            )
+        assert chosen.id is not None
+        report = dispatch.send_test(
+            engine, chosen.id, campaign, names, environ=os.environ, budget=budget
+        )
+    for name, state, error in report.channels:
+        click.echo(f"{name}: {state}" + (f" ({error})" if error else ""))
+    if not report.delivered_all:
+        raise click.ClickException(
+            f"{report.pending + report.failed} of {len(names)} channels did not take the test alert"
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 __all__ = [
+    "DEFAULT_ALERT_BUDGET",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LEASE",
     "DEFAULT_POLL",
@@ -23,6 +24,9 @@ DEFAULT_POLL = 300.0
 
 DEFAULT_LEASE = dt.timedelta(minutes=10)
 """How long a claimed slot stays claimed before another worker may take it over."""
+
+DEFAULT_ALERT_BUDGET = 5.0
+"""Seconds a command that stored checks spends delivering their alerts before it exits."""
 
 REPORT_FORMATS = ("html", "json")
 """What ``report`` can write: the HTML report, or the numbers behind it."""

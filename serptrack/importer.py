@@ -98,12 +98,14 @@ def import_page(
     country: str | None = None,
     language: str | None = None,
     device: str | None = None,
+    alerts: bool = True,
 ) -> ImportOutcome:
     """Store ``data`` (a saved page or payload) as one check of the campaign's keyword.
 
     ``query`` (and ``country``/``language``/``device`` when several keywords share it)
     picks the keyword; ``name`` names the content in messages; ``origin`` is kept with the
     raw page. A block page or API error body is stored with status ``blocked``/``failed``.
+    With ``alerts`` (the default) the check's alert events are found as it is stored.
     """
     snapshot: Snapshot | None = None
     failure: FetchError | None = None
@@ -129,7 +131,11 @@ def import_page(
         _refuse_duplicate(session, keyword, observed_at, query)
     page = RawPage(body=data, content_type=_content_type(data), url=origin, name=Path(name).name)
     record = CheckRecord(
-        keyword_id=keyword.id, provider=PROVIDER, observed_at=observed_at, pages=[page]
+        keyword_id=keyword.id,
+        provider=PROVIDER,
+        observed_at=observed_at,
+        pages=[page],
+        alerts=alerts,
     )
     if snapshot is not None:
         record.take(snapshot)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    String,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -28,6 +29,10 @@ from .vocabulary import KEYWORD_IDENTITY, CheckStatus, Device
 
 __all__ = [
     "CHECK_STATUSES",
+    "AlertAttempt",
+    "AlertDelivery",
+    "AlertEvent",
+    "AlertMemory",
     "Annotation",
     "Campaign",
     "Check",
@@ -278,3 +283,101 @@ class SlotClaim(SQLModel, table=True):
     )
 
     __table_args__ = (Index("ix_slot_claims_token", "token"),)
+
+
+class AlertMemory(SQLModel, table=True):
+    """What alert finding remembers of a keyword's last check (see :mod:`serptrack.alerts.events`).
+
+    A cache of the keyword's history, like ``url_stances``: ``basis`` names the label and alert
+    rules it was computed with, and a memory of other rules is rebuilt from the stored checks.
+    Its row is locked while a check of the keyword is stored, so racing workers take turns.
+    """
+
+    __tablename__ = "alert_memory"
+
+    keyword_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("keywords.id"), primary_key=True, nullable=False)
+    )
+    check_id: int = 0
+    observed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    basis: str = ""
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AlertEvent(SQLModel, table=True):
+    """One alert event: the outbox row, written in the transaction that stored its check.
+
+    ``id`` is stable (derived from the rule, keyword, kind, view, URL and the check compared
+    against), so the same event can never be stored twice. ``suppressed`` says why an event
+    was kept but not sent (``cooldown``, ``daily-cap``).
+    """
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        Index("ix_alert_events_campaign_at", "campaign_id", "at"),
+        Index("ix_alert_events_rule_day", "campaign_id", "rule", "day"),
+    )
+
+    id: str = Field(primary_key=True)
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaigns.id"), nullable=False))
+    keyword_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("keywords.id"), nullable=True)
+    )
+    check_id: int | None = None
+    rule: str
+    kind: str
+    view: str | None = None
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    day: dt.date
+    url: str | None = None
+    position: int | None = None
+    official_url: str | None = None
+    official_position: int | None = None
+    critical_url: str | None = None
+    critical_position: int | None = None
+    text: str = ""
+    suppressed: str | None = None
+    ordinal: int = 0  # its place among the events of its check (the rules' file order)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AlertDelivery(SQLModel, table=True):
+    """One event's delivery to one channel: ``pending``, ``sent`` or ``failed`` (given up).
+
+    A sender leases a pending row (``lease_token``, ``lease_until``) before it sends, so two
+    processes never send the same delivery at once; a crashed sender's lease runs out.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_state", "state", "next_attempt_at"),)
+
+    event_id: str = Field(
+        sa_column=Column(
+            String(64), ForeignKey("alert_events.id"), primary_key=True, nullable=False
+        )
+    )
+    channel: str = Field(primary_key=True)
+    state: str = "pending"
+    attempts: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_token: str | None = None
+    lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AlertAttempt(SQLModel, table=True):
+    """One attempt to deliver an event to a channel, with what the receiver answered."""
+
+    __tablename__ = "alert_attempts"
+    __table_args__ = (Index("ix_alert_attempts_event", "event_id", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str
+    channel: str
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    ok: bool = False
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: int = 0

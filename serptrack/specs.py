@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from .alerts.settings import AlertSettings
 from .classify import Rule
 from .ctr import DEFAULT_CURVE
 from .vocabulary import Device, identity_of
@@ -65,6 +66,7 @@ class CampaignSpec:
     accounts: list[str] = field(default_factory=list)
     ctr_curve: str | dict[str, Any] = DEFAULT_CURVE
     report: dict[str, Any] = field(default_factory=dict)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     #: one line each: what ``apply`` should say but not refuse (e.g. an API key not set here,
     #: which the machine that runs the checks may hold); never stored
     warnings: list[str] = field(default_factory=list)
@@ -77,4 +79,5 @@ class CampaignSpec:
             "analysis": {"ctr_curve": self.ctr_curve},
             "brand": {"domains": self.domains, "accounts": self.accounts},
             "report": self.report,
+            "alerts": self.alerts.to_settings(),
         }

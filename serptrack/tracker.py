@@ -68,6 +68,7 @@ class CheckTask:
     slot: dt.datetime | None = None
     claim_token: str | None = None  # the slot's claim, for scheduled checks (claims.py)
     past: bool = False  # stands for a moment a live API can no longer see (refuse_live_past)
+    alerts: bool = True  # find alert events when stored (backfill without --alerts: False)
 
 
 @dataclass
@@ -494,6 +495,7 @@ async def _fetch_one(
         observed_at=task.request.as_of,
         slot=task.slot,
         claim_token=task.claim_token,
+        alerts=task.alerts,
     )
     fetched: Fetched | None = None
     budget = fetcher.policy.check_budget

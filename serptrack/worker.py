@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import os
 import random
 import threading
 import time
@@ -38,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from . import store, tracker
-from .defaults import DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_POLL
+from .defaults import DEFAULT_ALERT_BUDGET, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_POLL
 from .errors import DatabaseError, ProviderError
 from .fetch import Fetcher, make_client
 from .models import Campaign, Check, SlotClaim, utcnow
@@ -112,6 +113,7 @@ def run_round(
     clock: Callable[[], dt.datetime] = utcnow,
     renew_every: dt.timedelta | None = None,
     refuse_live: bool = False,
+    alerts: bool = True,
 ) -> RoundReport:
     """Claim and run every due slot (of one campaign, or all); each slot is checked once.
 
@@ -122,7 +124,8 @@ def run_round(
     is the wall clock the claims' leases are stamped from and renewed with (every
     ``renew_every``, a third of ``lease`` by default) while their checks run. ``client`` and
     ``fetcher`` are as for :func:`tracker.run_checks`. A campaign whose provider lacks its key
-    is left for later (``strict_keys`` raises instead, as ``check --due`` does).
+    is left for later (``strict_keys`` raises instead, as ``check --due`` does). Without
+    ``alerts``, the checks find no alert events (their keywords' alert memory still follows).
     """
     started = time.monotonic()
     report = RoundReport(started=now)
@@ -130,6 +133,8 @@ def run_round(
         chosen = [store.get_campaign(session, campaign)] if campaign else _all_campaigns(session)
         planned = {c.name: tracker.plan_due(session, c, now) for c in chosen}
     tasks, providers = _usable(chosen, planned, environ, strict_keys, report)
+    if not alerts:
+        tasks = [replace(task, alerts=False) for task in tasks]
     if refuse_live:
         tracker.refuse_live_past([replace(task, past=True) for task in tasks], providers)
     report.due = sum(len(t) for t in planned.values())
@@ -510,12 +515,17 @@ def run_worker(
     fetcher: Fetcher | None = None,
     renew_every: dt.timedelta | None = None,
     sleep: Callable[[float], object] | None = None,
+    alerts: bool = True,
+    alert_budget: float = DEFAULT_ALERT_BUDGET,
+    http: httpx.Client | None = None,
 ) -> list[RoundReport]:
     """Run rounds until ``stop`` is set (or one round with ``once``), sleeping until the next
     slot between rounds, at most ``poll`` seconds so newly applied campaigns are picked up.
 
     Each round is as of ``clock()`` (the wall clock, which also stamps the leases);
     ``sleep(seconds)`` waits between rounds (``stop.wait`` by default, so a stop wakes it).
+    After each round, pending alerts are delivered for at most ``alert_budget`` seconds
+    (``http``: the client for webhooks); without ``alerts`` none are found or delivered.
     """
     name = worker or claims.worker_name()
     pause = sleep or stop.wait
@@ -533,13 +543,41 @@ def run_worker(
             fetcher=fetcher,
             clock=clock,
             renew_every=renew_every,
+            alerts=alerts,
         )
         reports.append(report)
         log(report.line(name))
+        if alerts:
+            _deliver_alerts(engine, environ, alert_budget, clock, http, log)
         if once:
             break
         pause(_pause(report.next_slot, clock(), poll))
     return reports
+
+
+def _deliver_alerts(
+    engine: Engine,
+    environ: Mapping[str, str] | None,
+    budget: float,
+    clock: Callable[[], dt.datetime],
+    http: httpx.Client | None,
+    log: Callable[[str], None],
+) -> None:
+    """Deliver what is pending (this round's events and earlier ones due for a retry)."""
+    from .alerts import dispatch
+
+    report = dispatch.deliver_pending(
+        engine,
+        environ=os.environ if environ is None else environ,
+        budget=budget,
+        now=clock,
+        client=http,
+    )
+    line = report.line()
+    if line:
+        log(line)
+    for problem in report.problems:
+        log(f"  {problem}")
 
 
 def _pause(next_slot: dt.datetime | None, now: dt.datetime, poll: float) -> float:

@@ -18,6 +18,7 @@ from ..snapshot import Item, Snapshot, positions, relaxed_query_error
 from ..urls import normalise_url, registrable_domain
 from ..vocabulary import CheckStatus, FailureKind
 from . import claims
+from .outbox import StoredCheck, find_events
 from .stances import remember_url_stances
 
 __all__ = [
@@ -49,6 +50,7 @@ class CheckRecord:
     status_code: int | None = None
     source: str | None = None
     claim_token: str | None = None  # set when the slot was claimed (worker, check --due)
+    alerts: bool = True  # find alert events (backfill without --alerts, --no-alerts: False)
 
     def take(self, snapshot: Snapshot) -> None:
         """Record ``snapshot``'s results; a page that answers another query is a failed
@@ -122,6 +124,7 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
     )
     check_ids = [int(row.id) for row in returned]
     result_rows: list[tuple[Any, ...]] = []
+    rows_of: dict[int, list[tuple[Any, ...]]] = {}
     payload_rows: list[dict[str, Any]] = []
     urls_by_keyword: dict[int, set[str]] = {}
     checks_by_keyword: dict[int, list[int]] = {}
@@ -129,7 +132,7 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
     for record, check_id, count in zip(records, check_ids, counts, strict=True):
         checks_by_keyword.setdefault(record.keyword_id, []).append(check_id)
         if count:
-            rows = _result_rows(check_id, record.items)
+            rows = rows_of[check_id] = _result_rows(check_id, record.items)
             result_rows.extend(rows)
             urls_by_keyword.setdefault(record.keyword_id, set()).update(row[at] for row in rows)
         payload_rows.extend(
@@ -149,10 +152,28 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
     if payload_rows:
         connection.execute(insert(Payload), payload_rows)
     remember_url_stances(connection, urls_by_keyword, checks_by_keyword)
-    return [
+    kept = [
         check_id if _claim_kept(connection, record, check_id) else 0
         for record, check_id in zip(records, check_ids, strict=True)
     ]
+    find_events(
+        connection,
+        [
+            StoredCheck(
+                check_id=check_id,
+                keyword_id=record.keyword_id,
+                observed_at=record.observed_at,
+                status=record.status,
+                error_kind=record.error_kind,
+                rows=rows_of.get(check_id, ()),
+                alerts=record.alerts,
+            )
+            for record, check_id in zip(records, kept, strict=True)
+            if check_id
+        ],
+        now,
+    )
+    return kept
 
 
 def _claim_kept(connection: Any, record: CheckRecord, check_id: int) -> bool:

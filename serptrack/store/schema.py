@@ -12,6 +12,10 @@ from sqlmodel import SQLModel
 from .. import models as _models  # registers every table on SQLModel.metadata
 
 __all__ = [
+    "ALERT_ATTEMPTS",
+    "ALERT_DELIVERIES",
+    "ALERT_EVENTS",
+    "ALERT_MEMORY",
     "ANNOTATIONS",
     "CAMPAIGNS",
     "CHECKS",
@@ -39,3 +43,7 @@ RESULTS = _table(_models.Result.__tablename__)
 URL_STANCES = _table(_models.UrlStance.__tablename__)
 STANCE_MARKS = _table(_models.StanceMark.__tablename__)
 SLOT_CLAIMS = _table(_models.SlotClaim.__tablename__)
+ALERT_MEMORY = _table(_models.AlertMemory.__tablename__)
+ALERT_EVENTS = _table(_models.AlertEvent.__tablename__)
+ALERT_DELIVERIES = _table(_models.AlertDelivery.__tablename__)
+ALERT_ATTEMPTS = _table(_models.AlertAttempt.__tablename__)

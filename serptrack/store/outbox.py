@@ -1,0 +1,809 @@
+"""The alert outbox (SPEC section 7): events found in the transaction that stores their check,
+and the bookkeeping of their delivery.
+
+Write path (:func:`find_events`, called by :func:`serptrack.store.checks.write_checks`): each
+keyword of an alerting campaign has an ``alert_memory`` row, locked while its checks are
+stored, so racing workers take turns per keyword. The events :func:`serptrack.alerts.events.step`
+finds are inserted under a stable id (the rule, keyword, kind, view, URL and the check compared
+against): the same event can never be stored twice, whichever process finds it.
+
+Delivery (:func:`lease_deliveries`, :func:`record_attempts`): a sender leases pending
+deliveries for a while before it sends, so two senders never send the same one at once and a
+sender that dies leaves them to the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..alerts.events import Finding, Memory, Observed, Seen, rebuild, step
+from ..alerts.message import Alert
+from ..alerts.settings import AlertRule, AlertSettings, Channel, from_settings
+from ..classify import Labeller, Rule
+from ..ctr import curve_from_settings
+from ..vocabulary import CheckStatus
+from .schema import (
+    ALERT_ATTEMPTS,
+    ALERT_DELIVERIES,
+    ALERT_EVENTS,
+    ALERT_MEMORY,
+    CAMPAIGNS,
+    CHECKS,
+    KEYWORDS,
+    RESULTS,
+)
+from .stances import read_rules
+
+__all__ = [
+    "CAP_REACHED",
+    "TEST_KIND",
+    "Leased",
+    "StoredCheck",
+    "add_event",
+    "event_id",
+    "find_events",
+    "lease_deliveries",
+    "list_events",
+    "pending_count",
+    "record_attempts",
+]
+
+CAP_REACHED = "cap-reached"  # the one notice a rule sends when its daily cap is reached
+TEST_KIND = "test"  # `alerts test`
+_LOCK_SPACE = 0x5E7A  # pg_advisory_xact_lock's first key: serptrack's alert counters
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    """A check just written by ``write_checks``, with its result rows as written."""
+
+    check_id: int
+    keyword_id: int
+    observed_at: dt.datetime
+    status: str
+    error_kind: str | None
+    rows: Sequence[Sequence[Any]]  # RESULT_COLUMNS tuples
+    alerts: bool  # False: update the memory, find no events (backfill, --no-alerts)
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    id: int
+    campaign_id: int
+    campaign: str
+    query: str
+    country: str
+    language: str
+    device: str
+
+
+@dataclass(frozen=True)
+class _Alerting:
+    """One campaign's alert settings and what its events are computed with."""
+
+    settings: AlertSettings
+    labeller: Labeller
+    curve: tuple[float, ...]
+    basis: str
+
+
+# --- the write path ---------------------------------------------------------------------------
+
+
+def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.datetime) -> int:
+    """Inside a check batch's transaction: step each keyword's alert memory over its new
+    checks and insert the events found; return how many events were inserted."""
+    if not stored:
+        return 0
+    keywords = _keywords(connection, {check.keyword_id for check in stored})
+    alerting = _alerting(connection, {k.campaign_id for k in keywords.values()})
+    mine = sorted(
+        (c for c in stored if keywords[c.keyword_id].campaign_id in alerting),
+        key=lambda c: (c.keyword_id, c.observed_at, c.check_id),
+    )
+    if not mine:
+        return 0
+    memories = _lock_memories(connection, sorted({c.keyword_id for c in mine}))
+    batch_ids = {c.check_id for c in mine}
+    found: list[tuple[_Keyword, StoredCheck, Finding]] = []
+    changed: dict[int, Memory] = {}
+    for check in mine:
+        keyword = keywords[check.keyword_id]
+        how = alerting[keyword.campaign_id]
+        memory = changed.get(check.keyword_id)
+        if memory is None:
+            basis, kept = memories.get(check.keyword_id, ("", None))
+            memory = kept if kept is not None and basis == how.basis else None
+        if memory is None:  # new, or computed under other rules: from the stored history
+            memory = _rebuilt(connection, keyword, how, batch_ids)
+        observed = _observed(check, how.labeller)
+        memory, findings = step(memory, observed, how.settings.rules, keyword.query, how.curve)
+        changed[check.keyword_id] = memory
+        if check.alerts:
+            found.extend((keyword, check, finding) for finding in findings)
+    _save_memories(connection, changed, {k: alerting[keywords[k].campaign_id] for k in changed})
+    return _insert_findings(connection, found, alerting, now) if found else 0
+
+
+def _keywords(connection: Connection, ids: Iterable[int]) -> dict[int, _Keyword]:
+    k, c = KEYWORDS, CAMPAIGNS
+    rows = connection.execute(
+        select(
+            k.c.id,
+            k.c.campaign_id,
+            c.c.name,
+            k.c.query,
+            k.c.country,
+            k.c.language,
+            k.c.device,
+        )
+        .join(c, c.c.id == k.c.campaign_id)
+        .where(k.c.id.in_(sorted(ids)))
+    )
+    return {
+        row.id: _Keyword(
+            row.id, row.campaign_id, row.name, row.query, row.country, row.language, row.device
+        )
+        for row in rows
+    }
+
+
+def _alerting(connection: Connection, campaign_ids: Iterable[int]) -> dict[int, _Alerting]:
+    """The campaigns among ``campaign_ids`` that have alert rules."""
+    found = {}
+    rows = connection.execute(
+        select(CAMPAIGNS.c.id, CAMPAIGNS.c.settings).where(CAMPAIGNS.c.id.in_(sorted(campaign_ids)))
+    )
+    for row in rows:
+        settings = row.settings or {}
+        alerts = from_settings(settings.get("alerts"))
+        if not alerts.rules:
+            continue
+        rules = tuple(read_rules(connection, row.id))
+        curve = curve_from_settings(settings.get("analysis")).positions
+        found[row.id] = _Alerting(
+            alerts, _labeller(rules), tuple(curve), _basis(rules, alerts.rules, curve)
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _labeller(rules: tuple[Rule, ...]) -> Labeller:
+    """One labeller per set of rules in a process: its cache of URLs outlives a batch."""
+    return Labeller(rules)
+
+
+def _basis(rules: Sequence[Rule], alert_rules: Sequence[AlertRule], curve: Sequence[float]) -> str:
+    """What a memory was computed with: label rules, alert rules and CTR curve."""
+    doc = json.dumps(
+        [
+            [[r.stance, r.kind, r.key] for r in rules],
+            [
+                [r.key, r.on, r.view, r.hold, r.top, r.points, r.after, r.queries]
+                for r in alert_rules
+            ],
+            list(curve),
+        ]
+    )
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+def _lock_memories(
+    connection: Connection, keyword_ids: list[int]
+) -> dict[int, tuple[str, Memory | None]]:
+    """(basis, memory) of each keyword's memory row, created when missing and locked
+    (PostgreSQL: ``FOR UPDATE``, in keyword order, so batches never wait on each other in
+    opposite orders). A memory of another version is None."""
+    m = ALERT_MEMORY
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(
+        insert(m).on_conflict_do_nothing(index_elements=["keyword_id"]),
+        [{"keyword_id": k, "check_id": 0, "basis": "", "state": {}} for k in keyword_ids],
+    )
+    query = select(m.c.keyword_id, m.c.check_id, m.c.observed_at, m.c.basis, m.c.state).where(
+        m.c.keyword_id.in_(keyword_ids)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.order_by(m.c.keyword_id).with_for_update()
+    return {
+        row.keyword_id: (row.basis, Memory.from_state(row.check_id, row.observed_at, row.state))
+        for row in connection.execute(query)
+        if row.basis  # a row just created holds no memory yet
+    }
+
+
+def _rebuilt(
+    connection: Connection, keyword: _Keyword, how: _Alerting, batch_ids: set[int]
+) -> Memory:
+    """A keyword's memory from its stored checks, those of this batch left out."""
+    history = _history(connection, keyword.id, batch_ids, how.labeller)
+    return rebuild(history, how.settings.rules, keyword.query, how.curve)
+
+
+def _history(
+    connection: Connection, keyword_id: int, leave_out: set[int], labeller: Labeller
+) -> list[Observed]:
+    c, r = CHECKS, RESULTS
+    checks = [
+        row
+        for row in connection.execute(
+            select(c.c.id, c.c.observed_at, c.c.status, c.c.error_kind)
+            .where(c.c.keyword_id == keyword_id)
+            .order_by(c.c.observed_at, c.c.id)
+        )
+        if row.id not in leave_out
+    ]
+    rows: dict[int, list[Any]] = {}
+    ok = [row.id for row in checks if row.status == CheckStatus.OK]
+    for first in range(0, len(ok), 500):
+        for row in connection.execute(
+            select(
+                r.c.check_id,
+                r.c.placement,
+                r.c.block,
+                r.c.rank,
+                r.c.page_position,
+                r.c.url,
+                r.c.norm_url,
+            ).where(r.c.check_id.in_(ok[first : first + 500]))
+        ):
+            rows.setdefault(row.check_id, []).append(row)
+    return [
+        Observed(
+            check_id=row.id,
+            at=_aware(row.observed_at),
+            ok=row.status == CheckStatus.OK,
+            error_kind=row.error_kind,
+            results=tuple(
+                _seen(x.url, x.norm_url, x.placement, x.block, x.rank, x.page_position, labeller)
+                for x in rows.get(row.id, ())
+            ),
+        )
+        for row in checks
+    ]
+
+
+def _observed(check: StoredCheck, labeller: Labeller) -> Observed:
+    # RESULT_COLUMNS: check_id, placement, block, rank, page_position, url, norm_url, ...
+    return Observed(
+        check_id=check.check_id,
+        at=check.observed_at,
+        ok=check.status == CheckStatus.OK,
+        error_kind=check.error_kind,
+        results=tuple(
+            _seen(row[5], row[6], row[1], row[2], row[3], row[4], labeller) for row in check.rows
+        ),
+    )
+
+
+def _seen(
+    url: str,
+    norm_url: str,
+    placement: str,
+    block: str | None,
+    rank: int,
+    page_position: int,
+    labeller: Labeller,
+) -> Seen:
+    rule = labeller.rule_for(norm_url)
+    return Seen(
+        url=url,
+        norm_url=norm_url,
+        placement=placement,
+        block=block,
+        rank=rank,
+        page_position=page_position,
+        stance=rule.stance if rule else "neutral",
+        labelled=rule is not None,
+    )
+
+
+def _save_memories(
+    connection: Connection, memories: Mapping[int, Memory], how: Mapping[int, _Alerting]
+) -> None:
+    m = ALERT_MEMORY
+    statement = (
+        update(m)
+        .where(m.c.keyword_id == _bind("k"))
+        .values(
+            check_id=_bind("check_id"),
+            observed_at=_bind("observed_at"),
+            basis=_bind("basis"),
+            state=_bind("state"),
+        )
+    )
+    connection.execute(
+        statement,
+        [
+            {
+                "k": keyword_id,
+                "check_id": memory.check_id,
+                "observed_at": memory.at,
+                "basis": how[keyword_id].basis,
+                "state": memory.to_state(),
+            }
+            for keyword_id, memory in memories.items()
+        ],
+    )
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def event_id(*parts: object) -> str:
+    """A stable event id: the same parts always give the same id."""
+    joined = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
+def _insert_findings(
+    connection: Connection,
+    found: Sequence[tuple[_Keyword, StoredCheck, Finding]],
+    alerting: Mapping[int, _Alerting],
+    now: dt.datetime,
+) -> int:
+    inserted = 0
+    for campaign_id in sorted({keyword.campaign_id for keyword, _, _ in found}):
+        if connection.dialect.name == "postgresql":  # daily caps count across workers
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :campaign)"),
+                {"space": _LOCK_SPACE, "campaign": campaign_id},
+            )
+        settings = alerting[campaign_id].settings
+        for ordinal, (keyword, check, finding) in enumerate(found):
+            if keyword.campaign_id == campaign_id:
+                inserted += _insert_finding(
+                    connection, keyword, check, finding, settings, now, ordinal
+                )
+    return inserted
+
+
+def _insert_finding(
+    connection: Connection,
+    keyword: _Keyword,
+    check: StoredCheck,
+    finding: Finding,
+    settings: AlertSettings,
+    now: dt.datetime,
+    ordinal: int,
+) -> int:
+    rule = finding.rule
+    day = check.observed_at.astimezone(dt.UTC).date()
+    row = {
+        "id": event_id(
+            keyword.id,
+            rule.key,
+            finding.kind,
+            finding.view,
+            finding.norm_url or finding.url,
+            finding.baseline,
+        ),
+        "campaign_id": keyword.campaign_id,
+        "keyword_id": keyword.id,
+        "check_id": check.check_id,
+        "rule": rule.key,
+        "kind": finding.kind,
+        "view": finding.view,
+        "at": check.observed_at,
+        "day": day,
+        "url": finding.url,
+        "position": finding.position,
+        "official_url": finding.official.url if finding.official else None,
+        "official_position": finding.official.position if finding.official else None,
+        "critical_url": finding.critical.url if finding.critical else None,
+        "critical_position": finding.critical.position if finding.critical else None,
+        "text": finding.text,
+        "suppressed": None,
+        "ordinal": ordinal,
+        "created_at": now,
+    }
+    if _cooling(connection, keyword.id, rule.key, finding.url, check.observed_at, settings):
+        row["suppressed"] = "cooldown"
+    elif _sent_today(connection, keyword.campaign_id, rule.key, day) >= settings.daily_cap:
+        row["suppressed"] = "daily-cap"
+    if not _insert_event(connection, row, () if row["suppressed"] else rule.channels):
+        return 0
+    if row["suppressed"] == "daily-cap":
+        notice = {
+            **row,
+            "id": event_id(keyword.campaign_id, rule.key, CAP_REACHED, day),
+            "keyword_id": None,
+            "kind": CAP_REACHED,
+            "view": None,
+            "url": None,
+            "position": None,
+            "official_url": None,
+            "official_position": None,
+            "critical_url": None,
+            "critical_position": None,
+            "suppressed": None,
+            "text": f"rule {rule.key!r} reached its daily cap of {settings.daily_cap} alerts for "
+            f"{day.isoformat()} (UTC); later events of the day are listed by "
+            "`serptrack alerts list`, not sent",
+        }
+        _insert_event(connection, notice, rule.channels)
+    return 1
+
+
+def _insert_event(connection: Connection, row: Mapping[str, Any], channels: Sequence[str]) -> bool:
+    """Insert one event and its deliveries; False when an event with its id exists already."""
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    created = connection.execute(
+        insert(ALERT_EVENTS)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(ALERT_EVENTS.c.id),
+        [dict(row)],
+    ).first()
+    if created is None:
+        return False
+    if channels:
+        connection.execute(
+            ALERT_DELIVERIES.insert(),
+            [
+                {"event_id": row["id"], "channel": name, "state": "pending", "attempts": 0}
+                for name in dict.fromkeys(channels)
+            ],
+        )
+    return True
+
+
+def _cooling(
+    connection: Connection,
+    keyword_id: int,
+    rule: str,
+    url: str | None,
+    at: dt.datetime,
+    settings: AlertSettings,
+) -> bool:
+    if settings.cooldown_seconds <= 0:
+        return False
+    e = ALERT_EVENTS
+    since = at - dt.timedelta(seconds=settings.cooldown_seconds)
+    same_url = e.c.url.is_(None) if url is None else e.c.url == url
+    found = connection.execute(
+        select(e.c.id)
+        .where(
+            e.c.keyword_id == keyword_id,
+            e.c.rule == rule,
+            same_url,
+            e.c.suppressed.is_(None),
+            e.c.at > since,
+            e.c.at <= at,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _sent_today(connection: Connection, campaign_id: int, rule: str, day: dt.date) -> int:
+    e = ALERT_EVENTS
+    return int(
+        connection.execute(
+            select(func.count()).where(
+                e.c.campaign_id == campaign_id,
+                e.c.rule == rule,
+                e.c.day == day,
+                e.c.suppressed.is_(None),
+                e.c.kind != CAP_REACHED,
+            )
+        ).scalar_one()
+    )
+
+
+def add_event(
+    connection: Connection,
+    campaign_id: int,
+    kind: str,
+    text_line: str,
+    channels: Sequence[str],
+    now: dt.datetime,
+) -> str:
+    """Store an event that no check fired (``alerts test``) with a delivery per channel."""
+    row = {
+        "id": event_id(campaign_id, kind, uuid.uuid4().hex),
+        "campaign_id": campaign_id,
+        "rule": kind,
+        "kind": kind,
+        "at": now,
+        "day": now.astimezone(dt.UTC).date(),
+        "text": text_line,
+        "ordinal": 0,
+        "created_at": now,
+    }
+    _insert_event(connection, row, channels)
+    return str(row["id"])
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leased:
+    """One delivery a sender holds: the alert to send and the channel (None: not defined)."""
+
+    alert: Alert
+    channel_name: str
+    channel: Channel | None
+    token: str
+    attempts: int = 0  # made by earlier runs
+
+
+def lease_deliveries(
+    connection: Connection,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    *,
+    campaign_id: int | None = None,
+    event_ids: Sequence[str] | None = None,
+    due_only: bool = True,
+    limit: int = 200,
+) -> list[Leased]:
+    """Take pending deliveries (those due at ``now`` with ``due_only``) for ``lease``.
+
+    Another sender skips them until the lease ends; record the outcome with
+    :func:`record_attempts` before it does.
+    """
+    d, e = ALERT_DELIVERIES, ALERT_EVENTS
+    token = uuid.uuid4().hex
+    takeable = and_(d.c.state == "pending", or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+    if due_only:
+        takeable = and_(takeable, or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= now))
+    chosen = (
+        select(d.c.event_id, d.c.channel, d.c.attempts)
+        .join(e, e.c.id == d.c.event_id)
+        .where(takeable)
+        .order_by(e.c.at, e.c.check_id, e.c.ordinal, d.c.channel)
+    )
+    if campaign_id is not None:
+        chosen = chosen.where(e.c.campaign_id == campaign_id)
+    if event_ids is not None:
+        chosen = chosen.where(d.c.event_id.in_(list(event_ids)))
+    found = list(connection.execute(chosen.limit(limit)))
+    earlier = {(row.event_id, row.channel): row.attempts for row in found}
+    taken: list[tuple[str, str]] = []
+    for event, channel in earlier:
+        # the conditions again, on the row itself: a racing sender's lease makes this a no-op
+        result = connection.execute(
+            update(d)
+            .where(d.c.event_id == event, d.c.channel == channel, takeable)
+            .values(lease_token=token, lease_until=now + lease)
+        )
+        if result.rowcount:
+            taken.append((event, channel))
+    if not taken:
+        return []
+    return _leased(connection, taken, token, earlier)
+
+
+def _leased(
+    connection: Connection,
+    taken: Sequence[tuple[str, str]],
+    token: str,
+    earlier: Mapping[tuple[str, str], int],
+) -> list[Leased]:
+    e, c, k = ALERT_EVENTS, CAMPAIGNS, KEYWORDS
+    ids = sorted({event for event, _ in taken})
+    rows = {
+        row.id: row
+        for row in connection.execute(
+            select(
+                e,
+                c.c.name.label("campaign"),
+                c.c.settings,
+                k.c.query,
+                k.c.country,
+                k.c.language,
+                k.c.device,
+            )
+            .join(c, c.c.id == e.c.campaign_id)
+            .outerjoin(k, k.c.id == e.c.keyword_id)
+            .where(e.c.id.in_(ids))
+        )
+    }
+    channels: dict[str, Mapping[str, Channel]] = {}
+    leased = []
+    for event, name in taken:
+        row = rows[event]
+        if row.campaign not in channels:
+            channels[row.campaign] = from_settings((row.settings or {}).get("alerts")).channels
+        leased.append(
+            Leased(
+                _alert(row),
+                name,
+                channels[row.campaign].get(name),
+                token,
+                earlier[(event, name)],
+            )
+        )
+    return leased
+
+
+def _alert(row: Any) -> Alert:
+    return Alert(
+        id=row.id,
+        campaign=row.campaign,
+        rule=row.rule,
+        kind=row.kind,
+        text=row.text,
+        query=row.query,
+        country=row.country,
+        language=row.language,
+        device=row.device,
+        view=row.view,
+        at=_aware(row.at),
+        check_id=row.check_id,
+        url=row.url,
+        position=row.position,
+        official_url=row.official_url,
+        official_position=row.official_position,
+        critical_url=row.critical_url,
+        critical_position=row.critical_position,
+    )
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One attempt as recorded (what :func:`record_attempts` takes)."""
+
+    at: dt.datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration: float
+
+
+def record_attempts(
+    connection: Connection,
+    leased: Leased,
+    attempts: Sequence[AttemptRow],
+    *,
+    state: str,
+    next_attempt_at: dt.datetime | None,
+    now: dt.datetime,
+    error: str | None = None,
+) -> bool:
+    """Record a leased delivery's attempts and its new ``state`` (``sent``, ``pending`` or
+    ``failed``); False when the lease was lost meanwhile (nothing is recorded then)."""
+    d = ALERT_DELIVERIES
+    last = attempts[-1] if attempts else None
+    result = connection.execute(
+        update(d)
+        .where(
+            d.c.event_id == leased.alert.id,
+            d.c.channel == leased.channel_name,
+            d.c.lease_token == leased.token,
+            d.c.state == "pending",
+        )
+        .values(
+            state=state,
+            attempts=d.c.attempts + len(attempts),
+            last_status=last.status_code if last else d.c.last_status,
+            last_error=last.error if last else (error or d.c.last_error),
+            next_attempt_at=next_attempt_at,
+            lease_token=None,
+            lease_until=None,
+            sent_at=now if state == "sent" else None,
+        )
+    )
+    if not result.rowcount:
+        return False
+    if attempts:
+        connection.execute(
+            ALERT_ATTEMPTS.insert(),
+            [
+                {
+                    "event_id": leased.alert.id,
+                    "channel": leased.channel_name,
+                    "at": attempt.at,
+                    "ok": attempt.ok,
+                    "status_code": attempt.status_code,
+                    "error": attempt.error,
+                    "duration_ms": round(attempt.duration * 1000),
+                }
+                for attempt in attempts
+            ],
+        )
+    return True
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def list_events(
+    connection: Connection, campaign_id: int, *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The campaign's events, newest first, each with its deliveries' state."""
+    e, k, d = ALERT_EVENTS, KEYWORDS, ALERT_DELIVERIES
+    query = (
+        select(e, k.c.query, k.c.country, k.c.language, k.c.device)
+        .outerjoin(k, k.c.id == e.c.keyword_id)
+        .where(e.c.campaign_id == campaign_id)
+        .order_by(e.c.at.desc(), e.c.check_id.desc(), e.c.ordinal.desc(), e.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    events = list(connection.execute(query))
+    deliveries: dict[str, list[dict[str, Any]]] = {}
+    ids = [row.id for row in events]
+    for first in range(0, len(ids), 500):
+        for row in connection.execute(
+            select(d).where(d.c.event_id.in_(ids[first : first + 500])).order_by(d.c.channel)
+        ):
+            deliveries.setdefault(row.event_id, []).append(
+                {
+                    "channel": row.channel,
+                    "state": row.state,
+                    "attempts": row.attempts,
+                    "last_status": row.last_status,
+                    "last_error": row.last_error,
+                    "next_attempt_at": _aware(row.next_attempt_at),
+                    "sent_at": _aware(row.sent_at),
+                }
+            )
+    return [
+        {
+            "id": row.id,
+            "rule": row.rule,
+            "kind": row.kind,
+            "query": row.query,
+            "country": row.country,
+            "language": row.language,
+            "device": row.device,
+            "view": row.view,
+            "at": _aware(row.at),
+            "check_id": row.check_id,
+            "url": row.url,
+            "position": row.position,
+            "official_url": row.official_url,
+            "official_position": row.official_position,
+            "critical_url": row.critical_url,
+            "critical_position": row.critical_position,
+            "text": row.text,
+            "state": _state(row.suppressed, deliveries.get(row.id, [])),
+            "suppressed": row.suppressed,
+            "deliveries": deliveries.get(row.id, []),
+        }
+        for row in events
+    ]
+
+
+def pending_count(connection: Connection) -> int:
+    """How many deliveries are still pending, in every campaign."""
+    d = ALERT_DELIVERIES
+    return int(connection.execute(select(func.count()).where(d.c.state == "pending")).scalar_one())
+
+
+def _state(suppressed: str | None, deliveries: Sequence[Mapping[str, Any]]) -> str:
+    """``suppressed``, ``pending``, ``sent``, ``failed`` or ``partial`` (some sent, some
+    failed); an event without channels is ``sent`` vacuously, so ``no-channel``."""
+    if suppressed:
+        return "suppressed"
+    states = {d["state"] for d in deliveries}
+    if not states:
+        return "no-channel"
+    if "pending" in states:
+        return "pending"
+    if states == {"sent"}:
+        return "sent"
+    return "failed" if states == {"failed"} else "partial"
+
+
+def _aware(value: dt.datetime | None) -> Any:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
