@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..lead import leader_of
 from ..vocabulary import Placement, Stance
@@ -35,11 +35,8 @@ __all__ = [
 ]
 
 #: where a critical URL must not appear (``critical-in-feature``)
-FEATURE_PLACEMENTS = (
-    Placement.NEWS,
-    Placement.AI_OVERVIEW,
-    Placement.AI_MODE,
-    Placement.AI_ANSWER,
+FEATURE_PLACEMENTS = frozenset(
+    p.value for p in (Placement.NEWS, Placement.AI_OVERVIEW, Placement.AI_MODE, Placement.AI_ANSWER)
 )
 _FEATURE_NAMES: dict[str, str] = {
     Placement.NEWS: "news box",
@@ -47,13 +44,16 @@ _FEATURE_NAMES: dict[str, str] = {
     Placement.AI_MODE: "AI mode answer",
     Placement.AI_ANSWER: "AI answer",
 }
+# Plain strings in the loops below: comparing with an enum member costs several times more.
+_OFFICIAL, _CRITICAL = Stance.OFFICIAL.value, Stance.CRITICAL.value
+_ORGANIC, _PAID = Placement.ORGANIC.value, Placement.PAID.value
+_SIDES = frozenset((_OFFICIAL, _CRITICAL))
 _SHARE_DEPTH = 10  # critical-share weighs the organic top 10
 _MEMORY_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Seen:
-    """One result of a check as alert rules read it."""
+class Seen(NamedTuple):
+    """One result of a check as alert rules read it (a named tuple: there are many)."""
 
     url: str
     norm_url: str
@@ -116,6 +116,8 @@ class Memory:
         """The JSON kept in ``alert_memory.state``."""
         return {
             "version": _MEMORY_VERSION,
+            "check_id": self.check_id,
+            "at": None if self.at is None else self.at.isoformat(),
             "last_ok": self.last_ok,
             "previous": self.previous,
             "leads": self.leads,
@@ -124,15 +126,13 @@ class Memory:
         }
 
     @classmethod
-    def from_state(
-        cls, check_id: int, at: dt.datetime | None, state: Mapping[str, Any]
-    ) -> Memory | None:
+    def from_state(cls, state: Mapping[str, Any]) -> Memory | None:
         """The memory stored as ``state``; None when it is of another version (rebuild it)."""
         if state.get("version") != _MEMORY_VERSION:
             return None
         return cls(
-            check_id=check_id,
-            at=at,
+            check_id=int(state["check_id"]),
+            at=None if state["at"] is None else dt.datetime.fromisoformat(state["at"]),
             last_ok=int(state["last_ok"]),
             previous=state["previous"],
             leads={key: list(value) for key, value in state["leads"].items()},
@@ -158,19 +158,20 @@ def step(
     watching = [rule for rule in rules if rule.applies_to(query)]
     if not check.ok:
         return _failed(memory, check, watching, query)
-    summary = _summary(check.results, _depth(rules), curve)
+    page = _Page(check.results, curve)
+    summary = page.summary(_depth(rules))
     findings: list[Finding] = []
     leads = dict(memory.leads)
     changes: dict[str, tuple[str, str | None]] = {}
     for key in _lead_keys(rules):
         view, hold = key.split(":")
-        state, change = _advance(leads.get(key, [None, None, 0]), _leader(check, view), int(hold))
+        state, change = _advance(leads.get(key, [None, None, 0]), page.leader(view), int(hold))
         leads[key] = state
         if change is not None:
             changes[key] = change
     if memory.previous is not None:
         for rule in watching:
-            findings.extend(_fire(rule, memory, summary, check, changes, query, memory.previous))
+            findings.extend(_fire(rule, memory, summary, page, changes, query, memory.previous))
     top_seen = dict(memory.top_seen)
     for url, _, rank, _, _, _ in summary["organic"]:
         top_seen[url] = min(rank, top_seen.get(url, rank))
@@ -234,14 +235,14 @@ def _fire(
     rule: AlertRule,
     memory: Memory,
     now: Mapping[str, Any],
-    check: Observed,
+    page: _Page,
     changes: Mapping[str, tuple[str, str | None]],
     query: str,
     before: Mapping[str, Any],
 ) -> list[Finding]:
     on, base = rule.on, memory.last_ok
     if on in ("overtake", "lost"):
-        return _lead_findings(rule, check, changes, query, base)
+        return _lead_findings(rule, page, changes, query, base)
     if on == "critical-enters":
         was = {u for u, _, rank, _, stance, _ in before["organic"] if _in_top(rank, stance, rule)}
         return [
@@ -258,7 +259,7 @@ def _fire(
             if _in_top(rank, stance, rule) and url not in was
         ]
     if on == "official-leaves":
-        ranks = {url: rank for url, _, rank, _, _, _ in _organic(check.results)}
+        ranks = {url: rank for url, _, rank, _, _, _ in page.organic}
         here = {u for u, _, rank, _, stance, _ in now["organic"] if _in_top(rank, stance, rule)}
         found = []
         for url, shown, rank, _, stance, _ in before["organic"]:
@@ -304,7 +305,7 @@ def _fire(
                 f"critical result {shown} appears in the {_FEATURE_NAMES[placement]} "
                 f"(#{rank}) for {_quoted(query)}",
             )
-            for url, shown, rank, placement in _critical_features(check.results)
+            for url, shown, rank, placement in page.features
             if url not in was
         ]
     if on == "critical-share":
@@ -316,8 +317,8 @@ def _fire(
                 rule=rule,
                 kind=on,
                 baseline=base,
-                official=_best_ref(check.results, Stance.OFFICIAL, "organic"),
-                critical=_best_ref(check.results, Stance.CRITICAL, "organic"),
+                official=page.ref(_OFFICIAL, "organic"),
+                critical=page.ref(_CRITICAL, "organic"),
                 text=f"the critical share of voice for {_quoted(query)} rose from "
                 f"{then:.0f}% to {share:.0f}% (+{share - then:.0f} points, organic top 10)",
             )
@@ -330,8 +331,8 @@ def _fire(
                 rule=rule,
                 kind=on,
                 baseline=base,
-                official=_best_ref(check.results, Stance.OFFICIAL, "organic"),
-                critical=_best_ref(check.results, Stance.CRITICAL, "organic"),
+                official=page.ref(_OFFICIAL, "organic"),
+                critical=page.ref(_CRITICAL, "organic"),
                 text=f"the official ad in the top block for {_quoted(query)} is gone "
                 "(it ran at the previous check)",
             )
@@ -341,7 +342,7 @@ def _fire(
 
 def _lead_findings(
     rule: AlertRule,
-    check: Observed,
+    page: _Page,
     changes: Mapping[str, tuple[str, str | None]],
     query: str,
     base: int,
@@ -351,11 +352,11 @@ def _lead_findings(
         change = changes.get(f"{view}:{rule.hold}")
         if change is None or change[1] is None:
             continue
-        kind = "overtake" if change[0] == Stance.OFFICIAL else "lost"
+        kind = "overtake" if change[0] == _OFFICIAL else "lost"
         if kind != rule.on:
             continue
-        official = _best_ref(check.results, Stance.OFFICIAL, view)
-        critical = _best_ref(check.results, Stance.CRITICAL, view)
+        official = page.ref(_OFFICIAL, view)
+        critical = page.ref(_CRITICAL, view)
         subject = official if kind == "overtake" else critical
         where = "organic results" if view == "organic" else "whole page (ads included)"
         if kind == "overtake":
@@ -376,7 +377,7 @@ def _lead_findings(
                 baseline=base,
                 view=view,
                 url=subject.url if subject else None,
-                norm_url=_norm_of(check.results, subject),
+                norm_url=page.norm_of(subject),
                 position=subject.position if subject else None,
                 official=official,
                 critical=critical,
@@ -403,88 +404,86 @@ def _url_finding(
 # --- reading a check ------------------------------------------------------------------------
 
 
-def _summary(results: Sequence[Seen], depth: int, curve: Sequence[float]) -> dict[str, Any]:
-    """What the next check compares with: the organic top, critical features, ads, share."""
-    return {
-        "organic": [
-            [url, shown, rank, page_position, stance, labelled]
-            for url, shown, rank, page_position, stance, labelled in _organic(results)
-            if rank <= depth
-        ],
-        "features": sorted({url for url, _, _, _ in _critical_features(results)}),
-        "top_ad": any(
-            r.placement == Placement.PAID and r.block == "top" and r.stance == Stance.OFFICIAL
-            for r in results
-        ),
-        "share": _critical_share(results, curve),
-    }
+class _Page:
+    """One successful check, read in one pass: what every rule compares."""
+
+    def __init__(self, results: Sequence[Seen], curve: Sequence[float]) -> None:
+        """Index ``results``: organic by URL (best rank), critical features, the best of each
+        side per view, the official top ad and the critical share."""
+        organic: dict[str, tuple[str, str, int, int, str, bool]] = {}
+        features: dict[str, tuple[str, str, int, str]] = {}
+        best: dict[tuple[str, str], Seen] = {}
+        self.top_ad = False
+        for r in results:
+            stance, placement = r.stance, r.placement
+            if placement == _ORGANIC:
+                known = organic.get(r.norm_url)
+                if known is None or r.rank < known[2]:
+                    row = (r.norm_url, r.url, r.rank, r.page_position, stance, r.labelled)
+                    organic[r.norm_url] = row
+            elif stance == _CRITICAL and placement in FEATURE_PLACEMENTS:
+                features.setdefault(r.norm_url, (r.norm_url, r.url, r.rank, placement))
+            elif placement == _PAID and stance == _OFFICIAL and r.block == "top":
+                self.top_ad = True
+            if stance in _SIDES:
+                mark = best.get((stance, "page"))
+                if mark is None or r.page_position < mark.page_position:
+                    best[(stance, "page")] = r
+                if placement == _ORGANIC:
+                    mark = best.get((stance, "organic"))
+                    if mark is None or r.rank < mark.rank:
+                        best[(stance, "organic")] = r
+        self.organic = sorted(organic.values(), key=lambda row: row[2])
+        self.features = list(features.values())
+        self._best = best
+        self.share = _critical_share(self.organic, curve)
+
+    def summary(self, depth: int) -> dict[str, Any]:
+        """What the next check compares with (kept in the memory, as JSON)."""
+        return {
+            "organic": [list(row) for row in self.organic if row[2] <= depth],
+            "features": sorted(features[0] for features in self.features),
+            "top_ad": self.top_ad,
+            "share": self.share,
+        }
+
+    def ref(self, stance: str, view: str) -> Ref | None:
+        """The best result of ``stance`` in ``view`` (organic rank, or page position)."""
+        found = self._best.get((stance, view))
+        if found is None:
+            return None
+        return Ref(found.url, found.rank if view == "organic" else found.page_position)
+
+    def leader(self, view: str) -> str | None:
+        """Who leads ``view`` at this check."""
+        official, critical = self.ref(_OFFICIAL, view), self.ref(_CRITICAL, view)
+        return leader_of(
+            official.position if official else None, critical.position if critical else None
+        )
+
+    def norm_of(self, ref: Ref | None) -> str | None:
+        """The normalised URL of a best result."""
+        if ref is None:
+            return None
+        return next((r.norm_url for r in self._best.values() if r.url == ref.url), ref.url)
 
 
-def _organic(results: Sequence[Seen]) -> list[tuple[str, str, int, int, str, bool]]:
-    """(norm_url, url, rank, page_position, stance, labelled) of each organic result, best
-    rank first; a URL listed twice counts at its best rank."""
-    best: dict[str, tuple[str, str, int, int, str, bool]] = {}
-    for r in results:
-        if r.placement == Placement.ORGANIC and (
-            r.norm_url not in best or r.rank < best[r.norm_url][2]
-        ):
-            best[r.norm_url] = (r.norm_url, r.url, r.rank, r.page_position, r.stance, r.labelled)
-    return sorted(best.values(), key=lambda row: row[2])
-
-
-def _critical_features(results: Sequence[Seen]) -> list[tuple[str, str, int, str]]:
-    seen: dict[str, tuple[str, str, int, str]] = {}
-    for r in results:
-        if r.placement in FEATURE_PLACEMENTS and r.stance == Stance.CRITICAL:
-            seen.setdefault(r.norm_url, (r.norm_url, r.url, r.rank, r.placement))
-    return list(seen.values())
-
-
-def _critical_share(results: Sequence[Seen], curve: Sequence[float]) -> float | None:
+def _critical_share(
+    organic: Sequence[tuple[str, str, int, int, str, bool]], curve: Sequence[float]
+) -> float | None:
     """The critical share of the organic top 10's CTR weight, in percent (None: no weight)."""
     total = critical = 0.0
-    for r in results:
-        if r.placement == Placement.ORGANIC and r.rank <= min(_SHARE_DEPTH, len(curve)):
-            weight = curve[r.rank - 1]
+    depth = min(_SHARE_DEPTH, len(curve))
+    for _, _, rank, _, stance, _ in organic:
+        if rank <= depth:
+            weight = curve[rank - 1]
             total += weight
-            critical += weight if r.stance == Stance.CRITICAL else 0.0
+            critical += weight if stance == _CRITICAL else 0.0
     return 100.0 * critical / total if total > 0 else None
 
 
-def _leader(check: Observed, view: str) -> str | None:
-    official = _best_position(check.results, Stance.OFFICIAL, view)
-    critical = _best_position(check.results, Stance.CRITICAL, view)
-    return leader_of(official, critical)
-
-
-def _best_position(results: Sequence[Seen], stance: str, view: str) -> int | None:
-    ref = _best_ref(results, stance, view)
-    return ref.position if ref else None
-
-
-def _best_ref(results: Sequence[Seen], stance: str, view: str) -> Ref | None:
-    """The best result of ``stance`` in ``view`` (organic rank, or page position)."""
-    best: Seen | None = None
-    for r in results:
-        if r.stance != stance or (view == "organic" and r.placement != Placement.ORGANIC):
-            continue
-        if best is None or _position(r, view) < _position(best, view):
-            best = r
-    return Ref(best.url, _position(best, view)) if best else None
-
-
-def _position(result: Seen, view: str) -> int:
-    return result.rank if view == "organic" else result.page_position
-
-
-def _norm_of(results: Sequence[Seen], ref: Ref | None) -> str | None:
-    if ref is None:
-        return None
-    return next((r.norm_url for r in results if r.url == ref.url), ref.url)
-
-
 def _in_top(rank: int, stance: str, rule: AlertRule) -> bool:
-    wanted = Stance.CRITICAL if rule.on == "critical-enters" else Stance.OFFICIAL
+    wanted = _CRITICAL if rule.on == "critical-enters" else _OFFICIAL
     return rank <= rule.top and stance == wanted
 
 

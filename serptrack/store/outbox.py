@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -86,6 +86,7 @@ class _Keyword:
     country: str
     language: str
     device: str
+    changed: Any  # the campaign's updated_at, as the driver gives it (a cache key only)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
     if not stored:
         return 0
     keywords = _keywords(connection, {check.keyword_id for check in stored})
-    alerting = _alerting(connection, {k.campaign_id for k in keywords.values()})
+    alerting = _alerting(connection, {k.campaign_id: k.changed for k in keywords.values()})
     mine = sorted(
         (c for c in stored if keywords[c.keyword_id].campaign_id in alerting),
         key=lambda c: (c.keyword_id, c.observed_at, c.check_id),
@@ -137,45 +138,65 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
 
 
 def _keywords(connection: Connection, ids: Iterable[int]) -> dict[int, _Keyword]:
-    k, c = KEYWORDS, CAMPAIGNS
-    rows = connection.execute(
-        select(
-            k.c.id,
-            k.c.campaign_id,
-            c.c.name,
-            k.c.query,
-            k.c.country,
-            k.c.language,
-            k.c.device,
-        )
-        .join(c, c.c.id == k.c.campaign_id)
-        .where(k.c.id.in_(sorted(ids)))
+    """The keywords of ``ids`` with their campaign's name and last change (one query).
+
+    Driver-level SQL on this path and the memory's: SQLAlchemy's statement handling costs
+    several times the query itself here, once per batch of checks.
+    """
+    chosen = sorted(ids)
+    rows = connection.exec_driver_sql(
+        "SELECT k.id, k.campaign_id, c.name, c.updated_at, k.query, k.country, k.language,"
+        " k.device FROM keywords k JOIN campaigns c ON c.id = k.campaign_id"
+        f" WHERE k.id IN ({_markers(connection, len(chosen))})",
+        tuple(chosen),
     )
     return {
-        row.id: _Keyword(
-            row.id, row.campaign_id, row.name, row.query, row.country, row.language, row.device
-        )
+        row[0]: _Keyword(row[0], row[1], row[2], row[4], row[5], row[6], row[7], row[3])
         for row in rows
     }
 
 
-def _alerting(connection: Connection, campaign_ids: Iterable[int]) -> dict[int, _Alerting]:
-    """The campaigns among ``campaign_ids`` that have alert rules."""
+def _markers(connection: Connection, count: int) -> str:
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([marker] * count)
+
+
+def _alerting(connection: Connection, campaigns: Mapping[int, dt.datetime]) -> dict[int, _Alerting]:
+    """The campaigns among ``campaigns`` (id -> last change) that have alert rules.
+
+    What a campaign alerts with changes only when ``apply`` changes the campaign (and so its
+    ``updated_at``): a process keeps it per (campaign, updated_at) instead of reading the
+    settings and rules at every batch.
+    """
     found = {}
-    rows = connection.execute(
-        select(CAMPAIGNS.c.id, CAMPAIGNS.c.settings).where(CAMPAIGNS.c.id.in_(sorted(campaign_ids)))
-    )
-    for row in rows:
-        settings = row.settings or {}
-        alerts = from_settings(settings.get("alerts"))
-        if not alerts.rules:
-            continue
-        rules = tuple(read_rules(connection, row.id))
-        curve = curve_from_settings(settings.get("analysis")).positions
-        found[row.id] = _Alerting(
-            alerts, _labeller(rules), tuple(curve), _basis(rules, alerts.rules, curve)
-        )
+    for campaign_id, updated_at in campaigns.items():
+        key = (str(connection.engine.url), campaign_id, updated_at)
+        if key not in _ALERTING:
+            _ALERTING[key] = _read_alerting(connection, campaign_id)
+            while len(_ALERTING) > 256:
+                _ALERTING.pop(next(iter(_ALERTING)))
+        how = _ALERTING[key]
+        if how is not None:
+            found[campaign_id] = how
     return found
+
+
+_ALERTING: dict[tuple[str, int, Any], _Alerting | None] = {}
+
+
+def _read_alerting(connection: Connection, campaign_id: int) -> _Alerting | None:
+    settings = (
+        connection.execute(
+            select(CAMPAIGNS.c.settings).where(CAMPAIGNS.c.id == campaign_id)
+        ).scalar_one()
+        or {}
+    )
+    alerts = from_settings(settings.get("alerts"))
+    if not alerts.rules:
+        return None
+    rules = tuple(read_rules(connection, campaign_id))
+    curve = curve_from_settings(settings.get("analysis")).positions
+    return _Alerting(alerts, _labeller(rules), tuple(curve), _basis(rules, alerts.rules, curve))
 
 
 @functools.lru_cache(maxsize=64)
@@ -204,23 +225,34 @@ def _lock_memories(
 ) -> dict[int, tuple[str, Memory | None]]:
     """(basis, memory) of each keyword's memory row, created when missing and locked
     (PostgreSQL: ``FOR UPDATE``, in keyword order, so batches never wait on each other in
-    opposite orders). A memory of another version is None."""
-    m = ALERT_MEMORY
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(
-        insert(m).on_conflict_do_nothing(index_elements=["keyword_id"]),
-        [{"keyword_id": k, "check_id": 0, "basis": "", "state": {}} for k in keyword_ids],
-    )
-    query = select(m.c.keyword_id, m.c.check_id, m.c.observed_at, m.c.basis, m.c.state).where(
-        m.c.keyword_id.in_(keyword_ids)
+    opposite orders). A memory of another version is None; a row just created holds none."""
+    found = _memory_rows(connection, keyword_ids)
+    missing = [k for k in keyword_ids if k not in found]
+    if missing:
+        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            insert(ALERT_MEMORY).on_conflict_do_nothing(index_elements=["keyword_id"]),
+            [{"keyword_id": k, "check_id": 0, "basis": "", "state": {}} for k in missing],
+        )
+        found.update(_memory_rows(connection, missing))  # a racing batch's rows, if any
+    return found
+
+
+def _memory_rows(
+    connection: Connection, keyword_ids: list[int]
+) -> dict[int, tuple[str, Memory | None]]:
+    sql = (
+        "SELECT keyword_id, basis, state FROM alert_memory"
+        f" WHERE keyword_id IN ({_markers(connection, len(keyword_ids))})"
     )
     if connection.dialect.name == "postgresql":
-        query = query.order_by(m.c.keyword_id).with_for_update()
-    return {
-        row.keyword_id: (row.basis, Memory.from_state(row.check_id, row.observed_at, row.state))
-        for row in connection.execute(query)
-        if row.basis  # a row just created holds no memory yet
-    }
+        sql += " ORDER BY keyword_id FOR UPDATE"
+    found: dict[int, tuple[str, Memory | None]] = {}
+    for keyword_id, basis, state in connection.exec_driver_sql(sql, tuple(keyword_ids)):
+        if isinstance(state, str | bytes):
+            state = json.loads(state)
+        found[keyword_id] = (basis, Memory.from_state(state) if basis else None)
+    return found
 
 
 def _rebuilt(
@@ -312,34 +344,30 @@ def _seen(
 def _save_memories(
     connection: Connection, memories: Mapping[int, Memory], how: Mapping[int, _Alerting]
 ) -> None:
-    m = ALERT_MEMORY
-    statement = (
-        update(m)
-        .where(m.c.keyword_id == _bind("k"))
-        .values(
-            check_id=_bind("check_id"),
-            observed_at=_bind("observed_at"),
-            basis=_bind("basis"),
-            state=_bind("state"),
-        )
-    )
-    connection.execute(
-        statement,
+    postgresql = connection.dialect.name == "postgresql"
+    marker = "%s" if postgresql else "?"
+    state = f"CAST({marker} AS JSON)" if postgresql else marker
+    connection.exec_driver_sql(
+        f"UPDATE alert_memory SET check_id = {marker}, observed_at = {marker},"
+        f" basis = {marker}, state = {state} WHERE keyword_id = {marker}",
         [
-            {
-                "k": keyword_id,
-                "check_id": memory.check_id,
-                "observed_at": memory.at,
-                "basis": how[keyword_id].basis,
-                "state": memory.to_state(),
-            }
+            (
+                memory.check_id,
+                _driver_time(memory.at, postgresql),
+                how[keyword_id].basis,
+                json.dumps(memory.to_state(), separators=(",", ":")),
+                keyword_id,
+            )
             for keyword_id, memory in memories.items()
         ],
     )
 
 
-def _bind(name: str) -> Any:
-    return bindparam(name)
+def _driver_time(at: dt.datetime | None, postgresql: bool) -> Any:
+    """``at`` as :class:`~serptrack.models.UTCDateTime` would bind it."""
+    if at is None or postgresql:
+        return at
+    return at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -357,34 +385,35 @@ def _insert_findings(
     alerting: Mapping[int, _Alerting],
     now: dt.datetime,
 ) -> int:
-    inserted = 0
+    """Insert the batch's events (noise control applied) and their deliveries; return how
+    many events were new. A handful of statements per batch, whatever the events."""
+    events: list[dict[str, Any]] = []
+    channels: dict[str, tuple[str, ...]] = {}
     for campaign_id in sorted({keyword.campaign_id for keyword, _, _ in found}):
         if connection.dialect.name == "postgresql":  # daily caps count across workers
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:space, :campaign)"),
                 {"space": _LOCK_SPACE, "campaign": campaign_id},
             )
-        settings = alerting[campaign_id].settings
-        for ordinal, (keyword, check, finding) in enumerate(found):
-            if keyword.campaign_id == campaign_id:
-                inserted += _insert_finding(
-                    connection, keyword, check, finding, settings, now, ordinal
-                )
-    return inserted
+        mine = [item for item in found if item[0].campaign_id == campaign_id]
+        noise = _Noise.read(connection, campaign_id, mine, alerting[campaign_id].settings)
+        for ordinal, (keyword, check, finding) in enumerate(mine):
+            row = _event_row(keyword, check, finding, now, ordinal)
+            row["suppressed"] = noise.admit(row, finding.rule)
+            events.append(row)
+            channels[row["id"]] = () if row["suppressed"] else finding.rule.channels
+            notice = noise.notice(row, finding.rule)
+            if notice is not None:
+                events.append(notice)
+                channels[notice["id"]] = finding.rule.channels
+    return _insert_events(connection, events, channels)
 
 
-def _insert_finding(
-    connection: Connection,
-    keyword: _Keyword,
-    check: StoredCheck,
-    finding: Finding,
-    settings: AlertSettings,
-    now: dt.datetime,
-    ordinal: int,
-) -> int:
+def _event_row(
+    keyword: _Keyword, check: StoredCheck, finding: Finding, now: dt.datetime, ordinal: int
+) -> dict[str, Any]:
     rule = finding.rule
-    day = check.observed_at.astimezone(dt.UTC).date()
-    row = {
+    return {
         "id": event_id(
             keyword.id,
             rule.key,
@@ -400,7 +429,7 @@ def _insert_finding(
         "kind": finding.kind,
         "view": finding.view,
         "at": check.observed_at,
-        "day": day,
+        "day": check.observed_at.astimezone(dt.UTC).date(),
         "url": finding.url,
         "position": finding.position,
         "official_url": finding.official.url if finding.official else None,
@@ -412,16 +441,89 @@ def _insert_finding(
         "ordinal": ordinal,
         "created_at": now,
     }
-    if _cooling(connection, keyword.id, rule.key, finding.url, check.observed_at, settings):
-        row["suppressed"] = "cooldown"
-    elif _sent_today(connection, keyword.campaign_id, rule.key, day) >= settings.daily_cap:
-        row["suppressed"] = "daily-cap"
-    if not _insert_event(connection, row, () if row["suppressed"] else rule.channels):
-        return 0
-    if row["suppressed"] == "daily-cap":
-        notice = {
+
+
+@dataclass
+class _Noise:
+    """Cooldown and daily caps over one campaign's events of a batch: what is stored already,
+    plus what this batch admits as it goes."""
+
+    settings: AlertSettings
+    last_sent: dict[tuple[int, str, str | None], dt.datetime]  # (keyword, rule, url) -> at
+    sent: dict[tuple[str, dt.date], int]  # (rule, day) -> deliveries counted
+    noticed: set[tuple[str, dt.date]]
+
+    @classmethod
+    def read(
+        cls,
+        connection: Connection,
+        campaign_id: int,
+        found: Sequence[tuple[_Keyword, StoredCheck, Finding]],
+        settings: AlertSettings,
+    ) -> _Noise:
+        """What the stored events say about the rules and days of ``found``."""
+        e = ALERT_EVENTS
+        rules = sorted({finding.rule.key for _, _, finding in found})
+        days = sorted({check.observed_at.astimezone(dt.UTC).date() for _, check, _ in found})
+        sent: dict[tuple[str, dt.date], int] = {}
+        noticed: set[tuple[str, dt.date]] = set()
+        rows = connection.execute(
+            select(e.c.rule, e.c.day, e.c.kind, func.count().label("n"))
+            .where(
+                e.c.campaign_id == campaign_id,
+                e.c.rule.in_(rules),
+                e.c.day.in_(days),
+                e.c.suppressed.is_(None),
+            )
+            .group_by(e.c.rule, e.c.day, e.c.kind)
+        )
+        for row in rows:
+            if row.kind == CAP_REACHED:
+                noticed.add((row.rule, row.day))
+            else:
+                sent[(row.rule, row.day)] = sent.get((row.rule, row.day), 0) + row.n
+        last_sent: dict[tuple[int, str, str | None], dt.datetime] = {}
+        if settings.cooldown_seconds > 0:
+            since = min(c.observed_at for _, c, _ in found) - dt.timedelta(
+                seconds=settings.cooldown_seconds
+            )
+            keywords = sorted({keyword.id for keyword, _, _ in found})
+            for row in connection.execute(
+                select(e.c.keyword_id, e.c.rule, e.c.url, func.max(e.c.at).label("at"))
+                .where(
+                    e.c.keyword_id.in_(keywords),
+                    e.c.rule.in_(rules),
+                    e.c.suppressed.is_(None),
+                    e.c.at > since,
+                )
+                .group_by(e.c.keyword_id, e.c.rule, e.c.url)
+            ):
+                last_sent[(row.keyword_id, row.rule, row.url)] = _aware(row.at)
+        return cls(settings, last_sent, sent, noticed)
+
+    def admit(self, row: Mapping[str, Any], rule: AlertRule) -> str | None:
+        """None when the event is to be sent, else why not (``cooldown``, ``daily-cap``)."""
+        key = (row["keyword_id"], rule.key, row["url"])
+        last = self.last_sent.get(key)
+        cooldown = dt.timedelta(seconds=self.settings.cooldown_seconds)
+        if cooldown and last is not None and last <= row["at"] < last + cooldown:
+            return "cooldown"
+        if self.sent.get((rule.key, row["day"]), 0) >= self.settings.daily_cap:
+            return "daily-cap"
+        self.sent[(rule.key, row["day"])] = self.sent.get((rule.key, row["day"]), 0) + 1
+        if cooldown:
+            self.last_sent[key] = row["at"]
+        return None
+
+    def notice(self, row: Mapping[str, Any], rule: AlertRule) -> dict[str, Any] | None:
+        """The one "cap reached" notice of the rule's day, when ``row`` is the first capped."""
+        day = row["day"]
+        if row["suppressed"] != "daily-cap" or (rule.key, day) in self.noticed:
+            return None
+        self.noticed.add((rule.key, day))
+        return {
             **row,
-            "id": event_id(keyword.campaign_id, rule.key, CAP_REACHED, day),
+            "id": event_id(row["campaign_id"], rule.key, CAP_REACHED, day),
             "keyword_id": None,
             "kind": CAP_REACHED,
             "view": None,
@@ -432,77 +534,38 @@ def _insert_finding(
             "critical_url": None,
             "critical_position": None,
             "suppressed": None,
-            "text": f"rule {rule.key!r} reached its daily cap of {settings.daily_cap} alerts for "
-            f"{day.isoformat()} (UTC); later events of the day are listed by "
+            "text": f"rule {rule.key!r} reached its daily cap of {self.settings.daily_cap} "
+            f"alerts for {day.isoformat()} (UTC); later events of the day are listed by "
             "`serptrack alerts list`, not sent",
         }
-        _insert_event(connection, notice, rule.channels)
-    return 1
 
 
-def _insert_event(connection: Connection, row: Mapping[str, Any], channels: Sequence[str]) -> bool:
-    """Insert one event and its deliveries; False when an event with its id exists already."""
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    created = connection.execute(
-        insert(ALERT_EVENTS)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(ALERT_EVENTS.c.id),
-        [dict(row)],
-    ).first()
-    if created is None:
-        return False
-    if channels:
-        connection.execute(
-            ALERT_DELIVERIES.insert(),
-            [
-                {"event_id": row["id"], "channel": name, "state": "pending", "attempts": 0}
-                for name in dict.fromkeys(channels)
-            ],
-        )
-    return True
-
-
-def _cooling(
+def _insert_events(
     connection: Connection,
-    keyword_id: int,
-    rule: str,
-    url: str | None,
-    at: dt.datetime,
-    settings: AlertSettings,
-) -> bool:
-    if settings.cooldown_seconds <= 0:
-        return False
+    events: Sequence[Mapping[str, Any]],
+    channels: Mapping[str, Sequence[str]],
+) -> int:
+    """Insert ``events`` (those whose id is stored already are left as they are) and the
+    deliveries of the new ones; return how many were new."""
     e = ALERT_EVENTS
-    since = at - dt.timedelta(seconds=settings.cooldown_seconds)
-    same_url = e.c.url.is_(None) if url is None else e.c.url == url
-    found = connection.execute(
-        select(e.c.id)
-        .where(
-            e.c.keyword_id == keyword_id,
-            e.c.rule == rule,
-            same_url,
-            e.c.suppressed.is_(None),
-            e.c.at > since,
-            e.c.at <= at,
-        )
-        .limit(1)
-    ).first()
-    return found is not None
-
-
-def _sent_today(connection: Connection, campaign_id: int, rule: str, day: dt.date) -> int:
-    e = ALERT_EVENTS
-    return int(
+    ids = [row["id"] for row in events]
+    stored = {row.id for row in connection.execute(select(e.c.id).where(e.c.id.in_(ids)))}
+    new = [row for row in events if row["id"] not in stored]
+    if not new:
+        return 0
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(insert(e).on_conflict_do_nothing(index_elements=["id"]), new)
+    deliveries = [
+        {"event_id": row["id"], "channel": name, "state": "pending", "attempts": 0}
+        for row in new
+        for name in dict.fromkeys(channels.get(row["id"], ()))
+    ]
+    if deliveries:
         connection.execute(
-            select(func.count()).where(
-                e.c.campaign_id == campaign_id,
-                e.c.rule == rule,
-                e.c.day == day,
-                e.c.suppressed.is_(None),
-                e.c.kind != CAP_REACHED,
-            )
-        ).scalar_one()
-    )
+            insert(ALERT_DELIVERIES).on_conflict_do_nothing(index_elements=["event_id", "channel"]),
+            deliveries,
+        )
+    return sum(1 for row in new if row["kind"] != CAP_REACHED)
 
 
 def add_event(
@@ -525,8 +588,9 @@ def add_event(
         "ordinal": 0,
         "created_at": now,
     }
-    _insert_event(connection, row, channels)
-    return str(row["id"])
+    identifier = str(row["id"])
+    _insert_events(connection, [row], {identifier: tuple(channels)})
+    return identifier
 
 
 # --- delivery ---------------------------------------------------------------------------------

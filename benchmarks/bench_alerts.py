@@ -1,0 +1,211 @@
+"""What finding alert events costs a check (issue: crisis alerts; limit: 5 % of a check).
+
+Runs the same checks twice, each into a fresh SQLite database: a campaign with every alert
+kind of SPEC section 7 (nine rules, a webhook channel; nothing is delivered), and the same
+campaign without `[alerts]`. Each check is a real one: `tracker.run_checks` with the SerpApi
+provider, its JSON answered by an `httpx.MockTransport`, parsed and stored. Pages move a
+little every day, so events fire  as in a real crisis.
+
+Prints CPU per check with and without alerts, the CPU spent in `find_events` per check
+(timed around the call itself), and its ratio to the 5 % limit.
+
+Run: .venv/bin/python benchmarks/bench_alerts.py [--keywords 100] [--days 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from serptrack import store, tracker
+from serptrack.campaign import load_campaign_file
+from serptrack.store import checks as store_checks
+
+START = dt.datetime(2026, 5, 1, 7, tzinfo=dt.UTC)
+ALERTS = """
+[alerts.channels.ops]
+type = "webhook"
+url_env = "BENCH_HOOK_URL"
+
+[[alerts.rules]]
+on = "overtake"
+channels = ["ops"]
+[[alerts.rules]]
+on = "lost"
+channels = ["ops"]
+[[alerts.rules]]
+on = "critical-enters"
+channels = ["ops"]
+[[alerts.rules]]
+on = "official-leaves"
+channels = ["ops"]
+[[alerts.rules]]
+on = "new-url"
+top = 5
+channels = ["ops"]
+[[alerts.rules]]
+on = "critical-in-feature"
+channels = ["ops"]
+[[alerts.rules]]
+on = "critical-share"
+channels = ["ops"]
+[[alerts.rules]]
+on = "own-ad-missing"
+channels = ["ops"]
+[[alerts.rules]]
+on = "failing"
+channels = ["ops"]
+"""
+
+
+def campaign_text(keywords: int, alerts: bool) -> str:
+    lines = [
+        '[campaign]\nname = "bench"\n',
+        '[defaults]\nprovider = "serpapi"\ncountry = "us"\nlanguage = "en"\n',
+        '[labels]\nofficial = ["acme.example"]\ncritical = ["critic.example", "watch.example"]\n',
+    ]
+    lines += [f'[[keywords]]\nquery = "acme {n}"\n' for n in range(keywords)]
+    return "\n".join(lines) + (ALERTS if alerts else "")
+
+
+def payload(query: str, day: int) -> dict[str, Any]:
+    """A SerpApi page for ``query`` on ``day``: ads, 10 organic results, a news box.
+
+    Each keyword has its own page that drifts: a couple of neighbours swap places most days,
+    and now and then the official statement or the critical article jumps (the events).
+    """
+    n = query[5:]
+    base = [f"https://site{(int(n) * 7 + i) % 40}.example/acme-{n}/{i}" for i in range(12)]
+    base[3] = "https://acme.example/statement"
+    base[5] = f"https://critic.example/acme-{n}"
+    for d in range(day + 1):  # the page's drift up to this day, the same on every run
+        rng = random.Random(f"{query}/{d}")
+        i = rng.randrange(11)
+        base[i], base[i + 1] = base[i + 1], base[i]
+        if rng.random() < 0.05:  # a jump: one result moves to the top three
+            j = rng.randrange(3, 12)
+            base.insert(rng.randrange(3), base.pop(j))
+    rng = random.Random(f"{query}/{day}/features")
+    organic = [
+        {"position": p, "title": f"About {u}", "link": u, "snippet": "Acme recall news " * 5}
+        for p, u in enumerate(base[:10], start=1)
+    ]
+    doc: dict[str, Any] = {"search_metadata": {"status": "Success"}, "organic_results": organic}
+    if day % 10 < 7:  # the official ad runs most days
+        doc["ads"] = [
+            {
+                "position": 1,
+                "block_position": "top",
+                "title": "Acme: the facts",
+                "link": "https://acme.example/ad",
+            }
+        ]
+    critical_story = rng.random() < 0.05
+    doc["top_stories"] = [
+        {
+            "title": "Acme in the news",
+            "link": "https://critic.example/story"
+            if critical_story
+            else "https://paper.example/acme",
+        }
+    ]
+    return doc
+
+
+class Day:
+    """The day the mock answers for (the run's as-of)."""
+
+    value = 0
+
+
+def run(folder: Path, keywords: int, days: int, alerts: bool) -> tuple[float, float, int]:
+    """(CPU seconds of all checks, CPU seconds inside find_events, events found)."""
+    path = folder / f"campaign-{alerts}.toml"
+    path.write_text(campaign_text(keywords, alerts))
+    db = folder / f"bench-{alerts}.db"
+    engine = store.connect(str(db))
+    store.apply_campaign(engine, load_campaign_file(path))
+    spent = [0.0]
+    real = store_checks.find_events
+
+    def timed(*args: Any, **kwargs: Any) -> int:
+        started = time.thread_time()  # this thread's CPU only: the fetches run beside it
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[0] += time.thread_time() - started
+
+    store_checks.find_events = timed  # type: ignore[assignment]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=payload(request.url.params["q"], Day.value))
+
+    total = 0.0
+    try:
+        for day in range(days):
+            Day.value = day
+            when = START + dt.timedelta(days=day)
+            with Session(engine) as session:
+                campaign = store.get_campaign(session, "bench")
+                tasks = tracker.plan_checks(session, campaign, when)
+                tasks = [t for t in tasks]
+            providers = tracker.build_providers([campaign], tasks)
+            client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+            started = time.process_time()
+            tracker.run_checks(engine, tasks, providers, concurrency=20, client=client)
+            total += time.process_time() - started
+    finally:
+        store_checks.find_events = real  # type: ignore[assignment]
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql("SELECT count(*) FROM alert_events").scalar() or 0
+    engine.dispose()
+    return total, spent[0], int(found)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keywords", type=int, default=100)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("SERPAPI_API_KEY", "bench-key-0000")
+    checks = args.keywords * args.days
+    with_alerts: list[tuple[float, float, int]] = []
+    without: list[tuple[float, float, int]] = []
+    for _ in range(args.runs):  # alternated, so machine load hits both alike
+        with tempfile.TemporaryDirectory() as tmp:
+            without.append(run(Path(tmp), args.keywords, args.days, alerts=False))
+        with tempfile.TemporaryDirectory() as tmp:
+            with_alerts.append(run(Path(tmp), args.keywords, args.days, alerts=True))
+
+    def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+        return min(runs, key=lambda r: r[0])
+
+    plain, _, _ = best(without)
+    alerting, finding, found = best(with_alerts)
+    per_check = plain / checks * 1000
+    print(
+        f"checks:                     {checks:,} ({args.keywords} keywords x {args.days} days), best of {args.runs}"
+    )
+    print(f"events found:               {found:,} ({found / checks:.2f} per check)")
+    print(f"CPU per check, no alerts:   {per_check:.2f} ms (run_checks: fetch, parse, store)")
+    print(f"CPU per check, 9 rules:     {alerting / checks * 1000:.2f} ms")
+    print(f"find_events per check:      {finding / checks * 1000:.3f} ms")
+    share = finding / plain
+    print(f"share of a check's CPU:     {share:.1%} (limit 5%) -> {share / 0.05:.2f} of the limit")
+    print(
+        f"whole-run difference:       {(alerting - plain) / plain:+.1%} (noisier: includes memory rows)"
+    )
+
+
+if __name__ == "__main__":
+    main()
