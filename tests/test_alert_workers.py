@@ -14,7 +14,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_models
 
 from serptrack import store
 from serptrack.cli import cli
@@ -61,7 +62,7 @@ def seed_baselines(db: str) -> None:
     engine = store.connect(db)
     yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     with Session(engine) as session:
-        keywords = list(session.exec(select(Keyword)).scalars())
+        keywords = list(session.exec(select_models(Keyword).order_by(col(Keyword.id))))
     records = [
         CheckRecord(
             keyword_id=keyword.id or 0,
