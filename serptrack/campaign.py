@@ -748,6 +748,11 @@ def _file_error(
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
     kind = first["type"]
+    if loc[0] == "alerts" and len(loc) > 1 and kind != "extra_forbidden":
+        message = first["msg"].removeprefix("Value error, ")
+        if "input" in first and kind not in ("value_error", "missing"):
+            message += f" (got {first['input']!r})"
+        return CampaignFileError(path, _alert_where(text, tuple(loc[1:])), message)
     if kind == "extra_forbidden":
         key = loc[-1]
         where = _describe_loc(text, data, loc[:-1])

@@ -281,12 +281,14 @@ def _channel(name: str, values: Mapping[str, Any]) -> Channel:
             raise AlertSettingError(
                 ("channels", name, _FILE_KEY.get(key, key)),
                 f"{_FILE_KEY.get(key, key)!r} is not a setting of a {kind} channel"
-                + (f" (it is one of {' and '.join(able)} channels)" if able else ""),
+                + (f" (it is a setting of {' and '.join(able)} channels)" if able else ""),
             )
     for key in _REQUIRED[kind]:
         if not values.get(key):
+            article = "an" if kind[0] in "aeiou" else "a"
             raise AlertSettingError(
-                ("channels", name), f"a {kind} channel needs {_FILE_KEY.get(key, key)!r}"
+                ("channels", name),
+                f"{article} {kind} channel needs {_FILE_KEY.get(key, key)!r}",
             )
     for key in ("url_env", "secret_env", "password_env"):
         if key in values:
