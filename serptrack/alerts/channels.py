@@ -28,6 +28,7 @@ import html
 import ipaddress
 import json
 import random as _random
+import re
 import smtplib
 import socket
 import ssl
@@ -59,6 +60,7 @@ __all__ = [
     "email_message",
     "refused_address",
     "resolve_host",
+    "secrets_of",
     "send",
     "slack_text",
 ]
@@ -685,9 +687,10 @@ def _send_email(
 # --- one attempt, and delivery -----------------------------------------------------------
 
 
-def _secrets(channel: Channel, environ: Mapping[str, str]) -> list[str]:
-    """The values no error may show: the URL (and its path, which holds the token), the
-    signing key, the password."""
+def secrets_of(channel: Channel, environ: Mapping[str, str]) -> list[str]:
+    """The values no error may show: the URL (its path and query, and each part of them a
+    receiver could echo alone: Slack's token is one path segment), the signing key, the
+    password."""
     values = [environ.get(variable, "") for variable in channel.env_names()]
     found = [v for v in values if v] + [v.strip() for v in values if v.strip()]
     if not isinstance(channel, EmailChannel):
@@ -698,7 +701,14 @@ def _secrets(channel: Channel, environ: Mapping[str, str]) -> list[str]:
             return found
         # the IP-addressed request URL differs from the URL but keeps its path and query
         found += [p for p in (parts.path, parts.query) if len(p) > 1]
+        pieces = [*parts.path.split("/"), *re.split(r"[&=]", parts.query)]
+        found += [piece for piece in pieces if _secret_looking(piece)]
     return found
+
+
+def _secret_looking(piece: str) -> bool:
+    """A URL part long enough to be a token and not a plain word (``services``, ``hooks``)."""
+    return len(piece) >= 8 and not (piece.isalpha() and piece.islower())
 
 
 def _clean(error: str, secrets: list[str]) -> str:
@@ -741,7 +751,7 @@ def send(
         )
     error = result.error
     if error is not None:
-        error = _clean(error, _secrets(channel, environ))
+        error = _clean(error, secrets_of(channel, environ))
     return Attempt(
         channel=channel.name,
         at=at,

@@ -10,6 +10,7 @@ variable) or after :data:`MAX_ATTEMPTS` attempts over all runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 
 from ..defaults import DEFAULT_ALERT_BUDGET as DEFAULT_BUDGET
 from ..models import utcnow
+from ..redaction import redact
 from ..store import outbox
 from . import channels
 
@@ -100,10 +102,27 @@ def deliver_pending(
         return report
     own = client is None
     http = client or httpx.Client(follow_redirects=False)
+    # A receiver may echo anything: every channel's secrets are masked in every error.
+    secrets = sorted(
+        {
+            secret
+            for item in leased
+            for channel in item.campaign_channels
+            for secret in channels.secrets_of(channel, environ)
+        }
+    )
     try:
         for item in leased:
             _deliver_one(
-                engine, item, report, environ, deadline, now, monotonic, sleep, http, resolve
+                engine,
+                item,
+                report,
+                environ,
+                deadline,
+                (now, monotonic, sleep),
+                http,
+                resolve,
+                secrets,
             )
     finally:
         if own:
@@ -117,12 +136,12 @@ def _deliver_one(
     report: DeliveryReport,
     environ: Mapping[str, str],
     deadline: float,
-    now: Callable[[], dt.datetime],
-    monotonic: Callable[[], float],
-    sleep: Callable[[float], None],
+    clocks: tuple[Callable[[], dt.datetime], Callable[[], float], Callable[[float], None]],
     client: httpx.Client,
     resolve: channels.Resolver | None,
+    secrets: Sequence[str],
 ) -> None:
+    now, monotonic, sleep = clocks
     attempts: list[channels.Attempt] = []
     if item.channel is None:
         problem = (
@@ -146,6 +165,9 @@ def _deliver_one(
             now=now,
             resolve=resolve or channels.resolve_host,
         )
+    attempts = [
+        dataclasses.replace(a, error=redact(a.error, secrets)) if a.error else a for a in attempts
+    ]
     report.attempts += len(attempts)
     last = attempts[-1] if attempts else None
     state, retry_at = _outcome(item, attempts, now())

@@ -605,6 +605,7 @@ class Leased:
     channel: Channel | None
     token: str
     attempts: int = 0  # made by earlier runs
+    campaign_channels: tuple[Channel, ...] = ()  # every channel of its campaign (for secrets)
 
 
 def lease_deliveries(
@@ -685,13 +686,15 @@ def _leased(
         row = rows[event]
         if row.campaign not in channels:
             channels[row.campaign] = from_settings((row.settings or {}).get("alerts")).channels
+        known = channels[row.campaign]
         leased.append(
             Leased(
                 _alert(row),
                 name,
-                channels[row.campaign].get(name),
+                known.get(name),
                 token,
                 earlier[(event, name)],
+                tuple(known.values()),
             )
         )
     return leased
