@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from serptrack.cli import cli
+from serptrack.models import utcnow
 from tests.alert_scenario import DAYS, write_scenario
 from tests.loopback_server import Reply, Seen, base_url, loopback
 from tests.smtp_support import self_signed, smtp_server
@@ -206,3 +207,60 @@ def test_no_secret_reaches_output_the_database_or_the_attempts(
                 assert form not in output, f"{form!r} leaked into {where}"
             for where, blob in blobs.items():
                 assert form.encode() not in blob, f"{form!r} leaked into {where}"
+
+
+def test_the_readme_receiver_accepts_signed_alerts_and_refuses_forged_ones(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import http.server
+    import re
+    import time
+
+    import httpx
+
+    from serptrack.alerts import channels
+    from serptrack.alerts.message import Alert
+    from serptrack.alerts.settings import WebhookChannel
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    code = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if "Hook" in b)
+    assert len(code.strip().splitlines()) <= 10
+    servers: list[http.server.HTTPServer] = []
+
+    class Loopback(http.server.HTTPServer):
+        def __init__(self, _address: Any, handler: Any) -> None:
+            super().__init__(("127.0.0.1", 0), handler)
+            servers.append(self)
+
+    monkeypatch.setattr(http.server, "HTTPServer", Loopback)
+    monkeypatch.setenv("ACME_WEBHOOK_SECRET", SIGNING)
+    thread = threading.Thread(target=exec, args=(code, {}), daemon=True)
+    thread.start()
+    while not servers:
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{servers[0].server_address[1]}/"
+    alert = Alert(id="e1", campaign="acme", rule="overtake#1", kind="overtake", text="it works")
+    channel = WebhookChannel("ops", "HOOK_URL", "HOOK_SECRET", allow_private=True)
+    try:
+        with httpx.Client() as client:
+            signed = channels.send(
+                channel,
+                alert,
+                environ={"HOOK_URL": url, "HOOK_SECRET": SIGNING},
+                client=client,
+                timeout=5,
+                now=utcnow,
+            )
+            forged = channels.send(
+                channel,
+                alert,
+                environ={"HOOK_URL": url, "HOOK_SECRET": "not-the-secret"},
+                client=client,
+                timeout=5,
+                now=utcnow,
+            )
+    finally:
+        servers[0].shutdown()
+    assert (signed.ok, signed.status_code) == (True, 204)
+    assert (forged.ok, forged.status_code) == (False, 401)
+    assert "it works" in capsys.readouterr().out
