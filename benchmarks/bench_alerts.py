@@ -7,9 +7,12 @@ provider, its JSON answered by an `httpx.MockTransport`, parsed and stored. Page
 little every day, so events fire  as in a real crisis.
 
 Prints CPU per check with and without alerts, the CPU spent in `find_events` per check
-(timed around the call itself), and its ratio to the 5 % limit.
+(timed around the call itself, on its own thread), and its ratio to the 5 % limit. Then
+delivery timings to a webhook on 127.0.0.1: a healthy receiver, one that answers 500 before
+each 200 (retried with backoff), and one that accepts connections but never answers (the
+run must end within its budget, the events left pending).
 
-Run: .venv/bin/python benchmarks/bench_alerts.py [--keywords 100] [--days 30]
+Run: .venv/bin/python benchmarks/bench_alerts.py [--keywords 100] [--days 30] [--depth 10]
 """
 
 from __future__ import annotations
@@ -67,24 +70,24 @@ channels = ["ops"]
 """
 
 
-def campaign_text(keywords: int, alerts: bool) -> str:
+def campaign_text(keywords: int, alerts: bool, depth: int = 10) -> str:
     lines = [
         '[campaign]\nname = "bench"\n',
-        '[defaults]\nprovider = "serpapi"\ncountry = "us"\nlanguage = "en"\n',
+        f'[defaults]\nprovider = "serpapi"\ncountry = "us"\nlanguage = "en"\ndepth = {depth}\n',
         '[labels]\nofficial = ["acme.example"]\ncritical = ["critic.example", "watch.example"]\n',
     ]
     lines += [f'[[keywords]]\nquery = "acme {n}"\n' for n in range(keywords)]
     return "\n".join(lines) + (ALERTS if alerts else "")
 
 
-def payload(query: str, day: int) -> dict[str, Any]:
-    """A SerpApi page for ``query`` on ``day``: ads, 10 organic results, a news box.
+def payload(query: str, day: int, depth: int = 10) -> dict[str, Any]:
+    """A SerpApi page for ``query`` on ``day``: ads, ``depth`` organic results, a news box.
 
     Each keyword has its own page that drifts: a couple of neighbours swap places most days,
     and now and then the official statement or the critical article jumps (the events).
     """
     n = query[5:]
-    base = [f"https://site{(int(n) * 7 + i) % 40}.example/acme-{n}/{i}" for i in range(12)]
+    base = [f"https://site{(int(n) * 7 + i) % 40}.example/acme-{n}/{i}" for i in range(depth + 2)]
     base[3] = "https://acme.example/statement"
     base[5] = f"https://critic.example/acme-{n}"
     for d in range(day + 1):  # the page's drift up to this day, the same on every run
@@ -97,7 +100,7 @@ def payload(query: str, day: int) -> dict[str, Any]:
     rng = random.Random(f"{query}/{day}/features")
     organic = [
         {"position": p, "title": f"About {u}", "link": u, "snippet": "Acme recall news " * 5}
-        for p, u in enumerate(base[:10], start=1)
+        for p, u in enumerate(base[:depth], start=1)
     ]
     doc: dict[str, Any] = {"search_metadata": {"status": "Success"}, "organic_results": organic}
     if day % 10 < 7:  # the official ad runs most days
@@ -127,10 +130,12 @@ class Day:
     value = 0
 
 
-def run(folder: Path, keywords: int, days: int, alerts: bool) -> tuple[float, float, int]:
+def run(
+    folder: Path, keywords: int, days: int, alerts: bool, depth: int
+) -> tuple[float, float, int]:
     """(CPU seconds of all checks, CPU seconds inside find_events, events found)."""
     path = folder / f"campaign-{alerts}.toml"
-    path.write_text(campaign_text(keywords, alerts))
+    path.write_text(campaign_text(keywords, alerts, depth))
     db = folder / f"bench-{alerts}.db"
     engine = store.connect(str(db))
     store.apply_campaign(engine, load_campaign_file(path))
@@ -147,7 +152,7 @@ def run(folder: Path, keywords: int, days: int, alerts: bool) -> tuple[float, fl
     store_checks.find_events = timed  # type: ignore[assignment]
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=payload(request.url.params["q"], Day.value))
+        return httpx.Response(200, json=payload(request.url.params["q"], Day.value, depth))
 
     total = 0.0
     try:
@@ -171,11 +176,83 @@ def run(folder: Path, keywords: int, days: int, alerts: bool) -> tuple[float, fl
     return total, spent[0], int(found)
 
 
+def bench_delivery(folder: Path, events: int) -> None:
+    """Delivery timings: a healthy loopback receiver, one that answers 500 first, a dead one."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from serptrack.alerts import dispatch
+    from serptrack.store import outbox
+
+    failures: dict[str, int] = {}
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen = failures.get(self.path, 0)
+            failures[self.path] = seen + 1
+            fail_first = self.path == "/flaky" and b'"id"' in body and seen % 2 == 0
+            self.send_response(500 if fail_first else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead.listen(100)  # accepts connections, never answers
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    path = folder / "delivery.toml"
+    path.write_text(
+        campaign_text(1, alerts=False)
+        + '\n[alerts.channels.ops]\ntype = "webhook"\nurl_env = "BENCH_HOOK_URL"\n'
+        'allow_private = true\n\n[[alerts.rules]]\non = "lost"\nchannels = ["ops"]\n'
+    )
+    engine = store.connect(str(folder / "delivery.db"))
+    store.apply_campaign(engine, load_campaign_file(path))
+    with Session(engine) as session:
+        campaign_id = store.get_campaign(session, "bench").id or 0
+    print(f"delivery (webhook on 127.0.0.1, {events} events each):")
+    for label, url, budget in (
+        ("healthy receiver", f"{base}/hook", 60.0),
+        ("500, then 200   ", f"{base}/flaky", 60.0),
+        ("dead receiver   ", f"http://127.0.0.1:{dead.getsockname()[1]}/hook", 2.0),
+    ):
+        with engine.begin() as connection:
+            for n in range(events):
+                outbox.add_event(
+                    connection, campaign_id, "test", f"event {n}", ["ops"], dt.datetime.now(dt.UTC)
+                )
+        started = time.perf_counter()
+        report = dispatch.deliver_pending(
+            engine, environ={"BENCH_HOOK_URL": url}, budget=budget, due_only=False
+        )
+        wall = time.perf_counter() - started
+        print(
+            f"  {label}  {wall:6.2f} s ({wall / events * 1000:6.1f} ms per event), "
+            f"{report.sent} sent, {report.pending} pending, {report.attempts} attempts "
+            f"(budget {budget:g} s -> {wall / budget:.2f} of it)"
+        )
+        with engine.begin() as connection:  # the next scenario starts from an empty outbox
+            connection.exec_driver_sql(
+                "UPDATE alert_deliveries SET state = 'failed' WHERE state = 'pending'"
+            )
+    server.shutdown()
+    dead.close()
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keywords", type=int, default=100)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--depth", type=int, default=10, help="organic results per page")
+    parser.add_argument("--events", type=int, default=50, help="events per delivery scenario")
     args = parser.parse_args()
     os.environ.setdefault("SERPAPI_API_KEY", "bench-key-0000")
     checks = args.keywords * args.days
@@ -183,9 +260,9 @@ def main() -> None:
     without: list[tuple[float, float, int]] = []
     for _ in range(args.runs):  # alternated, so machine load hits both alike
         with tempfile.TemporaryDirectory() as tmp:
-            without.append(run(Path(tmp), args.keywords, args.days, alerts=False))
+            without.append(run(Path(tmp), args.keywords, args.days, False, args.depth))
         with tempfile.TemporaryDirectory() as tmp:
-            with_alerts.append(run(Path(tmp), args.keywords, args.days, alerts=True))
+            with_alerts.append(run(Path(tmp), args.keywords, args.days, True, args.depth))
 
     def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
         return min(runs, key=lambda r: r[0])
@@ -194,7 +271,8 @@ def main() -> None:
     alerting, finding, found = best(with_alerts)
     per_check = plain / checks * 1000
     print(
-        f"checks:                     {checks:,} ({args.keywords} keywords x {args.days} days), best of {args.runs}"
+        f"checks:                     {checks:,} ({args.keywords} keywords x {args.days} days, "
+        f"{args.depth} organic results each), best of {args.runs}"
     )
     print(f"events found:               {found:,} ({found / checks:.2f} per check)")
     print(f"CPU per check, no alerts:   {per_check:.2f} ms (run_checks: fetch, parse, store)")
@@ -205,6 +283,8 @@ def main() -> None:
     print(
         f"whole-run difference:       {(alerting - plain) / plain:+.1%} (noisier: includes memory rows)"
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_delivery(Path(tmp), args.events)
 
 
 if __name__ == "__main__":

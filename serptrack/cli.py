@@ -440,8 +440,9 @@ def backfill(
             tasks = tracker.plan_backfill(
                 session, chosen, first_day, last_day, now=utcnow(), retry_failed=retry_failed
             )
-        if not find_alerts:
-            tasks = [dataclasses.replace(task, alerts=False) for task in tasks]
+        # Events are found once every check is stored, in time order (checks finish in any
+        # order); without --alerts, none are.
+        tasks = [dataclasses.replace(task, alerts=False) for task in tasks]
         providers = tracker.build_providers([chosen], tasks)
         if not allow_live_past:
             tracker.refuse_live_past(tasks, providers)
@@ -463,6 +464,11 @@ def backfill(
         else:
             report = run()
         if find_alerts:
+            from .store import outbox
+
+            with engine.begin() as connection:
+                stored = [outcome.check_id for outcome in report.outcomes if outcome.check_id]
+                outbox.replay_events(connection, stored, utcnow())
             _deliver_alerts(engine, DEFAULT_ALERT_BUDGET)
     taken = len(tasks) - report.claimed
     if taken:
@@ -1272,24 +1278,35 @@ def alerts_list(
     show_default=True,
     help="Seconds to spend delivering, retries included.",
 )
+@click.option(
+    "--failed",
+    "retry_failed",
+    is_flag=True,
+    help="Also retry the deliveries given up (once the channel is fixed).",
+)
 @db_option
-def alerts_send(campaign: str | None, budget: float, db: str | None) -> None:
+def alerts_send(campaign: str | None, budget: float, retry_failed: bool, db: str | None) -> None:
     """Deliver every pending alert (of one campaign, or all), retries due or not.
 
-    Exits 1 when some delivery failed or is still pending.
+    Exits 1 when some delivery failed or is still pending. With --failed, deliveries given
+    up earlier (a channel variable unset, a receiver answering 404 ...) are tried again.
 
-    Example: serptrack alerts send acme-recall
+    Example: serptrack alerts send acme-recall --failed
     """
     from sqlmodel import Session
 
     from . import store
     from .alerts import dispatch
+    from .store import outbox
 
     with _database(db) as engine:
         campaign_id = None
         if campaign:
             with Session(engine) as session:
                 campaign_id = store.get_campaign(session, campaign).id
+        if retry_failed:
+            with engine.begin() as connection:
+                outbox.requeue_failed(connection, campaign_id)
         report = dispatch.deliver_pending(
             engine, environ=os.environ, budget=budget, campaign_id=campaign_id, due_only=False
         )

@@ -56,6 +56,7 @@ def doctor_report(
                     "failed_checks": failed,
                     "due_now": len(tracker.due_slots(session, campaign, now)),
                     "next_due": tracker.next_due(session, campaign, now),
+                    "alerts": _alerts_state(session, campaign, environ),
                 }
             )
     return {
@@ -67,6 +68,25 @@ def doctor_report(
         "now": now,
         "providers": provider_rows(environ),
         "campaigns": campaigns,
+    }
+
+
+def _alerts_state(session: Session, campaign: Any, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The campaign's alert rules, whether each channel's variables are set, and how many
+    deliveries are pending or were given up."""
+    from .alerts.settings import from_settings
+    from .store import outbox
+
+    settings = from_settings((campaign.settings or {}).get("alerts"))
+    counts = outbox.delivery_counts(session.connection(), campaign.id)
+    return {
+        "rules": len(settings.rules),
+        "channels": {
+            name: [v for v in channel.env_names() if not environ.get(v, "").strip()]
+            for name, channel in settings.channels.items()
+        },
+        "pending": counts.get("pending", 0),
+        "failed": counts.get("failed", 0),
     }
 
 
@@ -127,4 +147,14 @@ def doctor_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"    due now: {campaign['due_now']} keywords; next slot {upcoming} (run: serptrack check --due)"
         )
+        alerts = campaign["alerts"]
+        if alerts["rules"]:
+            channels = ", ".join(
+                f"{name} ({'ready' if not missing else ' and '.join(missing) + ' not set'})"
+                for name, missing in alerts["channels"].items()
+            )
+            lines.append(
+                f"    alerts: {alerts['rules']} rules to {channels}; {alerts['pending']} "
+                f"deliveries pending, {alerts['failed']} given up (serptrack alerts list)"
+            )
     return lines

@@ -435,3 +435,94 @@ def test_import_serp_finds_events_too(
             assert result.exit_code == 0, result.output
     assert facts(listed(runner, scenario)) == [EXPECTED[0]]
     assert len(receiver.bodies) == 1
+
+
+def test_alerts_send_failed_retries_what_was_given_up(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with receiving(monkeypatch, Receiver(lambda _n: Reply(404, b"no_service"))):
+        for day in DAYS[:2]:
+            check_day(runner, scenario, day)
+    assert [e["state"] for e in listed(runner, scenario)] == ["failed"]
+    receiver = Receiver()
+    with receiving(monkeypatch, receiver):
+        plain = run(runner, "alerts", "send", "--db", scenario)
+        again = run(runner, "alerts", "send", "acme-alerts", "--failed", "--db", scenario)
+    assert plain.exit_code == 0 and plain.stdout == "No alerts pending.\n"  # given up: left
+    assert again.exit_code == 0, again.output
+    assert again.stdout == "Alerts: 1 sent.\n"
+    (event,) = listed(runner, scenario)
+    assert event["state"] == "sent" and event["deliveries"][0]["attempts"] == 1
+    assert len(receiver.bodies) == 1
+
+
+def test_rules_removed_then_added_back_start_from_the_history(
+    runner: CliRunner, tmp_path: Path, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "campaign.toml"
+    with_rules = path.read_text()
+    without = with_rules.split("[alerts]")[0]
+    with receiving(monkeypatch, Receiver()):
+        for day in DAYS[:2]:
+            check_day(runner, scenario, day)
+        path.write_text(without)
+        assert run(runner, "apply", str(path), "--db", scenario).exit_code == 0
+        engine = store.connect(scenario)
+        with engine.connect() as connection:
+            assert connection.execute(select(ALERT_MEMORY.c.keyword_id)).all() == []
+        for day in DAYS[4:7]:  # checked without alerting: no memory kept
+            check_day(runner, scenario, day)
+        path.write_text(with_rules)
+        assert run(runner, "apply", str(path), "--db", scenario).exit_code == 0
+        check_day(runner, scenario, DAYS[7])
+        engine.dispose()
+    # day 8 compares with day 7 (from the history), not with day 2 (the old memory)
+    assert facts(listed(runner, scenario)) == [EXPECTED[0]] + [
+        e for e in EXPECTED if e[0] == DAYS[7]
+    ]
+
+
+def test_doctor_says_what_alerting_needs_and_what_is_pending(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACME_HOOK_URL", raising=False)
+    monkeypatch.setenv("ACME_HOOK_SECRET", SECRET)
+    for day in DAYS[:2]:
+        check_day(runner, scenario, day, "--alert-budget", "0")
+    result = run(runner, "doctor", "--db", scenario)
+    assert (
+        "    alerts: 9 rules to ops (ACME_HOOK_URL not set); 1 deliveries pending, 0 given up "
+        "(serptrack alerts list)"
+    ) in result.stdout.splitlines()
+    report = json.loads(run(runner, "doctor", "--db", scenario, "--json").stdout)
+    assert report["campaigns"][0]["alerts"] == {
+        "rules": 9,
+        "channels": {"ops": ["ACME_HOOK_URL"]},
+        "pending": 1,
+        "failed": 0,
+    }
+    assert SECRET not in result.stdout
+
+
+def test_backfill_alerts_finds_the_events_in_time_order_whatever_order_checks_finish(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = Receiver()
+    with receiving(monkeypatch, receiver):
+        result = run(
+            runner,
+            "backfill",
+            "acme-alerts",
+            "--from",
+            DAYS[0],
+            "--to",
+            DAYS[-1],
+            "--alerts",
+            "--concurrency",
+            "9",
+            "--db",
+            scenario,
+        )
+    assert result.exit_code == 1  # days 3 and 4
+    assert facts(listed(runner, scenario)) == EXPECTED
+    assert len(receiver.bodies) == len(EXPECTED)

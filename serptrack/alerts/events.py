@@ -15,6 +15,7 @@ and dropping the findings, so a rebuilt memory and a kept one always agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -30,6 +31,7 @@ __all__ = [
     "Observed",
     "Ref",
     "Seen",
+    "reach",
     "rebuild",
     "step",
 ]
@@ -155,26 +157,27 @@ def step(
     """
     if memory.at is not None and (check.at, check.check_id) <= (memory.at, memory.check_id):
         return memory, []
-    watching = [rule for rule in rules if rule.applies_to(query)]
+    watching, depth, lead_keys = _plan(tuple(rules), query)
     if not check.ok:
         return _failed(memory, check, watching, query)
     page = _Page(check.results, curve)
-    summary = page.summary(_depth(rules))
+    summary = page.summary(depth)
     findings: list[Finding] = []
     leads = dict(memory.leads)
     changes: dict[str, tuple[str, str | None]] = {}
-    for key in _lead_keys(rules):
-        view, hold = key.split(":")
-        state, change = _advance(leads.get(key, [None, None, 0]), page.leader(view), int(hold))
+    for key, view, hold in lead_keys:
+        state, change = _advance(leads.get(key, _NO_LEAD), page.leader(view), hold)
         leads[key] = state
         if change is not None:
             changes[key] = change
     if memory.previous is not None:
         for rule in watching:
             findings.extend(_fire(rule, memory, summary, page, changes, query, memory.previous))
-    top_seen = dict(memory.top_seen)
-    for url, _, rank, _, _, _ in summary["organic"]:
-        top_seen[url] = min(rank, top_seen.get(url, rank))
+    top_seen = memory.top_seen
+    if any(top_seen.get(row[0], depth + 1) > row[2] for row in summary["organic"]):
+        top_seen = dict(top_seen)
+        for url, _, rank, _, _, _ in summary["organic"]:
+            top_seen[url] = min(rank, top_seen.get(url, rank))
     after = Memory(
         check_id=check.check_id,
         at=check.at,
@@ -485,6 +488,25 @@ def _critical_share(
 def _in_top(rank: int, stance: str, rule: AlertRule) -> bool:
     wanted = _CRITICAL if rule.on == "critical-enters" else _OFFICIAL
     return rank <= rule.top and stance == wanted
+
+
+_NO_LEAD: list[Any] = [None, None, 0]
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(
+    rules: tuple[AlertRule, ...], query: str
+) -> tuple[list[AlertRule], int, list[tuple[str, str, int]]]:
+    """What ``step`` needs of the rules for one keyword, worked out once: the rules watching
+    ``query``, how deep the memory keeps the organic top, and the lead states to follow."""
+    keys = [(key, key.split(":")[0], int(key.split(":")[1])) for key in _lead_keys(rules)]
+    return [rule for rule in rules if rule.applies_to(query)], _depth(rules), keys
+
+
+def reach(rules: Sequence[AlertRule]) -> int:
+    """The organic rank up to which every result matters to ``rules``; beyond it, and outside
+    organic results, only official and critical ones do (a caller may leave the rest out)."""
+    return max(_depth(rules), _SHARE_DEPTH)
 
 
 def _depth(rules: Sequence[AlertRule]) -> int:

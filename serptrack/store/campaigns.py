@@ -14,6 +14,7 @@ from ..classify import Labeller, Rule
 from ..errors import NotFoundError
 from ..models import Annotation, Campaign, Check, Keyword, LabelRule, utcnow
 from ..vocabulary import CheckStatus, identity_of
+from .outbox import forget_memories
 from .stances import bring_up_to_date
 
 if TYPE_CHECKING:
@@ -100,6 +101,10 @@ def apply_campaign(
             )
         # labels apply retroactively: relabel every URL already seen, in this same transaction
         bring_up_to_date(session.connection(), campaign.id, spec.rules)
+        if not spec.alerts.rules:
+            # No rule keeps the alert memory current from now on: forget it, so rules added
+            # back later start from the stored history, never from a stale memory.
+            forget_memories(session.connection(), campaign.id)
         summary.rules = len(spec.rules)
         summary.annotations = len(spec.annotations)
         summary.keywords_active = len(spec.keywords)

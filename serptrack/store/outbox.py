@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..alerts.events import Finding, Memory, Observed, Seen, rebuild, step
+from ..alerts.events import Finding, Memory, Observed, Seen, reach, rebuild, step
 from ..alerts.message import Alert
 from ..alerts.settings import AlertRule, AlertSettings, Channel, from_settings
 from ..classify import Labeller, Rule
@@ -51,12 +51,15 @@ __all__ = [
     "Leased",
     "StoredCheck",
     "add_event",
+    "delivery_counts",
     "event_id",
     "find_events",
+    "forget_memories",
     "lease_deliveries",
     "list_events",
-    "pending_count",
     "record_attempts",
+    "replay_events",
+    "requeue_failed",
 ]
 
 CAP_REACHED = "cap-reached"  # the one notice a rule sends when its daily cap is reached
@@ -97,6 +100,7 @@ class _Alerting:
     labeller: Labeller
     curve: tuple[float, ...]
     basis: str
+    reach: int  # see serptrack.alerts.events.reach
 
 
 # --- the write path ---------------------------------------------------------------------------
@@ -128,12 +132,59 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
             memory = kept if kept is not None and basis == how.basis else None
         if memory is None:  # new, or computed under other rules: from the stored history
             memory = _rebuilt(connection, keyword, how, batch_ids)
-        observed = _observed(check, how.labeller)
+        observed = _observed(check, how)
         memory, findings = step(memory, observed, how.settings.rules, keyword.query, how.curve)
         changed[check.keyword_id] = memory
         if check.alerts:
             found.extend((keyword, check, finding) for finding in findings)
     _save_memories(connection, changed, {k: alerting[keywords[k].campaign_id] for k in changed})
+    return _insert_findings(connection, found, alerting, now) if found else 0
+
+
+def replay_events(connection: Connection, check_ids: Iterable[int], now: dt.datetime) -> int:
+    """The events of checks stored without finding them (``backfill --alerts``, whose checks
+    finish in any order): each keyword's history is stepped in time order, once every check
+    is stored, and only what these checks fire is inserted. Return how many events were new."""
+    ids = set(check_ids)
+    keyword_of: dict[int, int] = {}
+    chosen = sorted(ids)
+    for first in range(0, len(chosen), 500):
+        for row in connection.execute(
+            select(CHECKS.c.id, CHECKS.c.keyword_id).where(
+                CHECKS.c.id.in_(chosen[first : first + 500])
+            )
+        ):
+            keyword_of[row.id] = row.keyword_id
+    if not keyword_of:
+        return 0
+    keywords = _keywords(connection, set(keyword_of.values()))
+    alerting = _alerting(connection, {k.campaign_id: k.changed for k in keywords.values()})
+    mine = sorted(k for k, keyword in keywords.items() if keyword.campaign_id in alerting)
+    if not mine:
+        return 0
+    _lock_memories(connection, mine)
+    found: list[tuple[_Keyword, StoredCheck, Finding]] = []
+    memories: dict[int, Memory] = {}
+    for keyword_id in mine:
+        keyword = keywords[keyword_id]
+        how = alerting[keyword.campaign_id]
+        memory = Memory()
+        for observed in _history(connection, keyword_id, set(), how):
+            memory, findings = step(memory, observed, how.settings.rules, keyword.query, how.curve)
+            if observed.check_id in ids:
+                status = CheckStatus.OK if observed.ok else CheckStatus.FAILED
+                stored = StoredCheck(
+                    observed.check_id,
+                    keyword_id,
+                    observed.at,
+                    status,
+                    observed.error_kind,
+                    (),
+                    True,
+                )
+                found.extend((keyword, stored, finding) for finding in findings)
+        memories[keyword_id] = memory
+    _save_memories(connection, memories, {k: alerting[keywords[k].campaign_id] for k in memories})
     return _insert_findings(connection, found, alerting, now) if found else 0
 
 
@@ -196,7 +247,13 @@ def _read_alerting(connection: Connection, campaign_id: int) -> _Alerting | None
         return None
     rules = tuple(read_rules(connection, campaign_id))
     curve = curve_from_settings(settings.get("analysis")).positions
-    return _Alerting(alerts, _labeller(rules), tuple(curve), _basis(rules, alerts.rules, curve))
+    return _Alerting(
+        alerts,
+        _labeller(rules),
+        tuple(curve),
+        _basis(rules, alerts.rules, curve),
+        reach(alerts.rules),
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -255,16 +312,22 @@ def _memory_rows(
     return found
 
 
+def forget_memories(connection: Connection, campaign_id: int) -> None:
+    """Drop the alert memory of the campaign's keywords (its alert rules are gone)."""
+    keywords = select(KEYWORDS.c.id).where(KEYWORDS.c.campaign_id == campaign_id)
+    connection.execute(ALERT_MEMORY.delete().where(ALERT_MEMORY.c.keyword_id.in_(keywords)))
+
+
 def _rebuilt(
     connection: Connection, keyword: _Keyword, how: _Alerting, batch_ids: set[int]
 ) -> Memory:
     """A keyword's memory from its stored checks, those of this batch left out."""
-    history = _history(connection, keyword.id, batch_ids, how.labeller)
+    history = _history(connection, keyword.id, batch_ids, how)
     return rebuild(history, how.settings.rules, keyword.query, how.curve)
 
 
 def _history(
-    connection: Connection, keyword_id: int, leave_out: set[int], labeller: Labeller
+    connection: Connection, keyword_id: int, leave_out: set[int], how: _Alerting
 ) -> list[Observed]:
     c, r = CHECKS, RESULTS
     checks = [
@@ -297,48 +360,47 @@ def _history(
             at=_aware(row.observed_at),
             ok=row.status == CheckStatus.OK,
             error_kind=row.error_kind,
-            results=tuple(
-                _seen(x.url, x.norm_url, x.placement, x.block, x.rank, x.page_position, labeller)
-                for x in rows.get(row.id, ())
+            results=_seen(
+                (
+                    (x.url, x.norm_url, x.placement, x.block, x.rank, x.page_position)
+                    for x in rows.get(row.id, ())
+                ),
+                how,
             ),
         )
         for row in checks
     ]
 
 
-def _observed(check: StoredCheck, labeller: Labeller) -> Observed:
+def _observed(check: StoredCheck, how: _Alerting) -> Observed:
     # RESULT_COLUMNS: check_id, placement, block, rank, page_position, url, norm_url, ...
     return Observed(
         check_id=check.check_id,
         at=check.observed_at,
         ok=check.status == CheckStatus.OK,
         error_kind=check.error_kind,
-        results=tuple(
-            _seen(row[5], row[6], row[1], row[2], row[3], row[4], labeller) for row in check.rows
+        results=_seen(
+            ((row[5], row[6], row[1], row[2], row[3], row[4]) for row in check.rows), how
         ),
     )
 
 
 def _seen(
-    url: str,
-    norm_url: str,
-    placement: str,
-    block: str | None,
-    rank: int,
-    page_position: int,
-    labeller: Labeller,
-) -> Seen:
-    rule = labeller.rule_for(norm_url)
-    return Seen(
-        url=url,
-        norm_url=norm_url,
-        placement=placement,
-        block=block,
-        rank=rank,
-        page_position=page_position,
-        stance=rule.stance if rule else "neutral",
-        labelled=rule is not None,
-    )
+    rows: Iterable[tuple[str, str, str, str | None, int, int]], how: _Alerting
+) -> tuple[Seen, ...]:
+    """The results the rules read, labelled: every organic result up to their reach, and
+    official and critical ones wherever they are (see :func:`serptrack.alerts.events.reach`)."""
+    rule_for, depth = how.labeller.rule_for, how.reach
+    kept = []
+    for url, norm_url, placement, block, rank, page_position in rows:
+        rule = rule_for(norm_url)
+        stance = rule.stance if rule is not None else "neutral"
+        if stance == "neutral" and (placement != "organic" or rank > depth):
+            continue
+        kept.append(
+            Seen(url, norm_url, placement, block, rank, page_position, stance, rule is not None)
+        )
+    return tuple(kept)
 
 
 def _save_memories(
@@ -849,10 +911,30 @@ def list_events(
     ]
 
 
-def pending_count(connection: Connection) -> int:
-    """How many deliveries are still pending, in every campaign."""
-    d = ALERT_DELIVERIES
-    return int(connection.execute(select(func.count()).where(d.c.state == "pending")).scalar_one())
+def requeue_failed(connection: Connection, campaign_id: int | None = None) -> int:
+    """Make the deliveries given up (``failed``) pending again, their attempt count reset
+    (their attempts stay recorded); return how many."""
+    d, e = ALERT_DELIVERIES, ALERT_EVENTS
+    chosen = d.c.state == "failed"
+    if campaign_id is not None:
+        mine = select(e.c.id).where(e.c.campaign_id == campaign_id)
+        chosen = and_(chosen, d.c.event_id.in_(mine))
+    result = connection.execute(
+        update(d).where(chosen).values(state="pending", attempts=0, next_attempt_at=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def delivery_counts(connection: Connection, campaign_id: int) -> dict[str, int]:
+    """How many of the campaign's deliveries are in each state (``pending``, ``sent`` ...)."""
+    d, e = ALERT_DELIVERIES, ALERT_EVENTS
+    rows = connection.execute(
+        select(d.c.state, func.count().label("n"))
+        .join(e, e.c.id == d.c.event_id)
+        .where(e.c.campaign_id == campaign_id)
+        .group_by(d.c.state)
+    )
+    return {row.state: int(row.n) for row in rows}
 
 
 def _state(suppressed: str | None, deliveries: Sequence[Mapping[str, Any]]) -> str:
