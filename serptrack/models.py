@@ -288,9 +288,10 @@ class SlotClaim(SQLModel, table=True):
 class AlertMemory(SQLModel, table=True):
     """What alert finding remembers of a keyword's last check (see :mod:`serptrack.alerts.events`).
 
-    A cache of the keyword's history, like ``url_stances``: ``basis`` names the label and alert
-    rules it was computed with, and a memory of other rules is rebuilt from the stored checks.
-    Its row is locked while a check of the keyword is stored, so racing workers take turns.
+    A cache of the keyword's history, like ``url_stances``: ``stamp`` is ``<basis>/<nonce>``,
+    the basis naming the label and alert rules it was computed with (a memory of other rules
+    is rebuilt from the stored checks), the nonce new at each write. Its row is locked while
+    a check of the keyword is stored, so racing workers take turns.
     """
 
     __tablename__ = "alert_memory"
@@ -300,7 +301,7 @@ class AlertMemory(SQLModel, table=True):
     )
     check_id: int = 0
     observed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    basis: str = ""
+    stamp: str = ""
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

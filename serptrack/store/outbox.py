@@ -289,7 +289,7 @@ def _lock_memories(
         insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
         connection.execute(
             insert(ALERT_MEMORY).on_conflict_do_nothing(index_elements=["keyword_id"]),
-            [{"keyword_id": k, "check_id": 0, "basis": "", "state": {}} for k in missing],
+            [{"keyword_id": k, "check_id": 0, "stamp": "", "state": {}} for k in missing],
         )
         found.update(_memory_rows(connection, missing))  # a racing batch's rows, if any
     return found
@@ -298,18 +298,46 @@ def _lock_memories(
 def _memory_rows(
     connection: Connection, keyword_ids: list[int]
 ) -> dict[int, tuple[str, Memory | None]]:
+    """(basis, memory) of the rows of ``keyword_ids``, locked; a memory this process wrote
+    and finds unchanged (same ``stamp``) is taken from :data:`_MEMORIES`, not parsed again."""
     sql = (
-        "SELECT keyword_id, basis, state FROM alert_memory"
+        "SELECT keyword_id, stamp FROM alert_memory"
         f" WHERE keyword_id IN ({_markers(connection, len(keyword_ids))})"
     )
     if connection.dialect.name == "postgresql":
         sql += " ORDER BY keyword_id FOR UPDATE"
+    database = str(connection.engine.url)
     found: dict[int, tuple[str, Memory | None]] = {}
-    for keyword_id, basis, state in connection.exec_driver_sql(sql, tuple(keyword_ids)):
-        if isinstance(state, str | bytes):
-            state = json.loads(state)
-        found[keyword_id] = (basis, Memory.from_state(state) if basis else None)
+    unknown: list[int] = []
+    for keyword_id, stamp in connection.exec_driver_sql(sql, tuple(keyword_ids)):
+        kept = _MEMORIES.get((database, keyword_id))
+        if kept is not None and stamp and kept[0] == stamp:
+            found[keyword_id] = (_basis_of(stamp), kept[1])
+        else:
+            unknown.append(keyword_id)
+    if unknown:
+        for keyword_id, stamp, state in connection.exec_driver_sql(
+            "SELECT keyword_id, stamp, state FROM alert_memory"
+            f" WHERE keyword_id IN ({_markers(connection, len(unknown))})",
+            tuple(unknown),
+        ):
+            if isinstance(state, str | bytes):
+                state = json.loads(state)
+            memory = Memory.from_state(state) if stamp else None
+            found[keyword_id] = (_basis_of(stamp), memory)
     return found
+
+
+#: (database, keyword id) -> (stamp, memory) of the memories this process last wrote. A stamp
+#: is written once (a fresh nonce per batch), so a row with the same stamp holds that memory;
+#: a batch rolled back leaves stamps no row has.
+_MEMORIES: dict[tuple[str, int], tuple[str, Memory]] = {}
+_MEMORIES_KEPT = 20_000
+
+
+def _basis_of(stamp: str | None) -> str:
+    """The basis part of a stamp (``<basis>/<nonce>``); "" for a row holding no memory."""
+    return (stamp or "").partition("/")[0]
 
 
 def forget_memories(connection: Connection, campaign_id: int) -> None:
@@ -360,46 +388,37 @@ def _history(
             at=_aware(row.observed_at),
             ok=row.status == CheckStatus.OK,
             error_kind=row.error_kind,
-            results=_seen(
-                (
-                    (x.url, x.norm_url, x.placement, x.block, x.rank, x.page_position)
-                    for x in rows.get(row.id, ())
-                ),
-                how,
-            ),
+            results=_seen(rows.get(row.id, ()), how),
         )
         for row in checks
     ]
 
 
 def _observed(check: StoredCheck, how: _Alerting) -> Observed:
-    # RESULT_COLUMNS: check_id, placement, block, rank, page_position, url, norm_url, ...
     return Observed(
         check_id=check.check_id,
         at=check.observed_at,
         ok=check.status == CheckStatus.OK,
         error_kind=check.error_kind,
-        results=_seen(
-            ((row[5], row[6], row[1], row[2], row[3], row[4]) for row in check.rows), how
-        ),
+        results=_seen(check.rows, how),
     )
 
 
-def _seen(
-    rows: Iterable[tuple[str, str, str, str | None, int, int]], how: _Alerting
-) -> tuple[Seen, ...]:
+def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
     """The results the rules read, labelled: every organic result up to their reach, and
-    official and critical ones wherever they are (see :func:`serptrack.alerts.events.reach`)."""
+    official and critical ones wherever they are (see :func:`serptrack.alerts.events.reach`).
+
+    ``rows`` start as RESULT_COLUMNS do: check_id, placement, block, rank, page_position,
+    url, norm_url. One pass, by index: a page of 100 results goes through here per check.
+    """
     rule_for, depth = how.labeller.rule_for, how.reach
     kept = []
-    for url, norm_url, placement, block, rank, page_position in rows:
-        rule = rule_for(norm_url)
-        stance = rule.stance if rule is not None else "neutral"
-        if stance == "neutral" and (placement != "organic" or rank > depth):
+    for row in rows:
+        rule = rule_for(row[6])
+        stance = "neutral" if rule is None else rule.stance
+        if stance == "neutral" and (row[3] > depth or row[1] != "organic"):
             continue
-        kept.append(
-            Seen(url, norm_url, placement, block, rank, page_position, stance, rule is not None)
-        )
+        kept.append(Seen(row[5], row[6], row[1], row[2], row[3], row[4], stance, rule is not None))
     return tuple(kept)
 
 
@@ -409,20 +428,28 @@ def _save_memories(
     postgresql = connection.dialect.name == "postgresql"
     marker = "%s" if postgresql else "?"
     state = f"CAST({marker} AS JSON)" if postgresql else marker
+    nonce = uuid.uuid4().hex[:12]
+    stamps = {keyword_id: f"{how[keyword_id].basis}/{nonce}" for keyword_id in memories}
     connection.exec_driver_sql(
         f"UPDATE alert_memory SET check_id = {marker}, observed_at = {marker},"
-        f" basis = {marker}, state = {state} WHERE keyword_id = {marker}",
+        f" stamp = {marker}, state = {state} WHERE keyword_id = {marker}",
         [
             (
                 memory.check_id,
                 _driver_time(memory.at, postgresql),
-                how[keyword_id].basis,
+                stamps[keyword_id],
                 json.dumps(memory.to_state(), separators=(",", ":")),
                 keyword_id,
             )
             for keyword_id, memory in memories.items()
         ],
     )
+    database = str(connection.engine.url)
+    for keyword_id, memory in memories.items():
+        _MEMORIES.pop((database, keyword_id), None)
+        _MEMORIES[(database, keyword_id)] = (stamps[keyword_id], memory)
+    while len(_MEMORIES) > _MEMORIES_KEPT:
+        _MEMORIES.pop(next(iter(_MEMORIES)))
 
 
 def _driver_time(at: dt.datetime | None, postgresql: bool) -> Any:
@@ -602,32 +629,79 @@ class _Noise:
         }
 
 
+_EVENT_COLUMNS = (
+    "id",
+    "campaign_id",
+    "keyword_id",
+    "check_id",
+    "rule",
+    "kind",
+    "view",
+    "at",
+    "day",
+    "url",
+    "position",
+    "official_url",
+    "official_position",
+    "critical_url",
+    "critical_position",
+    "text",
+    "suppressed",
+    "ordinal",
+    "created_at",
+)
+
+
 def _insert_events(
     connection: Connection,
     events: Sequence[Mapping[str, Any]],
     channels: Mapping[str, Sequence[str]],
 ) -> int:
     """Insert ``events`` (those whose id is stored already are left as they are) and the
-    deliveries of the new ones; return how many were new."""
-    e = ALERT_EVENTS
+    deliveries of the new ones; return how many were new. Driver-level statements, as the
+    memory's: this runs in the transaction of every batch of checks that fires events."""
     ids = [row["id"] for row in events]
-    stored = {row.id for row in connection.execute(select(e.c.id).where(e.c.id.in_(ids)))}
+    stored = {
+        row[0]
+        for row in connection.exec_driver_sql(
+            f"SELECT id FROM alert_events WHERE id IN ({_markers(connection, len(ids))})",
+            tuple(ids),
+        )
+    }
     new = [row for row in events if row["id"] not in stored]
     if not new:
         return 0
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(insert(e).on_conflict_do_nothing(index_elements=["id"]), new)
+    postgresql = connection.dialect.name == "postgresql"
+    connection.exec_driver_sql(
+        f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)}) VALUES "
+        f"({_markers(connection, len(_EVENT_COLUMNS))}) ON CONFLICT (id) DO NOTHING",
+        [_event_values(row, postgresql) for row in new],
+    )
     deliveries = [
-        {"event_id": row["id"], "channel": name, "state": "pending", "attempts": 0}
+        (row["id"], name, "pending", 0)
         for row in new
         for name in dict.fromkeys(channels.get(row["id"], ()))
     ]
     if deliveries:
-        connection.execute(
-            insert(ALERT_DELIVERIES).on_conflict_do_nothing(index_elements=["event_id", "channel"]),
+        connection.exec_driver_sql(
+            "INSERT INTO alert_deliveries (event_id, channel, state, attempts) VALUES "
+            f"({_markers(connection, 4)}) ON CONFLICT (event_id, channel) DO NOTHING",
             deliveries,
         )
     return sum(1 for row in new if row["kind"] != CAP_REACHED)
+
+
+def _event_values(row: Mapping[str, Any], postgresql: bool) -> tuple[Any, ...]:
+    """One event's values in _EVENT_COLUMNS order, bound as the ORM would bind them."""
+    values = []
+    for column in _EVENT_COLUMNS:
+        value: Any = row.get(column)
+        if column in ("at", "created_at"):
+            value = _driver_time(value, postgresql)
+        elif column == "day" and not postgresql:
+            value = value.isoformat()
+        values.append(value)
+    return tuple(values)
 
 
 def add_event(

@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('keyword_id', sa.Integer(), nullable=False),
     sa.Column('check_id', sa.Integer(), nullable=False),
     sa.Column('observed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('basis', sa.String(), nullable=False),
+    sa.Column('stamp', sa.String(), nullable=False),
     sa.Column('state', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['keyword_id'], ['keywords.id'], ),
     sa.PrimaryKeyConstraint('keyword_id')
