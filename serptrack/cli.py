@@ -1342,7 +1342,7 @@ def alerts_test(campaign: str, budget: float, db: str | None) -> None:
     from .alerts import dispatch
     from .alerts.settings import from_settings
 
-    with _database(db, create=True) as engine:
+    with _database(db) as engine:
         with Session(engine) as session:
             chosen = store.get_campaign(session, campaign)
             names = list(from_settings(chosen.settings.get("alerts")).channels)

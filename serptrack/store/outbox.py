@@ -20,7 +20,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, text, update
@@ -101,6 +101,8 @@ class _Alerting:
     curve: tuple[float, ...]
     basis: str
     reach: int  # see serptrack.alerts.events.reach
+    #: norm_url -> (stance, labelled), as the labeller decides (grows as URLs are seen)
+    stances: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 # --- the write path ---------------------------------------------------------------------------
@@ -411,14 +413,16 @@ def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
     ``rows`` start as RESULT_COLUMNS do: check_id, placement, block, rank, page_position,
     url, norm_url. One pass, by index: a page of 100 results goes through here per check.
     """
-    rule_for, depth = how.labeller.rule_for, how.reach
+    stances, depth = how.stances, how.reach
     kept = []
     for row in rows:
-        rule = rule_for(row[6])
-        stance = "neutral" if rule is None else rule.stance
-        if stance == "neutral" and (row[3] > depth or row[1] != "organic"):
+        known = stances.get(row[6])
+        if known is None:
+            rule = how.labeller.rule_for(row[6])
+            known = stances[row[6]] = (rule.stance, True) if rule else ("neutral", False)
+        if known[0] == "neutral" and (row[3] > depth or row[1] != "organic"):
             continue
-        kept.append(Seen(row[5], row[6], row[1], row[2], row[3], row[4], stance, rule is not None))
+        kept.append(Seen(row[5], row[6], row[1], row[2], row[3], row[4], *known))
     return tuple(kept)
 
 
@@ -556,21 +560,24 @@ class _Noise:
         days = sorted({check.observed_at.astimezone(dt.UTC).date() for _, check, _ in found})
         sent: dict[tuple[str, dt.date], int] = {}
         noticed: set[tuple[str, dt.date]] = set()
-        rows = connection.execute(
-            select(e.c.rule, e.c.day, e.c.kind, func.count().label("n"))
-            .where(
-                e.c.campaign_id == campaign_id,
-                e.c.rule.in_(rules),
-                e.c.day.in_(days),
-                e.c.suppressed.is_(None),
-            )
-            .group_by(e.c.rule, e.c.day, e.c.kind)
+        postgresql = connection.dialect.name == "postgresql"
+        rows = connection.exec_driver_sql(
+            "SELECT rule, day, kind, count(*) FROM alert_events WHERE campaign_id = "
+            f"{_markers(connection, 1)} AND rule IN ({_markers(connection, len(rules))})"
+            f" AND day IN ({_markers(connection, len(days))}) AND suppressed IS NULL"
+            " GROUP BY rule, day, kind",
+            (
+                campaign_id,
+                *rules,
+                *(day if postgresql else day.isoformat() for day in days),
+            ),
         )
-        for row in rows:
-            if row.kind == CAP_REACHED:
-                noticed.add((row.rule, row.day))
+        for rule, day, kind, count in rows:
+            key = (rule, day if isinstance(day, dt.date) else dt.date.fromisoformat(day))
+            if kind == CAP_REACHED:
+                noticed.add(key)
             else:
-                sent[(row.rule, row.day)] = sent.get((row.rule, row.day), 0) + row.n
+                sent[key] = sent.get(key, 0) + int(count)
         last_sent: dict[tuple[int, str, str | None], dt.datetime] = {}
         if settings.cooldown_seconds > 0:
             since = min(c.observed_at for _, c, _ in found) - dt.timedelta(
