@@ -1227,6 +1227,17 @@ def alerts() -> None:
     """Crisis alerts: the events checks fire, and their delivery (webhook, Slack, email)."""
 
 
+def budget_option(default: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--budget SECONDS``: how long an ``alerts`` command may spend delivering."""
+    return click.option(
+        "--budget",
+        type=click.FloatRange(1, 3600),
+        default=default,
+        show_default=True,
+        help="Seconds to spend delivering, retries included.",
+    )
+
+
 _ALERT_COLUMNS = ("at", "kind", "query", "view", "position", "url", "state", "channels", "id")
 
 
@@ -1271,13 +1282,7 @@ def alerts_list(
 
 @alerts.command(name="send")
 @click.argument("campaign", required=False)
-@click.option(
-    "--budget",
-    type=click.FloatRange(1, 3600),
-    default=60.0,
-    show_default=True,
-    help="Seconds to spend delivering, retries included.",
-)
+@budget_option(60.0)
 @click.option(
     "--failed",
     "retry_failed",
@@ -1321,13 +1326,7 @@ def alerts_send(campaign: str | None, budget: float, retry_failed: bool, db: str
 
 @alerts.command(name="test")
 @click.argument("campaign")
-@click.option(
-    "--budget",
-    type=click.FloatRange(1, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds to spend delivering, retries included.",
-)
+@budget_option(30.0)
 @db_option
 def alerts_test(campaign: str, budget: float, db: str | None) -> None:
     """Send a test event (kind ``test``) to every alert channel of the campaign.

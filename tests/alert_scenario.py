@@ -132,18 +132,6 @@ EXPECTED = [
     ("2026-05-09", "official-leaves", None, OF),
     ("2026-05-09", "critical-share", None, None),
 ]
-#: the order SPEC rules are listed in the campaign file: events of one check come in it
-RULE_ORDER = [
-    "overtake",
-    "lost",
-    "critical-enters",
-    "official-leaves",
-    "new-url",
-    "critical-in-feature",
-    "critical-share",
-    "own-ad-missing",
-    "failing",
-]
 BLOCK_PAGE = (
     "<html><body><form id='captcha-form' action='/sorry/index'>"
     "Our systems have detected unusual traffic from your computer network.</form></body></html>"

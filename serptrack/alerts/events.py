@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -171,8 +171,9 @@ def step(
         if change is not None:
             changes[key] = change
     if memory.previous is not None:
+        compared = _Compared(memory, summary, memory.previous, page, changes, query)
         for rule in watching:
-            findings.extend(_fire(rule, memory, summary, page, changes, query, memory.previous))
+            findings.extend(_fire(rule, compared))
     top_seen = memory.top_seen
     if any(top_seen.get(row[0], depth + 1) > row[2] for row in summary["organic"]):
         top_seen = dict(top_seen)
@@ -234,113 +235,133 @@ def _failed(
     return after, findings
 
 
-def _fire(
-    rule: AlertRule,
-    memory: Memory,
-    now: Mapping[str, Any],
-    page: _Page,
-    changes: Mapping[str, tuple[str, str | None]],
-    query: str,
-    before: Mapping[str, Any],
-) -> list[Finding]:
-    on, base = rule.on, memory.last_ok
-    if on in ("overtake", "lost"):
-        return _lead_findings(rule, page, changes, query, base)
-    if on == "critical-enters":
-        was = {u for u, _, rank, _, stance, _ in before["organic"] if _in_top(rank, stance, rule)}
-        return [
-            _url_finding(
-                rule,
-                base,
-                url,
-                shown,
-                rank,
-                f"critical result {shown} entered the "
-                f"top {rule.top} at #{rank} for {_quoted(query)}",
+@dataclass(frozen=True)
+class _Compared:
+    """What every rule compares at one check: the memory, this check and the one before."""
+
+    memory: Memory
+    now: Mapping[str, Any]  # this check's summary (as it will be kept)
+    before: Mapping[str, Any]  # the previous successful check's summary
+    page: _Page
+    changes: Mapping[str, tuple[str, str | None]]  # lead changes completed at this check
+    query: str
+
+    @property
+    def base(self) -> int:
+        """The check compared against (part of every event's id)."""
+        return self.memory.last_ok
+
+    def finding(
+        self, rule: AlertRule, url: str, shown: str, rank: int | None, text: str
+    ) -> Finding:
+        """An event about one URL."""
+        return Finding(rule, rule.on, text, self.base, url=shown, norm_url=url, position=rank)
+
+    def page_finding(self, rule: AlertRule, text: str) -> Finding:
+        """An event about the page as a whole: the best of each side for context."""
+        return Finding(
+            rule,
+            rule.on,
+            text,
+            self.base,
+            official=self.page.ref(_OFFICIAL, "organic"),
+            critical=self.page.ref(_CRITICAL, "organic"),
+        )
+
+
+def _fire(rule: AlertRule, compared: _Compared) -> list[Finding]:
+    return _KIND_FINDERS[rule.on](rule, compared)
+
+
+def _critical_enters(rule: AlertRule, c: _Compared) -> list[Finding]:
+    was = {u for u, _, rank, _, stance, _ in c.before["organic"] if _in_top(rank, stance, rule)}
+    return [
+        c.finding(
+            rule,
+            url,
+            shown,
+            rank,
+            f"critical result {shown} entered the top {rule.top} at #{rank} for {_quoted(c.query)}",
+        )
+        for url, shown, rank, _, stance, _ in c.now["organic"]
+        if _in_top(rank, stance, rule) and url not in was
+    ]
+
+
+def _official_leaves(rule: AlertRule, c: _Compared) -> list[Finding]:
+    ranks = {url: rank for url, _, rank, _, _, _ in c.page.organic}
+    here = {u for u, _, rank, _, stance, _ in c.now["organic"] if _in_top(rank, stance, rule)}
+    found = []
+    for url, shown, rank, _, stance, _ in c.before["organic"]:
+        if _in_top(rank, stance, rule) and url not in here:
+            where = f"now #{ranks[url]}" if url in ranks else "no longer in the results read"
+            text = (
+                f"official result {shown} left the top {rule.top} for {_quoted(c.query)} "
+                f"(was #{rank}, {where})"
             )
-            for url, shown, rank, _, stance, _ in now["organic"]
-            if _in_top(rank, stance, rule) and url not in was
-        ]
-    if on == "official-leaves":
-        ranks = {url: rank for url, _, rank, _, _, _ in page.organic}
-        here = {u for u, _, rank, _, stance, _ in now["organic"] if _in_top(rank, stance, rule)}
-        found = []
-        for url, shown, rank, _, stance, _ in before["organic"]:
-            if _in_top(rank, stance, rule) and url not in here:
-                where = f"now #{ranks[url]}" if url in ranks else "no longer in the results read"
-                found.append(
-                    _url_finding(
-                        rule,
-                        base,
-                        url,
-                        shown,
-                        ranks.get(url),
-                        f"official result {shown} left the top {rule.top} for "
-                        f"{_quoted(query)} (was #{rank}, {where})",
-                    )
-                )
-        return found
-    if on == "new-url":
-        return [
-            _url_finding(
-                rule,
-                base,
-                url,
-                shown,
-                rank,
-                f"a new unlabelled result {shown} is at "
-                f"#{rank} for {_quoted(query)}; label it official, critical or neutral",
-            )
-            for url, shown, rank, _, _, labelled in now["organic"]
-            if rank <= rule.top
-            and not labelled
-            and memory.top_seen.get(url, rule.top + 1) > rule.top
-        ]
-    if on == "critical-in-feature":
-        was = set(before["features"])
-        return [
-            _url_finding(
-                rule,
-                base,
-                url,
-                shown,
-                rank,
-                f"critical result {shown} appears in the {_FEATURE_NAMES[placement]} "
-                f"(#{rank}) for {_quoted(query)}",
-            )
-            for url, shown, rank, placement in page.features
-            if url not in was
-        ]
-    if on == "critical-share":
-        then, share = before["share"], now["share"]
-        if then is None or share is None or share - then < rule.points:
-            return []
-        return [
-            Finding(
-                rule=rule,
-                kind=on,
-                baseline=base,
-                official=page.ref(_OFFICIAL, "organic"),
-                critical=page.ref(_CRITICAL, "organic"),
-                text=f"the critical share of voice for {_quoted(query)} rose from "
-                f"{then:.0f}% to {share:.0f}% (+{share - then:.0f} points, organic top 10)",
-            )
-        ]
-    if on == "own-ad-missing":
-        if not before["top_ad"] or now["top_ad"]:
-            return []
-        return [
-            Finding(
-                rule=rule,
-                kind=on,
-                baseline=base,
-                official=page.ref(_OFFICIAL, "organic"),
-                critical=page.ref(_CRITICAL, "organic"),
-                text=f"the official ad in the top block for {_quoted(query)} is gone "
-                "(it ran at the previous check)",
-            )
-        ]
-    return []
+            found.append(c.finding(rule, url, shown, ranks.get(url), text))
+    return found
+
+
+def _new_url(rule: AlertRule, c: _Compared) -> list[Finding]:
+    seen = c.memory.top_seen
+    return [
+        c.finding(
+            rule,
+            url,
+            shown,
+            rank,
+            f"a new unlabelled result {shown} is at #{rank} for {_quoted(c.query)}; label it "
+            "official, critical or neutral",
+        )
+        for url, shown, rank, _, _, labelled in c.now["organic"]
+        if rank <= rule.top and not labelled and seen.get(url, rule.top + 1) > rule.top
+    ]
+
+
+def _critical_in_feature(rule: AlertRule, c: _Compared) -> list[Finding]:
+    was = set(c.before["features"])
+    return [
+        c.finding(
+            rule,
+            url,
+            shown,
+            rank,
+            f"critical result {shown} appears in the {_FEATURE_NAMES[placement]} (#{rank}) "
+            f"for {_quoted(c.query)}",
+        )
+        for url, shown, rank, placement in c.page.features
+        if url not in was
+    ]
+
+
+def _share_rise(rule: AlertRule, c: _Compared) -> list[Finding]:
+    then, share = c.before["share"], c.now["share"]
+    if then is None or share is None or share - then < rule.points:
+        return []
+    text = (
+        f"the critical share of voice for {_quoted(c.query)} rose from {then:.0f}% to "
+        f"{share:.0f}% (+{share - then:.0f} points, organic top 10)"
+    )
+    return [c.page_finding(rule, text)]
+
+
+def _own_ad_missing(rule: AlertRule, c: _Compared) -> list[Finding]:
+    if not c.before["top_ad"] or c.now["top_ad"]:
+        return []
+    text = (
+        f"the official ad in the top block for {_quoted(c.query)} is gone (it ran at the "
+        "previous check)"
+    )
+    return [c.page_finding(rule, text)]
+
+
+def _lead(rule: AlertRule, c: _Compared) -> list[Finding]:
+    return _lead_findings(rule, c.page, c.changes, c.query, c.base)
+
+
+def _never(rule: AlertRule, c: _Compared) -> list[Finding]:
+    return []  # ``failing`` fires on failed checks (_failed), never on a successful one
 
 
 def _lead_findings(
@@ -390,18 +411,18 @@ def _lead_findings(
     return found
 
 
-def _url_finding(
-    rule: AlertRule, base: int, norm_url: str, url: str, position: int | None, text: str
-) -> Finding:
-    return Finding(
-        rule=rule,
-        kind=rule.on,
-        baseline=base,
-        url=url,
-        norm_url=norm_url,
-        position=position,
-        text=text,
-    )
+#: what finds each kind's events at a successful check (SPEC section 7's table)
+_KIND_FINDERS: dict[str, Callable[[AlertRule, _Compared], list[Finding]]] = {
+    "overtake": _lead,
+    "lost": _lead,
+    "critical-enters": _critical_enters,
+    "official-leaves": _official_leaves,
+    "new-url": _new_url,
+    "critical-in-feature": _critical_in_feature,
+    "critical-share": _share_rise,
+    "own-ad-missing": _own_ad_missing,
+    "failing": _never,
+}
 
 
 # --- reading a check ------------------------------------------------------------------------
