@@ -478,13 +478,12 @@ def _facts(alert: Alert) -> list[_Fact]:
         facts.append(_Fact("Checked", format_datetime(alert.at)))
     for label, url, position in (
         ("URL", alert.url, alert.position),
-        ("Official URL", alert.official_url, alert.official_position),
-        ("Critical URL", alert.critical_url, alert.critical_position),
+        ("Official", alert.official_url, alert.official_position),
+        ("Critical", alert.critical_url, alert.critical_position),
     ):
-        if url:
-            facts.append(_Fact(label, url, link=True))
-            if position is not None:
-                facts.append(_Fact(f"{label} position", str(position)))
+        if not url or (label == "URL" and url in (alert.official_url, alert.critical_url)):
+            continue  # the event's own URL, when it is the official or critical one, once
+        facts.append(_Fact(label if position is None else f"{label} #{position}", url, link=True))
     facts.append(_Fact("Event", alert.id))
     return facts
 

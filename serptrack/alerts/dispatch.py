@@ -233,7 +233,7 @@ def send_test(
     resolve: channels.Resolver | None = None,
 ) -> DeliveryReport:
     """Store a ``test`` event for every channel and deliver it at once."""
-    text = f"test alert from serptrack for campaign {campaign!r}: this channel receives its alerts"
+    text = f"Test alert from serptrack for campaign {campaign!r}: this channel receives its alerts"
     with engine.begin() as connection:
         event = outbox.add_event(
             connection, campaign_id, outbox.TEST_KIND, text, channel_names, now()

@@ -226,7 +226,7 @@ def _failed(
             rule=rule,
             kind="failing",
             baseline=memory.last_ok,
-            text=f"the last {failures} checks of {_quoted(query)} failed or were blocked"
+            text=f"The last {failures} checks of {_quoted(query)} failed or were blocked"
             f"{reason}; its ranks are not being recorded",
         )
         for rule in rules
@@ -281,7 +281,7 @@ def _critical_enters(rule: AlertRule, c: _Compared) -> list[Finding]:
             url,
             shown,
             rank,
-            f"critical result {shown} entered the top {rule.top} at #{rank} for {_quoted(c.query)}",
+            f"Critical result {shown} entered the top {rule.top} at #{rank} for {_quoted(c.query)}",
         )
         for url, shown, rank, _, stance, _ in c.now["organic"]
         if _in_top(rank, stance, rule) and url not in was
@@ -296,7 +296,7 @@ def _official_leaves(rule: AlertRule, c: _Compared) -> list[Finding]:
         if _in_top(rank, stance, rule) and url not in here:
             where = f"now #{ranks[url]}" if url in ranks else "no longer in the results read"
             text = (
-                f"official result {shown} left the top {rule.top} for {_quoted(c.query)} "
+                f"Official result {shown} left the top {rule.top} for {_quoted(c.query)} "
                 f"(was #{rank}, {where})"
             )
             found.append(c.finding(rule, url, shown, ranks.get(url), text))
@@ -311,7 +311,7 @@ def _new_url(rule: AlertRule, c: _Compared) -> list[Finding]:
             url,
             shown,
             rank,
-            f"a new unlabelled result {shown} is at #{rank} for {_quoted(c.query)}; label it "
+            f"A new unlabelled result {shown} is at #{rank} for {_quoted(c.query)}; label it "
             "official, critical or neutral",
         )
         for url, shown, rank, _, _, labelled in c.now["organic"]
@@ -327,7 +327,7 @@ def _critical_in_feature(rule: AlertRule, c: _Compared) -> list[Finding]:
             url,
             shown,
             rank,
-            f"critical result {shown} appears in the {_FEATURE_NAMES[placement]} (#{rank}) "
+            f"Critical result {shown} appears in the {_FEATURE_NAMES[placement]} (#{rank}) "
             f"for {_quoted(c.query)}",
         )
         for url, shown, rank, placement in c.page.features
@@ -340,7 +340,7 @@ def _share_rise(rule: AlertRule, c: _Compared) -> list[Finding]:
     if then is None or share is None or share - then < rule.points:
         return []
     text = (
-        f"the critical share of voice for {_quoted(c.query)} rose from {then:.0f}% to "
+        f"The critical share of voice for {_quoted(c.query)} rose from {then:.0f}% to "
         f"{share:.0f}% (+{share - then:.0f} points, organic top 10)"
     )
     return [c.page_finding(rule, text)]
@@ -350,7 +350,7 @@ def _own_ad_missing(rule: AlertRule, c: _Compared) -> list[Finding]:
     if not c.before["top_ad"] or c.now["top_ad"]:
         return []
     text = (
-        f"the official ad in the top block for {_quoted(c.query)} is gone (it ran at the "
+        f"The official ad in the top block for {_quoted(c.query)} is gone (it ran at the "
         "previous check)"
     )
     return [c.page_finding(rule, text)]
@@ -385,12 +385,12 @@ def _lead_findings(
         where = "organic results" if view == "organic" else "whole page (ads included)"
         if kind == "overtake":
             text = (
-                f"the official result {_shown(official)} now leads "
+                f"The official result {_shown(official)} now leads "
                 f"{_shown(critical, 'every critical result')} in the {where} for {_quoted(query)}"
             )
         else:
             text = (
-                f"critical result {_shown(critical)} now leads "
+                f"Critical result {_shown(critical)} now leads "
                 f"{_shown(official, 'the official side (absent)')} in the {where} "
                 f"for {_quoted(query)}"
             )

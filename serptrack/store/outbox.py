@@ -630,7 +630,7 @@ class _Noise:
             "critical_url": None,
             "critical_position": None,
             "suppressed": None,
-            "text": f"rule {rule.key!r} reached its daily cap of {self.settings.daily_cap} "
+            "text": f"Rule {rule.key!r} reached its daily cap of {self.settings.daily_cap} "
             f"alerts for {day.isoformat()} (UTC); later events of the day are listed by "
             "`serptrack alerts list`, not sent",
         }
