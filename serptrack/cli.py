@@ -1329,7 +1329,7 @@ def alerts_send(campaign: str | None, budget: float, retry_failed: bool, db: str
 @budget_option(30.0)
 @db_option
 def alerts_test(campaign: str, budget: float, db: str | None) -> None:
-    """Send a test event (kind ``test``) to every alert channel of the campaign.
+    """Send a test event (kind "test") to every alert channel of the campaign.
 
     Exits 1 when a channel did not take it.
 

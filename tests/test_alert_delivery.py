@@ -236,7 +236,11 @@ def test_the_readme_receiver_accepts_signed_alerts_and_refuses_forged_ones(
     monkeypatch.setenv("ACME_WEBHOOK_SECRET", SIGNING)
     thread = threading.Thread(target=exec, args=(code, {}), daemon=True)
     thread.start()
-    while not servers:
+    deadline = time.monotonic() + 10
+    while not servers:  # the snippet is serving (or it failed: then the thread is gone)
+        assert thread.is_alive() and time.monotonic() < deadline, (
+            "the README receiver did not start"
+        )
         time.sleep(0.01)
     url = f"http://127.0.0.1:{servers[0].server_address[1]}/"
     alert = Alert(id="e1", campaign="acme", rule="overtake#1", kind="overtake", text="it works")

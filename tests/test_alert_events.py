@@ -197,3 +197,11 @@ def test_queries_limit_a_rule_to_its_keywords() -> None:
     rules = [rule("failing", after=1, queries=("other",))]
     _memory, findings = step(Memory(), check(0, None), rules, "acme recall", CURVE)
     assert findings == []
+
+
+def test_the_memory_remembers_top_urls_only_for_new_url_rules() -> None:
+    checks = [check(n, page(1 + n % 4, 9 - n % 3)) for n in range(6)]
+    without = _stepped(checks, [rule("critical-enters", top=3), rule("lost")])
+    assert without.top_seen == {}
+    with_rule = _stepped(checks, [rule("critical-enters", top=3), rule("new-url", top=2)])
+    assert with_rule.top_seen and max(with_rule.top_seen.values()) <= 2

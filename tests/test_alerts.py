@@ -222,6 +222,9 @@ def test_a_receiver_failing_with_500_is_retried_and_acknowledged_once(
             select(ALERT_ATTEMPTS.c.ok, ALERT_ATTEMPTS.c.status_code).order_by(ALERT_ATTEMPTS.c.id)
         ).all()
     assert [(a.ok, a.status_code) for a in attempts] == [(False, 500), (True, 200)]
+    log = event["deliveries"][0]["log"]
+    assert [(entry["ok"], entry["status"]) for entry in log] == [(False, 500), (True, 200)]
+    assert "500" in log[0]["error"] and log[1]["error"] is None
 
 
 def test_a_dead_receiver_does_not_hold_the_run_and_alerts_send_delivers_later(

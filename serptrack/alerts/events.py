@@ -112,7 +112,7 @@ class Memory:
     previous: dict[str, Any] | None = None  # that check, summarised (see _summary)
     leads: dict[str, list[Any]] = field(default_factory=dict)  # "view:hold" -> state
     failures: int = 0  # failed or blocked checks since the last successful one
-    top_seen: dict[str, int] = field(default_factory=dict)  # norm_url -> best organic rank
+    top_seen: dict[str, int] = field(default_factory=dict)  # norm_url -> best rank (new-url)
 
     def to_state(self) -> dict[str, Any]:
         """The JSON kept in ``alert_memory.state``."""
@@ -175,9 +175,11 @@ def step(
         for rule in watching:
             findings.extend(_fire(rule, compared))
     top_seen = memory.top_seen
-    if any(top_seen.get(row[0], depth + 1) > row[2] for row in summary["organic"]):
+    seen_depth = _seen_depth(tuple(rules))
+    top = [row for row in summary["organic"] if row[2] <= seen_depth]
+    if any(top_seen.get(row[0], seen_depth + 1) > row[2] for row in top):
         top_seen = dict(top_seen)
-        for url, _, rank, _, _, _ in summary["organic"]:
+        for url, _, rank, _, _, _ in top:
             top_seen[url] = min(rank, top_seen.get(url, rank))
     after = Memory(
         check_id=check.check_id,
@@ -522,6 +524,13 @@ def _plan(
     ``query``, how deep the memory keeps the organic top, and the lead states to follow."""
     keys = [(key, key.split(":")[0], int(key.split(":")[1])) for key in _lead_keys(rules)]
     return [rule for rule in rules if rule.applies_to(query)], _depth(rules), keys
+
+
+@functools.lru_cache(maxsize=256)
+def _seen_depth(rules: tuple[AlertRule, ...]) -> int:
+    """How deep ``top_seen`` remembers URLs: only ``new-url`` rules read it (0: not at all),
+    so a memory without them does not grow with every URL a year of checks brings."""
+    return max([rule.top for rule in rules if rule.on == "new-url"], default=0)
 
 
 def reach(rules: Sequence[AlertRule]) -> int:

@@ -950,6 +950,7 @@ def list_events(
     events = list(connection.execute(query))
     deliveries: dict[str, list[dict[str, Any]]] = {}
     ids = [row.id for row in events]
+    tried = _attempt_log(connection, ids)
     for first in range(0, len(ids), 500):
         for row in connection.execute(
             select(d).where(d.c.event_id.in_(ids[first : first + 500])).order_by(d.c.channel)
@@ -963,6 +964,7 @@ def list_events(
                     "last_error": row.last_error,
                     "next_attempt_at": _aware(row.next_attempt_at),
                     "sent_at": _aware(row.sent_at),
+                    "log": tried.get((row.event_id, row.channel), []),
                 }
             )
     return [
@@ -1016,6 +1018,30 @@ def delivery_counts(connection: Connection, campaign_id: int) -> dict[str, int]:
         .group_by(d.c.state)
     )
     return {row.state: int(row.n) for row in rows}
+
+
+def _attempt_log(
+    connection: Connection, event_ids: Sequence[str]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every recorded attempt of these events, per (event, channel), oldest first."""
+    a = ALERT_ATTEMPTS
+    log: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for first in range(0, len(event_ids), 500):
+        for row in connection.execute(
+            select(a)
+            .where(a.c.event_id.in_(event_ids[first : first + 500]))
+            .order_by(a.c.at, a.c.id)
+        ):
+            log.setdefault((row.event_id, row.channel), []).append(
+                {
+                    "at": _aware(row.at),
+                    "ok": row.ok,
+                    "status": row.status_code,
+                    "error": row.error,
+                    "ms": row.duration_ms,
+                }
+            )
+    return log
 
 
 def _state(suppressed: str | None, deliveries: Sequence[Mapping[str, Any]]) -> str:
