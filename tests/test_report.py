@@ -16,14 +16,15 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from plotly.offline import get_plotlyjs
+from plotly.offline.offline import get_plotlyjs_version
 
 from serptrack.report.charts import _FAILED_HOVER, _FEATURE_HOVER
-from serptrack.report.render import _renderer
+from serptrack.report.render import BASIC_VERSION, _renderer, embedded_plotly_js
 from tests.conftest import write_snapshot
 from tests.crisis_scenario import CN, CW, DAYS, OAD, OS, invoke, json_of, write_scenario
 from tests.html_support import attr, string, tag
 
-PLOTLY_JS = get_plotlyjs()
+PLOTLY_JS = embedded_plotly_js()
 SECTIONS = ("summary", "keywords", "paid", "share", "methodology")
 
 
@@ -176,6 +177,12 @@ def crisis(runner: CliRunner, tmp_path: Path, db_url: str) -> str:
 # --- structure --------------------------------------------------------------------------------
 
 
+def test_the_embedded_plotly_is_the_basic_bundle_of_plotlys_own_version() -> None:
+    assert get_plotlyjs_version() == BASIC_VERSION  # else the full bundle is embedded
+    assert PLOTLY_JS.startswith(f"/**\n* plotly.js (basic - minified) v{BASIC_VERSION}\n")
+    assert len(PLOTLY_JS) < len(get_plotlyjs()) / 3  # 1.2 MB instead of 4.8 MB
+
+
 def test_every_section_and_one_copy_of_plotly(
     runner: CliRunner, crisis: str, tmp_path: Path
 ) -> None:
@@ -187,7 +194,7 @@ def test_every_section_and_one_copy_of_plotly(
         s.string or "" for s in soup.find_all("script") if not s.get("type") and not s.get("src")
     ]
     assert inline == [PLOTLY_JS, _renderer()]  # plotly.js once, then the renderer
-    assert html.count("* plotly.js v") == 1
+    assert html.count("* plotly.js (basic - minified) v") == 1
     assert not soup.find_all("script", src=True)
     assert not soup.find_all("link")  # no external stylesheet: styles are inline
     assert len(html.encode()) < len(PLOTLY_JS) + 200_000
