@@ -241,7 +241,24 @@ def test_rank_chart_of_acme_breach(runner: CliRunner, crisis: str, tmp_path: Pat
     assert failed["text"] == ["failed: missing-fixture", "blocked: blocked"]
     # rank 1 on top, the axis fitted to the ranks seen (never 1-100)
     assert chart["layout"]["yaxis"]["range"] == [5.5, 0.5]
+    assert chart["layout"]["yaxis"]["tickvals"] == [1, 3, 5]  # "1" always shows
     assert chart["layout"]["xaxis"]["range"] == ["2026-04-01 00:00", "2026-05-01 00:00"]
+
+
+@pytest.mark.parametrize(
+    ("worst", "ticks"),
+    [
+        (2, [1, 3, 5]),
+        (8, [1, 3, 5]),
+        (10, [1, 3, 5, 10]),
+        (17, [1, 5, 10, 15]),
+        (64, [1, 10, 20, 30, 40, 50, 60]),
+    ],
+)
+def test_the_rank_axis_always_shows_1(worst: int, ticks: list[int]) -> None:
+    from serptrack.report.charts import rank_ticks
+
+    assert rank_ticks(worst) == ticks
 
 
 def test_rank_chart_marks_every_event_and_annotation(

@@ -40,6 +40,7 @@ __all__ = [
     "inert",
     "rank_base",
     "rank_chart",
+    "rank_ticks",
     "script_safe",
     "share_chart",
     "url_label",
@@ -290,6 +291,7 @@ def _rank_layout(
         "title": {"text": "organic rank"},
         # reversed and fitted to the data: rank 1 on top, never a fixed 1-100
         "range": [max(worst, 5) + 0.5, 0.5],
+        "tickvals": rank_ticks(worst),  # always "1": the position everyone fights for
         "domain": [0.0, 1.0 - strip],
         "zeroline": False,
         "gridcolor": "#eef0f3",
@@ -402,6 +404,15 @@ def _template(hover: str) -> dict[str, Any]:
 
 
 # --- share of voice over the period ----------------------------------------------------------
+
+
+def rank_ticks(worst: int) -> list[int]:
+    """The rank axis's ticks: 1, 3 and 5 on a short axis, then every 5 (1, 5, 10 ...)."""
+    top = max(worst, 5)
+    if top <= 10:
+        return [1, 3, 5, *range(10, top + 1, 5)] if top >= 10 else [1, 3, 5]
+    step = 5 if top <= 30 else 10
+    return [1, *range(step, top + 1, step)]
 
 
 def share_chart(data: ReportData) -> go.Figure:
