@@ -32,6 +32,7 @@ __all__ = [
     "Placement",
     "Stance",
     "View",
+    "failure_words",
     "identity_fields",
     "identity_of",
 ]
@@ -112,6 +113,13 @@ class FailureKind(enum.StrEnum):
         """``http-<status>``: :attr:`HTTP_429`, or a server error ``http-5xx``."""
         return cls(f"http-{status}")
 
+    @property
+    def words(self) -> str:
+        """What this failure means, in words a client reading a report understands."""
+        if self.value in _FAILURE_WORDS:
+            return _FAILURE_WORDS[self.value]
+        return f"the provider had a server error (HTTP {self.value.removeprefix('http-')})"
+
     @classmethod
     def _missing_(cls, value: object) -> FailureKind | None:
         """Make the ``http-5xx`` member for a server error status on first use."""
@@ -122,6 +130,37 @@ class FailureKind(enum.StrEnum):
         member._value_ = value
         # As enum.Flag does for its pseudo-members: one object per value, found by lookup.
         return cast(FailureKind, cls._value2member_map_.setdefault(value, member))
+
+
+_FAILURE_WORDS = {
+    "error": "the provider failed without saying why",
+    "blocked": "the engine showed a captcha or 'unusual traffic' page",
+    "missing-fixture": "no saved page for that day",
+    "engine-mismatch": "the saved page is from another search engine",
+    "parse-error": "a page serptrack could not read",
+    "query-relaxed": "the engine answered a looser query instead",
+    "bad-response": "the provider's answer was not a result page",
+    "unsupported": "the provider cannot search this device or location",
+    "auth": "the API key was refused",
+    "quota": "the account ran out of searches",
+    "http-429": "the provider asked to slow down (rate limit)",
+    "provider-error": "the provider refused the request",
+    "provider-unavailable": "the provider was down",
+    "timeout": "no answer in time",
+    "connect": "no connection to the provider",
+    "network": "a network error",
+    "http-error": "an HTTP error",
+    "skipped": "not run",
+}
+
+
+def failure_words(status: str, error_kind: str | None) -> str:
+    """A failed or blocked check in words: ``failed: no saved page for that day``."""
+    try:
+        reason = FailureKind(error_kind).words if error_kind else "no reason recorded"
+    except ValueError:  # a kind recorded by another release
+        reason = error_kind or "no reason recorded"
+    return f"{status}: {reason}"
 
 
 class Device(enum.StrEnum):

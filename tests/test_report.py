@@ -238,7 +238,10 @@ def test_rank_chart_of_acme_breach(runner: CliRunner, crisis: str, tmp_path: Pat
     ]
     assert ad["meta"] == ["official", "top ads"] and ad["text"] == "#1"
     assert [x[:10] for x in failed["x"]] == [DAYS[3], DAYS[4]]
-    assert failed["text"] == ["failed: missing-fixture", "blocked: blocked"]
+    assert failed["text"] == [  # in words, not failure codes
+        "failed: no saved page for that day",
+        "blocked: the engine showed a captcha or 'unusual traffic' page",
+    ]
     # rank 1 on top, the axis fitted to the ranks seen (never 1-100)
     assert chart["layout"]["yaxis"]["range"] == [5.5, 0.5]
     assert chart["layout"]["yaxis"]["tickvals"] == [1, 3, 5]  # "1" always shows
@@ -431,7 +434,10 @@ def test_summary_table(runner: CliRunner, crisis: str, tmp_path: Path) -> None:
     ]
     method = tag(soup.select_one("dl.method")).get_text(" ", strip=True)
     assert "Checks 28: 20 successful, 7 failed, 1 blocked." in method
-    assert "Failures by reason failed (missing-fixture): 7; blocked (blocked): 1" in method
+    assert (
+        "Failures by reason failed: no saved page for that day (7); blocked: the engine showed "
+        "a captcha or 'unusual traffic' page (1)"
+    ) in method
     assert "CTR curve SISTRIX 2020" in method
 
 

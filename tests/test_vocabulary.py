@@ -453,3 +453,12 @@ def test_every_keyword_shape_has_the_same_identity(engine: Any, tmp_path: Path) 
     assert identity_fields(tablet) == dict(zip(KEYWORD_IDENTITY, tablet.identity, strict=True))
     assert identity_of(identity_fields(tablet)) == tablet.identity
     assert {type(value) for value in tablet.identity} == {str}
+
+
+def test_every_failure_kind_has_words_for_a_report() -> None:
+    from serptrack.vocabulary import _FAILURE_WORDS, failure_words
+
+    assert set(_FAILURE_WORDS) == {kind.value for kind in FailureKind}
+    assert FailureKind("http-503").words == "the provider had a server error (HTTP 503)"
+    assert failure_words("blocked", None) == "blocked: no reason recorded"
+    assert failure_words("failed", "from-a-later-release") == "failed: from-a-later-release"

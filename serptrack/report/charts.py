@@ -30,6 +30,7 @@ import plotly.graph_objects as go
 
 from ..lead import Event
 from ..store.reads import CheckEntry, UrlPosition
+from ..vocabulary import failure_words
 from .build import KeywordReport, Note, Period, ReportData, UrlSeries
 
 __all__ = [
@@ -241,7 +242,7 @@ def _failure_trace(failures: Sequence[CheckEntry], row: int) -> dict[str, Any]:
         "yaxis": "y2",
         "mode": "markers",
         "name": "check failed (gap)",
-        "text": [escape_text(f"{c.status}: {c.error_kind or 'unknown'}") for c in failures],
+        "text": [escape_text(failure_words(c.status, c.error_kind)) for c in failures],
         "hovertemplate": _FAILED_HOVER,
         "marker": {"color": "#6b7280", "symbol": "x-thin-open", "size": 10, "line": {"width": 2}},
     }

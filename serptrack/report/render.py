@@ -30,6 +30,7 @@ from plotly.offline.offline import get_plotlyjs_version
 from ..defaults import PLOTLYJS_MODES
 from ..lead import VIEWS, Share
 from ..output import json_default
+from ..vocabulary import failure_words
 from .branding import Branding
 from .build import KeywordReport, LeadState, ReportData
 from .charts import ChartPack, host_of, rank_base, rank_chart, share_chart
@@ -72,6 +73,7 @@ def _environment() -> Environment:
         href=_href,
         host=_host,
         short_url=_short_url,
+        failure=failure_words,
     )
     return env
 
