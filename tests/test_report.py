@@ -7,6 +7,7 @@ whose titles, snippets, URLs and notes are HTML and script.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -686,3 +687,42 @@ def test_a_campaign_without_checks(runner: CliRunner, tmp_path: Path, db_url: st
         result.output
         == "Error: campaign 'new' has no checks yet; run `serptrack check new` or `serptrack backfill` first\n"
     )
+
+
+def test_a_day_whose_checks_all_failed_is_a_gap_in_the_share_chart() -> None:
+    from types import SimpleNamespace
+
+    from serptrack.report.build import DayShare
+    from serptrack.report.charts import share_chart, share_segments
+    from serptrack.store.reads import CheckEntry
+
+    def day(n: int) -> DayShare:
+        share = {"official": 0.5, "critical": 0.3, "neutral": 0.2}
+        return DayShare(dt.date(2026, 4, n), share, share, 1)
+
+    def check(n: int, status: str) -> CheckEntry:
+        at = dt.datetime(2026, 4, n, 7, tzinfo=dt.UTC)
+        return CheckEntry(n, 1, at, status, "replay", None, None, None)
+
+    days = [day(1), day(2), day(4), day(5), day(12)]  # 6-11: no check at all (weekly)
+    checks = [check(n, "ok") for n in (1, 2, 4, 5, 12)] + [check(3, "failed")]
+    data: Any = SimpleNamespace(
+        share_by_day=days,
+        checks=checks,
+        period=SimpleNamespace(first=days[0].day, last=days[-1].day),
+    )
+    assert [[d.day.day for d in run] for run in share_segments(data)] == [[1, 2], [4, 5, 12]]
+    figure = share_chart(data).to_plotly_json()
+    organic = [t for t in figure["data"] if t["stackgroup"].startswith("organic")]
+    assert [(t["stackgroup"], t["name"], len(t["x"])) for t in organic] == [
+        ("organic", "official", 2),
+        ("organic", "critical", 2),
+        ("organic", "neutral", 2),
+        ("organic-1", "official", 3),
+        ("organic-1", "critical", 3),
+        ("organic-1", "neutral", 3),
+    ]
+    assert [t["showlegend"] for t in organic] == [True] * 3 + [False] * 3
+    (buttons,) = [menu["buttons"] for menu in figure["layout"]["updatemenus"]]
+    assert buttons[0]["args"][0]["visible"] == [True] * 6 + [False] * 6
+    assert buttons[1]["args"][0]["visible"] == [False] * 6 + [True] * 6

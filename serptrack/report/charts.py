@@ -31,7 +31,7 @@ import plotly.graph_objects as go
 from ..lead import Event
 from ..store.reads import CheckEntry, UrlPosition
 from ..vocabulary import failure_words
-from .build import KeywordReport, Note, Period, ReportData, UrlSeries
+from .build import DayShare, KeywordReport, Note, Period, ReportData, UrlSeries
 
 __all__ = [
     "STANCE_COLOURS",
@@ -44,6 +44,7 @@ __all__ = [
     "rank_ticks",
     "script_safe",
     "share_chart",
+    "share_segments",
     "url_label",
     "x_value",
 ]
@@ -418,33 +419,38 @@ def rank_ticks(worst: int) -> list[int]:
 
 def share_chart(data: ReportData) -> go.Figure:
     """Share of voice by stance per day, averaged over keywords, stacked; organic and page
-    views behind two buttons."""
-    x = [_day(day.day) for day in data.share_by_day]
+    views behind two buttons. A day whose checks all failed is a gap in the areas, never a
+    line drawn across it (nor a drop to zero)."""
+    segments = share_segments(data)
     traces = []
     for view in ("organic", "page"):
-        by_day = [d.organic if view == "organic" else d.page for d in data.share_by_day]
-        for stance in ("official", "critical", "neutral"):
-            values = [round(100 * s[stance], 1) if s else None for s in by_day]
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": x,
-                    "y": values,
-                    "name": stance,
-                    "legendgroup": stance,
-                    "stackgroup": view,
-                    "mode": "lines",
-                    "line": {"color": STANCE_COLOURS[stance], "width": 1},
-                    "fillcolor": STANCE_COLOURS[stance],
-                    "visible": view == "organic",
-                    "hovertemplate": f"{stance}: %{{y:.1f}}%<extra>{view} view</extra>",
-                }
-            )
+        for n, segment in enumerate(segments):
+            x = [_day(day.day) for day in segment]
+            by_day = [d.organic if view == "organic" else d.page for d in segment]
+            for stance in ("official", "critical", "neutral"):
+                values = [round(100 * s[stance], 1) if s else None for s in by_day]
+                traces.append(
+                    {
+                        "type": "scatter",
+                        "x": x,
+                        "y": values,
+                        "name": stance,
+                        "legendgroup": stance,
+                        "showlegend": n == 0,
+                        "stackgroup": view if n == 0 else f"{view}-{n}",
+                        "mode": "lines",
+                        "line": {"color": STANCE_COLOURS[stance], "width": 1},
+                        "fillcolor": STANCE_COLOURS[stance],
+                        "visible": view == "organic",
+                        "hovertemplate": f"{stance}: %{{y:.1f}}%<extra>{view} view</extra>",
+                    }
+                )
+    per_view = len(traces) // 2
     buttons = [
         {
             "label": f"{view} view",
             "method": "update",
-            "args": [{"visible": [i // 3 == n for i in range(6)]}],
+            "args": [{"visible": [i // per_view == n for i in range(len(traces))]}],
         }
         for n, view in enumerate(("organic", "page"))
     ]
@@ -472,6 +478,23 @@ def share_chart(data: ReportData) -> go.Figure:
         ],
     }
     return go.Figure(data=traces, layout=layout)
+
+
+def share_segments(data: ReportData) -> list[list[DayShare]]:
+    """The days of ``data.share_by_day`` in runs that no failed day interrupts: a day with
+    checks, none of them successful, ends a run (a day with no check at all does not: a
+    weekly keyword is not a gap six days a week)."""
+    shown = {day.day for day in data.share_by_day}
+    failed = sorted(
+        {c.at.astimezone(dt.UTC).date() for c in data.checks if c.status != "ok"} - shown
+    )
+    segments: list[list[DayShare]] = []
+    for day in data.share_by_day:
+        previous = segments[-1][-1].day if segments else None
+        if previous is None or any(previous < gap < day.day for gap in failed):
+            segments.append([])
+        segments[-1].append(day)
+    return segments
 
 
 # --- serialising -----------------------------------------------------------------------------
