@@ -726,3 +726,24 @@ def test_a_day_whose_checks_all_failed_is_a_gap_in_the_share_chart() -> None:
     (buttons,) = [menu["buttons"] for menu in figure["layout"]["updatemenus"]]
     assert buttons[0]["args"][0]["visible"] == [True] * 6 + [False] * 6
     assert buttons[1]["args"][0]["visible"] == [False] * 6 + [True] * 6
+
+
+def test_days_still_to_come_are_not_gaps_in_the_presence_grid(crisis: str) -> None:
+    from sqlmodel import Session
+
+    from serptrack import store
+    from serptrack.report import make_report, month_period
+
+    engine = store.connect(crisis)
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, "acme-breach")
+        made_on = dt.datetime(2026, 4, 20, 12, tzinfo=dt.UTC)  # a report for the month so far
+        html = make_report(session, campaign, month_period("2026-04"), now=made_on)
+    engine.dispose()
+    soup = BeautifulSoup(html, "html.parser")
+    (breach, _) = soup.select("#paid-grid tbody tr")
+    cells = [" ".join(td.get("class") or []) for td in breach.find_all("td")]
+    assert cells[20:] == ["future"] * 10  # 21-30 April: not yet, not "no successful check"
+    # day 4 failed, day 5 blocked, 15-20 April unchecked: real gaps stay gaps
+    assert [n + 1 for n, c in enumerate(cells[:20]) if c == "none"] == [4, 5, *range(15, 21)]
+    assert "not yet (after the report was made)" in soup.get_text()

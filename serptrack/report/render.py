@@ -268,6 +268,7 @@ def _share_of(share: Share | None, stance: str) -> float | None:
 
 def _paid_view(data: ReportData) -> dict[str, Any]:
     days = data.period.days()
+    today = data.generated_at.astimezone(dt.UTC).date()
     rows = []
     for n, keyword in enumerate(data.keywords):
         by_day = {d.day: d for d in keyword.paid}
@@ -286,7 +287,7 @@ def _paid_view(data: ReportData) -> dict[str, Any]:
                 "redundant_ranges": _ranges(redundant),
                 "carried": carried,
                 "carried_ranges": _ranges(carried),
-                "cells": [_cell(by_day.get(day)) for day in days],
+                "cells": [_cell(by_day.get(day), future=day > today) for day in days],
             }
         )
     months: list[dict[str, Any]] = []
@@ -297,10 +298,10 @@ def _paid_view(data: ReportData) -> dict[str, Any]:
     return {"days": days, "months": months, "rows": rows}
 
 
-def _cell(day: Any) -> str:
-    """The CSS classes of one day of the presence grid."""
+def _cell(day: Any, *, future: bool = False) -> str:
+    """The CSS classes of one day of the presence grid (a day still to come is no gap)."""
     if day is None:
-        return "none"
+        return "future" if future else "none"
     classes = [day.presence]
     if day.redundant_ad:
         classes.append("r")
