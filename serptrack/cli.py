@@ -997,7 +997,8 @@ def _accent(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     type=click.Choice(PLOTLYJS_MODES),
     default="embed",
     show_default=True,
-    help="embed: opens offline; cdn: a small file whose charts need the network.",
+    help="embed: opens offline (plotly.js's basic bundle, all the report needs); full: the "
+    "full bundle embedded; cdn: a small file whose charts need the network.",
 )
 @click.option("--agency", help="Agency name [default: the campaign file's [report] agency].")
 @click.option("--client", help="Client name [default: [report] client, else the brand].")

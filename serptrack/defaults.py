@@ -31,5 +31,6 @@ DEFAULT_ALERT_BUDGET = 5.0
 REPORT_FORMATS = ("html", "json")
 """What ``report`` can write: the HTML report, or the numbers behind it."""
 
-PLOTLYJS_MODES = ("embed", "cdn")
-"""How an HTML report carries plotly.js: embedded (opens offline) or from the CDN."""
+PLOTLYJS_MODES = ("embed", "full", "cdn")
+"""How an HTML report carries plotly.js: the basic bundle embedded (opens offline), the full
+bundle embedded, or loaded from the CDN."""

@@ -747,3 +747,13 @@ def test_days_still_to_come_are_not_gaps_in_the_presence_grid(crisis: str) -> No
     # day 4 failed, day 5 blocked, 15-20 April unchecked: real gaps stay gaps
     assert [n + 1 for n, c in enumerate(cells[:20]) if c == "none"] == [4, 5, *range(15, 21)]
     assert "not yet (after the report was made)" in soup.get_text()
+
+
+def test_plotlyjs_full_embeds_the_full_bundle(
+    runner: CliRunner, crisis: str, tmp_path: Path
+) -> None:
+    html = report(runner, crisis, tmp_path, "--month", "2026-04", "--plotlyjs", "full")
+    soup = BeautifulSoup(html, "html.parser")
+    inline = [s.string or "" for s in soup.find_all("script") if not s.get("type")]
+    assert inline == [get_plotlyjs(), _renderer()]
+    assert html.count("* plotly.js v") == 1 and "(basic - minified)" not in html

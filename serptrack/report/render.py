@@ -88,17 +88,17 @@ BASIC_VERSION = "4.1.1"
 
 
 @functools.cache
-def _plotly_js() -> str:
+def _plotly_js(full: bool = False) -> str:
     # the library never contains "</script", but a future build must not end the element early
-    return embedded_plotly_js().replace("</script", "<\\/script")
+    return embedded_plotly_js(full).replace("</script", "<\\/script")
 
 
 @functools.cache
-def embedded_plotly_js() -> str:
+def embedded_plotly_js(full: bool = False) -> str:
     """The plotly.js an embedded report carries: the official basic bundle (scatter, bar and
     pie traces: every chart here is a scatter; 1.2 MB instead of 4.8 MB) when it is the
-    version plotly.py builds figures for, else plotly.py's full bundle."""
-    if get_plotlyjs_version() == BASIC_VERSION:
+    version plotly.py builds figures for, else (or with ``full``) plotly.py's full bundle."""
+    if not full and get_plotlyjs_version() == BASIC_VERSION:
         vendored = resources.files("serptrack.report") / "vendor" / "plotly-basic.min.js"
         return vendored.read_text("utf-8")
     library: str = get_plotlyjs()  # plotly is untyped
@@ -141,8 +141,8 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
     share = {"id": "share", "json": Markup(pack.add(share_chart(data)))}
     scripts = [_renderer()]
     plotly_src = None
-    if plotlyjs == "embed":
-        scripts.insert(0, _plotly_js())
+    if plotlyjs in ("embed", "full"):
+        scripts.insert(0, _plotly_js(full=plotlyjs == "full"))
     else:
         plotly_src = plotly_cdn_src()
     template = env.get_template("report.html.j2")
