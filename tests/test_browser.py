@@ -58,8 +58,8 @@ def browser() -> Iterator[Any]:
 class Visit:
     """A page opened from disk with every non-file request aborted and everything recorded."""
 
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser: Any, path: Path, width: int = 1280) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.escaped: list[str] = []
@@ -234,4 +234,19 @@ def test_a_cdn_report_offline_says_why_it_has_no_charts(cdn_report: Path, browse
     assert len(texts) == 3 and all("written with --plotlyjs cdn" in t for t in texts)
     assert [url.split("/")[2] for url in visit.escaped] == ["cdn.plot.ly"]  # tried, and blocked
     assert visit.dialogs == []
+    visit.close()
+
+
+@pytest.mark.parametrize("name", ["skype-2008", "eurostar-2009"])
+def test_a_demo_report_fits_a_phone_screen(demo_reports: Path, name: str, browser: Any) -> None:
+    visit = Visit(browser, demo_reports / f"{name}.html", width=390)
+    charts = visit.wait_for_charts()
+    assert charts and all(c["state"] == "drawn" and c["svg"] for c in charts)
+    width, screen = visit.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= screen  # no sideways scroll: wide tables scroll inside their own box
+    widest = visit.page.evaluate(
+        "Math.max(...[...document.querySelectorAll('[data-figure]')].map(b => b.getBoundingClientRect().right))"
+    )
+    assert widest <= screen  # the charts resize to the screen
+    assert_clean(visit)
     visit.close()
