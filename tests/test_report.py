@@ -757,3 +757,20 @@ def test_plotlyjs_full_embeds_the_full_bundle(
     inline = [s.string or "" for s in soup.find_all("script") if not s.get("type")]
     assert inline == [get_plotlyjs(), _renderer()]
     assert html.count("* plotly.js v") == 1 and "(basic - minified)" not in html
+
+
+def test_the_summary_opens_with_one_sentence_made_from_the_numbers(
+    runner: CliRunner, crisis: str, tmp_path: Path
+) -> None:
+    soup = BeautifulSoup(report(runner, crisis, tmp_path, "--month", "2026-04"), "html.parser")
+    # the crisis: both keywords led by the critics at first, by the official side at the end
+    # (acme breach lost its lead once, on day 12); one critical result on page 1 throughout
+    assert string(soup.select_one("#verdict")) == (
+        "The official response leads 2 of 2 keywords in organic results (0 at the start of "
+        "the period); critical results on page 1 stayed at 1; the last lead lost was "
+        "\u201cacme breach\u201d (organic view) on 12 Apr 2026."
+    )
+    document = json.loads(
+        report(runner, crisis, tmp_path, "--month", "2026-04", "--format", "json")
+    )
+    assert document["summary"]["sentence"] == string(soup.select_one("#verdict"))

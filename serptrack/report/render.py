@@ -40,6 +40,7 @@ __all__ = [
     "PLOTLYJS_MODES",
     "REPORT_FORMAT",
     "embedded_plotly_js",
+    "executive_summary",
     "plotly_cdn_src",
     "plotly_integrity",
     "render_html",
@@ -161,6 +162,7 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         share_chart=share,
         shared=Markup(pack.shared_json()),
         headline=_headline(data),
+        summary_sentence=executive_summary(data),
         keywords=[_keyword_view(k, data, n) for n, k in enumerate(data.keywords)],
         paid=_paid_view(data),
         methodology=_methodology(data),
@@ -208,6 +210,35 @@ def _headline(data: ReportData) -> list[dict[str, Any]]:
         }
     )
     return cards
+
+
+def executive_summary(data: ReportData) -> str:
+    """One sentence of plain words on top of the report, made from its numbers: who leads how
+    many keywords now, how page 1 changed, and the last lead lost (if any)."""
+    total = len(data.keywords)
+    leading = data.leaders("end", "organic")["official"]
+    before = data.leaders("start", "organic")["official"]
+    noun = "keyword" if total == 1 else "keywords"
+    parts = [f"The official response leads {leading} of {total} {noun} in organic results"]
+    if before != leading:
+        parts[0] += f" ({before} at the start of the period)"
+    first = sum(k.critical_on_page_1("start") or 0 for k in data.keywords)
+    last = sum(k.critical_on_page_1("end") or 0 for k in data.keywords)
+    if first != last:
+        verb = "fell" if last < first else "rose"
+        parts.append(f"critical results on page 1 {verb} from {first} to {last}")
+    else:
+        parts.append(f"critical results on page 1 stayed at {last}")
+    lost = [e for e in data.events if e.kind == "lost"]
+    if lost:
+        latest = max(lost, key=lambda e: e.at)
+        parts.append(
+            f"the last lead lost was \u201c{latest.keyword.query}\u201d ({latest.view} view) on "
+            f"{_day(latest.at)}"
+        )
+    else:
+        parts.append("no lead was lost in the period")
+    return "; ".join(parts) + "."
 
 
 def _mean_share(keywords: Sequence[KeywordReport], which: str, stance: str) -> float | None:
@@ -392,6 +423,7 @@ def report_document(data: ReportData, branding: Branding) -> dict[str, Any]:
         "hold": data.hold,
         "ctr_curve": data.curve.describe(),
         "summary": {
+            "sentence": executive_summary(data),
             "keywords": len(data.keywords),
             "official_leads": {
                 view: {which: data.leaders(which, view)["official"] for which in ("start", "end")}
