@@ -250,3 +250,25 @@ def test_a_demo_report_fits_a_phone_screen(demo_reports: Path, name: str, browse
     assert widest <= screen  # the charts resize to the screen
     assert_clean(visit)
     visit.close()
+
+
+def test_a_printed_report_keeps_every_table_whole_and_no_toolbar(
+    demo_reports: Path, browser: Any
+) -> None:
+    visit = Visit(browser, demo_reports / "eurostar-2009.html", width=794)  # A4 at 96 dpi
+    visit.wait_for_charts()
+    visit.page.emulate_media(media="print")
+    clipped = visit.page.evaluate(
+        """() => [...document.querySelectorAll('table')]
+            .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(t => t.id || t.className)"""
+    )
+    assert clipped == []  # printed whole: cells wrap, nothing scrolls on paper
+    toolbars = visit.page.evaluate(
+        "[...document.querySelectorAll('.modebar')].filter(m => getComputedStyle(m).display !== 'none').length"
+    )
+    assert toolbars == 0
+    pdf = visit.page.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 4
+    assert_clean(visit)
+    visit.close()
