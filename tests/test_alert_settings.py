@@ -116,6 +116,12 @@ def refused(tmp_path: Path, alerts: str) -> str:
             "(got 'pager')",
         ),
         (
+            OPS
+            + '\n[[alerts.rules]]\non = "lost"\nname = "x"\nchannels = ["ops"]\n'
+            + '\n[[alerts.rules]]\non = "overtake"\nname = "x"\nchannels = ["ops"]\n',
+            "alerts.rules #2.name (line 24): another rule is named 'x'; give each rule its own name",
+        ),
+        (
             '\n[alerts]\ncooldown = "six hours"\n',
             "alerts.cooldown (line 14): cooldown 'six hours' is not a duration; write e.g. \"6h\", "
             '"30m" or 0',

@@ -250,13 +250,17 @@ def check_alerts(
     """Alert settings from the ``[alerts]`` tables (keys given only where the file set them)."""
     known_queries = set(queries)
     checked = {name: _channel(name, values) for name, values in channels.items()}
+    made = tuple(_rule(index, values, checked, known_queries) for index, values in enumerate(rules))
+    seen: set[str] = set()
+    for index, rule in enumerate(made):
+        if rule.key in seen:  # a rule's name is part of its events' ids
+            raise AlertSettingError(
+                ("rules", str(index), "name"),
+                f"another rule is named {rule.key!r}; give each rule its own name",
+            )
+        seen.add(rule.key)
     return AlertSettings(
-        cooldown_seconds=parse_cooldown(cooldown),
-        daily_cap=daily_cap,
-        channels=checked,
-        rules=tuple(
-            _rule(index, values, checked, known_queries) for index, values in enumerate(rules)
-        ),
+        cooldown_seconds=parse_cooldown(cooldown), daily_cap=daily_cap, channels=checked, rules=made
     )
 
 
