@@ -156,11 +156,8 @@ def _deliver_alerts(engine: Engine, budget: float) -> None:
     from .alerts import dispatch
 
     report = dispatch.deliver_pending(engine, environ=os.environ, budget=budget)
-    line = report.line()
-    if line:
+    for line in report.lines():
         click.echo(line, err=True)
-    for problem in report.problems:
-        click.echo(f"  {problem}", err=True)
 
 
 def _day_range(
@@ -1321,7 +1318,9 @@ def alerts_send(campaign: str | None, budget: float, retry_failed: bool, db: str
         click.echo(f"  {problem}", err=True)
     if not report.delivered_all:
         raise click.ClickException(
-            f"{report.pending + report.failed} alert deliveries were not made"
+            f"{report.pending + report.failed} alert deliveries were not made; see why with "
+            "`serptrack alerts list CAMPAIGN`, fix the channel, then run `serptrack alerts "
+            "send --failed`"
         )
 
 

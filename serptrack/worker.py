@@ -573,11 +573,8 @@ def _deliver_alerts(
         now=clock,
         client=http,
     )
-    line = report.line()
-    if line:
+    for line in report.lines():
         log(line)
-    for problem in report.problems:
-        log(f"  {problem}")
 
 
 def _pause(next_slot: dt.datetime | None, now: dt.datetime, poll: float) -> float:

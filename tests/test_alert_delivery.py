@@ -5,7 +5,6 @@ the secrets they use kept out of everything serptrack writes."""
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 from pathlib import Path
 from typing import Any
@@ -77,8 +76,7 @@ class Recorder:
 def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """A self-signed certificate for localhost, trusted by this process's default context."""
     cert, key = self_signed(tmp_path)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    ssl.create_default_context()  # (the variable is read when a context is made)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read by each ssl.create_default_context()
     return cert, key
 
 

@@ -66,6 +66,11 @@ class DeliveryReport:
             parts.append(f"{self.failed} failed (see `serptrack alerts list`)")
         return "Alerts: " + ", ".join(parts) + "."
 
+    def lines(self) -> list[str]:
+        """What a command says of the run on stderr: :meth:`line`, then each problem."""
+        line = self.line()
+        return ([line] if line else []) + [f"  {problem}" for problem in self.problems]
+
 
 def deliver_pending(
     engine: Engine,

@@ -387,7 +387,7 @@ def _history(
     return [
         Observed(
             check_id=row.id,
-            at=_aware(row.observed_at),
+            at=row.observed_at,
             ok=row.status == CheckStatus.OK,
             error_kind=row.error_kind,
             results=_seen(rows.get(row.id, ()), how),
@@ -594,7 +594,7 @@ class _Noise:
                 )
                 .group_by(e.c.keyword_id, e.c.rule, e.c.url)
             ):
-                last_sent[(row.keyword_id, row.rule, row.url)] = _aware(row.at)
+                last_sent[(row.keyword_id, row.rule, row.url)] = row.at
         return cls(settings, last_sent, sent, noticed)
 
     def admit(self, row: Mapping[str, Any], rule: AlertRule) -> str | None:
@@ -855,7 +855,7 @@ def _alert(row: Any) -> Alert:
         language=row.language,
         device=row.device,
         view=row.view,
-        at=_aware(row.at),
+        at=row.at,
         check_id=row.check_id,
         url=row.url,
         position=row.position,
@@ -962,8 +962,8 @@ def list_events(
                     "attempts": row.attempts,
                     "last_status": row.last_status,
                     "last_error": row.last_error,
-                    "next_attempt_at": _aware(row.next_attempt_at),
-                    "sent_at": _aware(row.sent_at),
+                    "next_attempt_at": row.next_attempt_at,
+                    "sent_at": row.sent_at,
                     "log": tried.get((row.event_id, row.channel), []),
                 }
             )
@@ -977,7 +977,7 @@ def list_events(
             "language": row.language,
             "device": row.device,
             "view": row.view,
-            "at": _aware(row.at),
+            "at": row.at,
             "check_id": row.check_id,
             "url": row.url,
             "position": row.position,
@@ -1034,7 +1034,7 @@ def _attempt_log(
         ):
             log.setdefault((row.event_id, row.channel), []).append(
                 {
-                    "at": _aware(row.at),
+                    "at": row.at,
                     "ok": row.ok,
                     "status": row.status_code,
                     "error": row.error,
@@ -1057,9 +1057,3 @@ def _state(suppressed: str | None, deliveries: Sequence[Mapping[str, Any]]) -> s
     if states == {"sent"}:
         return "sent"
     return "failed" if states == {"failed"} else "partial"
-
-
-def _aware(value: dt.datetime | None) -> Any:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
