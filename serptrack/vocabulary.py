@@ -193,6 +193,7 @@ class Placement(enum.StrEnum):
     LOCAL = "local"  # a local pack (places on a map)
     PERSPECTIVES = "perspectives"  # social and forum posts ("What people are saying")
     PEOPLE_ALSO_ASK = "people_also_ask"  # a question's answer source ("People also ask")
+    KNOWLEDGE_PANEL = "knowledge_panel"  # a link a knowledge panel gives for its entity
 
 
 class Stance(enum.StrEnum):

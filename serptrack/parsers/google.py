@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement
@@ -158,6 +158,8 @@ _FEATURED_SNIPPETS = (
     ".di3YZe",
 )
 _ANSWER_PARAMS = frozenset({"top_ans", "comment_id", "reply_comment_id"})
+#: Google's own help, policy and account pages: a panel's furniture, never a source it cites.
+_GOOGLE_SERVICE = re.compile(r"^(?:support|policies|posts|accounts|myactivity)\.google\.")
 _OFFSET = re.compile(r"([?&])t=\d+s?(?:&|$)")
 _TRACKING = re.compile(r"^(?:https?://[^/]*google[^/]*)?/(?:aclk|pagead/aclk)\b")
 
@@ -237,7 +239,11 @@ class _Scan:
             self.by_id.setdefault(tag_id, tag)
             if tag_id in _REGION_IDS:
                 self._mark(tag, _REGION_IDS[tag_id])
-        if "data-text-ad" in attrs or (name == "li" and "ads-ad" in classes(tag)):
+        if (
+            "data-text-ad" in attrs
+            or (name == "li" and "ads-ad" in classes(tag))
+            or (name == "a" and "data-arwt" in attrs)  # a card ad (travel activities)
+        ):
             self.ad_roots.append(tag)
         if name == "h3":
             self.h3s.append(tag)
@@ -331,6 +337,7 @@ class _Scan:
         found += self._featured()
         found += self._people_also_ask()
         found += self._ai_overview()
+        found += self._knowledge_panel()
         main_positions = [position for position, _ in found]
         found += self._ads(main_positions)
         if len(found) > MAX_ITEMS:
@@ -466,12 +473,48 @@ class _Scan:
                 resolved = resolve_link(attr(link, "href"), _BASE)
                 if resolved is None or resolved.opaque or resolved.url in seen:
                     continue
+                if _GOOGLE_SERVICE.match(urlsplit(resolved.url).hostname or ""):
+                    continue  # "Learn more about Generative AI" is not a source
                 seen.add(resolved.url)
                 title = attr(link, "aria-label") or text_of(link)
                 item = Item(
                     Placement.AI_OVERVIEW, resolved.url, title, tracking_url=resolved.tracking
                 )
                 found.append((self.pos(link), item))
+        return found
+
+    def _knowledge_panel(self) -> list[tuple[int, Item]]:
+        """The links a knowledge panel gives for its entity, in panel order.
+
+        Each sits in one of the panel's facts (a ``[data-attrid]`` block): the official
+        website, the source of the description, the entity's profiles, its reviews. Links to
+        Google itself (maps, "Claim this knowledge panel") and to the panel's other
+        carousels ("Things to do", searches) are not results; an ad in the panel is an ad.
+        """
+        panel = self.by_id.get("rhs")
+        if panel is None:
+            return []
+        found = []
+        seen: set[str] = set()
+        for link in _links(panel):
+            if self.kind_of(link) != _SKIP or not any(
+                attr(parent, "data-attrid") for parent in ancestors(link, panel)
+            ):
+                continue
+            resolved = resolve_link(attr(link, "href"), _BASE)
+            if (
+                resolved is None
+                or resolved.opaque
+                or resolved.url in seen
+                or _GOOGLE_SERVICE.match(urlsplit(resolved.url).hostname or "")
+            ):
+                continue
+            seen.add(resolved.url)
+            title = text_of(link) or attr(link, "aria-label")
+            item = Item(
+                Placement.KNOWLEDGE_PANEL, resolved.url, title, tracking_url=resolved.tracking
+            )
+            found.append((self.pos(link), item))
         return found
 
     def _ads(self, main_positions: Sequence[int]) -> list[tuple[int, Item]]:
@@ -707,7 +750,7 @@ def _ad_item(root: Tag, block: str) -> Item | None:
         (a for a in links if heading is not None and (_inside(heading, a) or _inside(a, heading))),
         links[0],
     )
-    title = text_of(heading) or text_of(main)
+    title = text_of(heading) or (_first_line(root) if root is main else "") or text_of(main)
     # Only the title's links lead to the ad's landing page; the others are its sitelinks.
     title_links = [
         a
@@ -729,7 +772,7 @@ def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, st
     ``data-pcu`` is only the advertiser's site (``https://www.kayak.com/``) where the title's
     own link goes to the page the ad leads to, so it comes after the links.
     """
-    tracking = attr(main, "data-rw") or None
+    tracking = attr(main, "data-rw") or _absolute(attr(main, "data-arwt")) or None
     direct: str | None = None
     unwrapped: str | None = None
     for link in [main, *links]:
@@ -755,6 +798,18 @@ def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, st
     if landing is None and attr(root, "data-dtld"):
         landing = "https://" + attr(root, "data-dtld")
     return landing, tracking
+
+
+def _first_line(card: Tag) -> str:
+    """A card without a heading (an activity ad) names itself in its first line of text."""
+    for tag in card.find_all(["div", "span"]):
+        if tag.find(["div", "span"]) is None and text_of(tag):
+            return text_of(tag)
+    return ""
+
+
+def _absolute(path: str) -> str:
+    return urljoin(_BASE, path) if path else ""
 
 
 def _ad_text(root: Tag) -> str:

@@ -146,6 +146,7 @@ class ReplayProvider(Provider):
         Placement.LOCAL,
         Placement.PERSPECTIVES,
         Placement.PEOPLE_ALSO_ASK,
+        Placement.KNOWLEDGE_PANEL,
     )
     engines = ("google", "bing", "duckduckgo", "brave", "searxng")
     uses_http = False
