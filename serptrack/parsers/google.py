@@ -13,7 +13,9 @@ Class names rotate, so the parser anchors on structure and attributes, with fall
   ``tracking_url``;
 * top stories, featured snippets and AI overviews are recognised by attributes
   (``data-news-cluster-id``, ``block-component``, ``data-subtree="aio"``) or by their
-  heading's text; people-also-ask (``[data-q]``) and the right-hand panel are skipped.
+  heading's text; a "People also ask" question (``[data-q]``) is read with its answer's
+  source; of the right-hand panel only the knowledge panel's facts' links are read
+  (``knowledge_panel``); a card link with ``data-arwt`` (an activity ad) is an ad.
 
 Reading order is document order: top ads, then the main column, then bottom ads.
 """
