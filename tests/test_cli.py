@@ -71,6 +71,7 @@ def test_providers_json_names_keys_but_never_values(
             "local",
             "perspectives",
             "people_also_ask",
+            "knowledge_panel",
         ],
         "engines": ["google", "bing", "duckduckgo", "brave", "searxng"],
         "uses_http": False,
