@@ -475,7 +475,7 @@ class _Scan:
                 resolved = resolve_link(attr(link, "href"), _BASE)
                 if resolved is None or resolved.opaque or resolved.url in seen:
                     continue
-                if _GOOGLE_SERVICE.match(urlsplit(resolved.url).hostname or ""):
+                if _is_google_service(resolved.url):
                     continue  # "Learn more about Generative AI" is not a source
                 seen.add(resolved.url)
                 title = attr(link, "aria-label") or text_of(link)
@@ -508,7 +508,7 @@ class _Scan:
                 resolved is None
                 or resolved.opaque
                 or resolved.url in seen
-                or _GOOGLE_SERVICE.match(urlsplit(resolved.url).hostname or "")
+                or _is_google_service(resolved.url)
             ):
                 continue
             seen.add(resolved.url)
@@ -800,6 +800,10 @@ def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, st
     if landing is None and attr(root, "data-dtld"):
         landing = "https://" + attr(root, "data-dtld")
     return landing, tracking
+
+
+def _is_google_service(url: str) -> bool:
+    return _GOOGLE_SERVICE.match(urlsplit(url).hostname or "") is not None
 
 
 def _first_line(card: Tag) -> str:
