@@ -35,7 +35,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from serptrack import tracker  # noqa: E402
+from serptrack import store, tracker  # noqa: E402
 from serptrack.campaign import load_campaign_file  # noqa: E402
 from serptrack.fetch import Fetcher, make_client  # noqa: E402
 from serptrack.models import utcnow  # noqa: E402
@@ -149,14 +149,14 @@ def _campaign(folder: Path, port: int, checks: int) -> Path:
 
 
 def run(
-    port: int, checks: int, concurrency: int, folder: Path, *, store: bool = True
+    port: int, checks: int, concurrency: int, folder: Path, *, with_store: bool = True
 ) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, checks ok) for ``checks`` checks at ``concurrency``.
 
-    With ``store`` (what ``check`` does) each check goes through ``tracker.run_checks`` into a
+    With ``with_store`` (what ``check`` does) each check goes through ``tracker.run_checks`` into a
     SQLite file; without, the same providers, client and fetcher only fetch and parse.
     """
-    db = folder / f"bench-{concurrency}-{store}.db"
+    db = folder / f"bench-{concurrency}-{with_store}.db"
     engine = store.connect(str(db))
     try:
         spec = load_campaign_file(_campaign(folder, port, checks))
@@ -168,7 +168,7 @@ def run(
                 [campaign], tasks, environ={"SERPAPI_API_KEY": "bench-key"}
             )
         wall, cpu = time.perf_counter(), time.process_time()
-        if store:
+        if with_store:
             outcomes = tracker.run_checks(engine, tasks, providers, concurrency=concurrency)
             counts = [o.results for o in outcomes if o.status == "ok"]
         else:
@@ -223,7 +223,7 @@ def main() -> None:
         print(
             f"CPU per check (fetch + parse + store, 105 results): {cpu / args.checks * 1000:.2f} ms"
         )
-        f_wall, f_cpu, f_ok = run(port, args.checks, args.concurrency, folder, store=False)
+        f_wall, f_cpu, f_ok = run(port, args.checks, args.concurrency, folder, with_store=False)
         f_rate = args.checks / f_wall
         print(
             f"  the fetch engine alone (fetch + parse, no store; {f_ok} ok): {f_rate:.0f} "

@@ -347,8 +347,10 @@ def check(
     from sqlmodel import Session
 
     from . import tracker
+    from .fetch import chosen_engine
     from .models import utcnow
 
+    chosen_engine(os.environ)  # a wrong SERPTRACK_HTTP_ENGINE fails before anything is claimed
     when = as_of or utcnow()
     with _database(db, create=True) as engine:
         if due:
@@ -427,10 +429,12 @@ def backfill(
     from sqlmodel import Session
 
     from . import store, tracker, worker
+    from .fetch import chosen_engine
     from .models import utcnow
 
     if last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    chosen_engine(os.environ)
     with _database(db, create=True) as engine:
         with Session(engine) as session:
             chosen = store.get_campaign(session, campaign)
@@ -704,7 +708,9 @@ def worker_command(
     Example: serptrack worker --db postgresql+psycopg://serp@db.internal/serptrack
     """
     from . import worker
+    from .fetch import chosen_engine
 
+    chosen_engine(os.environ)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

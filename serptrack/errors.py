@@ -54,6 +54,7 @@ __all__ = [
     "ScheduleError",
     "SerptrackError",
     "StorageFullError",
+    "UnknownEngineError",
     "UnknownProviderError",
 ]
 
@@ -98,6 +99,10 @@ class StorageFullError(DatabaseError):
 
 class ProviderError(SerptrackError):
     """A provider cannot be used, or did not deliver a result page."""
+
+
+class UnknownEngineError(ProviderError):
+    """``SERPTRACK_HTTP_ENGINE`` names no HTTP engine serptrack has."""
 
 
 class UnknownProviderError(ProviderError):

@@ -25,10 +25,11 @@ import asyncio
 import datetime as dt
 import email.utils
 import math
+import os
 import random
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -38,11 +39,12 @@ from typing import TypeVar
 import httpx
 
 from . import __version__
-from .errors import FetchError
+from .errors import FetchError, UnknownEngineError
 from .vocabulary import FailureKind
 
 __all__ = [
     "DEFAULT_MAX_BODY_MB",
+    "ENGINE_ENV",
     "MB",
     "RETRYABLE_STATUSES",
     "Clock",
@@ -592,11 +594,55 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
-def make_client(concurrency: int, policy: RetryPolicy | None = None) -> httpx.AsyncClient:
-    """The one client a run shares: pooled connections sized for ``concurrency``, timeouts set."""
+#: the variable that chooses the HTTP engine (serptrack/transport.py) for a whole run
+ENGINE_ENV = "SERPTRACK_HTTP_ENGINE"
+
+
+def make_client(
+    concurrency: int,
+    policy: RetryPolicy | None = None,
+    *,
+    engine: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """The one client a run shares: connections pooled for ``concurrency``, timeouts set.
+
+    ``engine`` is what carries the bytes (:mod:`serptrack.transport`): ``aiohttp`` (one
+    connector for the run, the default) or ``httpcore`` (httpx's own, in
+    :class:`ShardedTransport`); when not given, ``SERPTRACK_HTTP_ENGINE`` in ``environ``
+    (``os.environ`` by default) chooses, as httpx reads its proxies from there.
+    """
     policy = policy or RetryPolicy()
+    if engine is None:
+        engine = chosen_engine(os.environ if environ is None else environ)
     return httpx.AsyncClient(
-        transport=ShardedTransport(concurrency),
+        transport=_transport(engine, concurrency),
         timeout=httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout),
         headers={"User-Agent": f"serptrack/{__version__}"},
     )
+
+
+def chosen_engine(environ: Mapping[str, str]) -> str:
+    """The engine ``SERPTRACK_HTTP_ENGINE`` names (``aiohttp`` when unset), or an error."""
+    engine = (environ.get(ENGINE_ENV) or "aiohttp").strip().lower()
+    if engine not in ("aiohttp", "httpcore"):
+        raise UnknownEngineError(
+            f"unknown HTTP engine {engine!r} in {ENGINE_ENV}; set it to aiohttp (the default) "
+            "or httpcore, or unset it"
+        )
+    return engine
+
+
+def _transport(engine: str, concurrency: int) -> httpx.AsyncBaseTransport:
+    if engine == "httpcore":
+        return ShardedTransport(concurrency)
+    if engine != "aiohttp":
+        raise ValueError(f"unknown HTTP engine {engine!r}")
+    from .transport import AiohttpEngine  # aiohttp costs its import only where it is used
+
+    limits = httpx.Limits(
+        max_connections=max(1, concurrency),
+        max_keepalive_connections=max(1, concurrency),
+        keepalive_expiry=30,
+    )
+    return AiohttpEngine(limits=limits)

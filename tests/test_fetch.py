@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from serptrack.errors import BlockedError, FetchError
+from serptrack.errors import BlockedError, FetchError, UnknownEngineError
 from serptrack.fetch import (
     Fetcher,
     RateLimiter,
@@ -22,6 +22,7 @@ from serptrack.fetch import (
     parse_retry_after,
 )
 from serptrack.providers import SearchRequest, build_provider
+from serptrack.transport import AiohttpEngine
 from serptrack.vocabulary import FailureKind
 
 from .providers_support import FAST, Expect, FakeClock, Script, attach, fetch_error, fixture
@@ -301,8 +302,27 @@ def test_sharded_transport_spreads_requests_and_frees_slots() -> None:
 
 
 def test_make_client_sizes_pools_for_the_concurrency() -> None:
-    client = make_client(50, RetryPolicy(connect_timeout=3, read_timeout=7))
+    client = make_client(50, RetryPolicy(connect_timeout=3, read_timeout=7), engine="httpcore")
     transport = client._transport
     assert isinstance(transport, ShardedTransport) and len(transport.pools) == 5  # pools of 10
     assert client.timeout.connect == 3 and client.timeout.read == 7
     asyncio.run(client.aclose())
+
+
+def test_make_client_runs_on_one_aiohttp_pool_by_default() -> None:
+    client = make_client(200, RetryPolicy(connect_timeout=3, read_timeout=7))
+    transport = client._transport
+    assert isinstance(transport, AiohttpEngine)
+    assert transport.limits.max_connections == 200
+    assert client.timeout.connect == 3 and client.timeout.read == 7
+    asyncio.run(client.aclose())
+
+
+def test_the_environment_chooses_the_engine_and_a_wrong_name_is_one_clear_error() -> None:
+    client = make_client(5, environ={"SERPTRACK_HTTP_ENGINE": " HTTPcore "})
+    assert isinstance(client._transport, ShardedTransport)
+    asyncio.run(client.aclose())
+    with pytest.raises(
+        UnknownEngineError, match=r"unknown HTTP engine 'curl' in SERPTRACK_HTTP_ENGINE; set"
+    ):
+        make_client(5, environ={"SERPTRACK_HTTP_ENGINE": "curl"})

@@ -20,7 +20,7 @@ from serptrack import store
 from serptrack.cli import cli
 from serptrack.errors import FetchError, InvalidKeyError, MissingKeyError
 from serptrack.providers import SearchRequest, build_provider
-from serptrack.redaction import MASK, redact, redact_bytes, redact_json
+from serptrack.redaction import MASK, may_hide, redact, redact_bytes, redact_json
 
 from .loopback_server import Reply, Seen, base_url, json_reply, loopback
 from .providers_support import fixture
@@ -78,6 +78,35 @@ def test_redact_json_masks_keys_behind_any_escape() -> None:
     assert masked == {"title": f"key {MASK}", MASK: [f"{MASK}?", 1, None]}
     clean = {"title": "nothing here", "items": [1, 2]}
     assert redact_json(clean, ["sk/LIVE"]) is clean
+
+
+@pytest.mark.parametrize(
+    ("body", "hides"),
+    [
+        (b'{"title": "key \\u0073k_LIVE"}', True),  # the s of the key, escaped
+        (b'{"title": "key \\u0053"}', False),  # S is no letter of the key (case matters)
+        (b'{"title": "\\u00E9\\u203a \\"quoted\\" \\n"}', False),  # escapes of other letters
+        (b'{"title": "sk\\u005FLIVE"}', True),  # upper-case hex digits
+        (b'{"title": "key sk_LIVE plain"}', False),  # as it is: redact_bytes' business
+    ],
+)
+def test_may_hide_is_true_only_for_an_escape_of_a_letter_of_a_key(body: bytes, hides: bool) -> None:
+    assert may_hide(body, ["sk_LIVE"]) is hides
+    assert may_hide(body, []) is False
+
+
+def test_may_hide_sees_every_escape_of_json_for_unusual_keys() -> None:
+    secrets = ['k"y/\\é😀42']
+    for escape in [b"\\/", b'\\"', b"\\\\", b"\\u00e9", b"\\ud83d\\ude00"]:
+        assert may_hide(b'{"a": "' + escape + b'"}', secrets), escape
+    assert not may_hide(b'{"a": "\\n\\u203a"}', secrets)
+
+
+@pytest.mark.parametrize("secret", ['k"ey\\42', "kéy\u2028€42", "key\t\n42"])
+def test_redact_json_finds_keys_holding_characters_json_escapes(secret: str) -> None:
+    doc = json.loads(json.dumps({"deep": [{"title": f"echo {secret}!"}], secret: 1}))
+    assert redact_json(doc, [secret]) == {"deep": [{"title": f"echo {MASK}!"}], MASK: 1}
+    assert redact_json(doc, [secret + "x"]) is doc
 
 
 # --- keys as read from the environment --------------------------------------------------------

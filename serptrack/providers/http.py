@@ -32,7 +32,7 @@ from ..fetch import (
 )
 from ..parsers import sniff_kind
 from ..parsers.payload import merge_pages
-from ..redaction import redact, redact_bytes, redact_json
+from ..redaction import may_hide, redact, redact_bytes, redact_json
 from ..snapshot import Snapshot
 from ..vocabulary import Device, FailureKind, Placement
 from .base import (
@@ -300,7 +300,7 @@ class HttpProvider(Provider):
         kind = sniff_kind(body)
         try:
             decoded, doc = _decode(body, kind)
-            if decoded and b"\\" in body:  # without escapes the bytes held every string as is
+            if decoded and may_hide(body, secrets):  # else the bytes held every key as it is
                 masked = redact_json(doc, secrets)
                 if masked is not doc:  # a key behind escapes: keep the masked document
                     doc = masked
