@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
-from . import store, tracker
 from .providers import PROVIDERS
+
+if TYPE_CHECKING:  # doctor's own imports: `providers` needs no database machinery
+    from sqlalchemy import Engine
+    from sqlmodel import Session
 
 __all__ = ["doctor_lines", "doctor_report", "provider_rows"]
 
@@ -41,6 +41,10 @@ def doctor_report(
     engine: Engine, environ: Mapping[str, str], *, now: dt.datetime
 ) -> dict[str, Any]:
     """The database, its schema revision, the providers' keys and each campaign's state."""
+    from sqlmodel import Session
+
+    from . import store, tracker
+
     revision = store.schema_revision(engine)
     with Session(engine) as session:
         campaigns = []
@@ -94,6 +98,8 @@ def missing_database_report(
     url: str, environ: Mapping[str, str], *, now: dt.datetime
 ) -> dict[str, Any]:
     """What :func:`doctor_report` says of a SQLite database that does not exist yet."""
+    from . import store
+
     return {
         "database": store.describe_target(url),
         "exists": False,

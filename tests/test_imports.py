@@ -112,10 +112,28 @@ def test_campaigns_loads_no_parser_http_client_or_report(tmp_path: Path, db_url:
     assert_not_loaded(loaded, PARSING_HTTP_AND_REPORTS)
 
 
-def test_providers_loads_no_report(tmp_path: Path) -> None:
+def test_providers_loads_no_database_parser_or_report(tmp_path: Path) -> None:
     loaded, output = loaded_packages(tmp_path, "providers", "--json")
     assert "replay" in {row["name"] for row in json.loads(output)}
-    assert_not_loaded(loaded, ("plotly", "jinja2"))
+    assert_not_loaded(loaded, (*SUBSYSTEMS[:5], "plotly", "jinja2", "tldextract", "pydantic"))
+    assert "httpx" in loaded  # what it does need
+
+
+def test_a_check_on_json_loads_no_page_parser_migration_tool_or_report(
+    tmp_path: Path, db_url: str, runner: CliRunner, snapshot_writer: Callable[..., Path]
+) -> None:
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(CAMPAIGN, encoding="utf-8")
+    result = [{"url": "https://acme.example/", "placement": "organic", "rank": 1}]
+    snapshot_writer(tmp_path / "fixtures", "2026-03-01", "acme recall", result)
+    assert runner.invoke(cli, ["apply", str(campaign), "--db", db_url]).exit_code == 0
+
+    loaded, output = loaded_packages(
+        tmp_path, "check", "--as-of", "2026-03-01T07:00:00Z", "--json", "--db", db_url
+    )
+
+    assert [row["status"] for row in json.loads(output)] == ["ok"]
+    assert_not_loaded(loaded, ("alembic", "mako", "bs4", "lxml", "soupsieve", "plotly", "jinja2"))
 
 
 def test_python_m_serptrack_runs_the_cli() -> None:

@@ -476,3 +476,25 @@ def test_processes_upgrading_an_old_database_at_once_all_succeed(
         assert sorted(p.name for p in tmp_path.glob("*.bak-*")) == [
             f"{Path(database).name}.bak-0003"
         ]
+
+
+def test_head_names_the_newest_migration_script() -> None:
+    from serptrack.store.migrations import HEAD
+
+    assert store_engine._script().get_current_head() == HEAD
+
+
+def test_a_database_at_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'serptrack.db'}"
+    store.connect(db).dispose()  # created and migrated here
+    script = (
+        "import sys\nfrom serptrack import store\n"
+        f"engine = store.connect({db!r})\n"
+        "print(store.schema_revision(engine), sorted(m for m in sys.modules if m.startswith('alembic') or m == 'mako'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    from serptrack.store.migrations import HEAD
+
+    assert done.stdout == f"{HEAD} []\n"

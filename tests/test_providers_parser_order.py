@@ -94,3 +94,24 @@ def test_a_format_without_a_declared_place_is_refused(monkeypatch: pytest.Monkey
     with pytest.raises(UndeclaredFormatError, match=r"'yandex-html' has no place in .*HTML_ORDER"):
         register_html(HtmlFormat("yandex-html", lambda data: True, HTML_FORMATS[1].parse))
     assert parsers.JSON_FORMATS == [] and parsers.HTML_FORMATS == []
+
+
+def test_saved_page_parsers_load_at_the_first_page_read() -> None:
+    script = (
+        "import sys\n"
+        "from serptrack import parsers\n"
+        "before = sorted(m for m in ('bs4', 'lxml', 'serptrack.parsers.google') if m in sys.modules)\n"
+        "names = [fmt.name for fmt in parsers.HTML_FORMATS]\n"
+        "page = open(sys.argv[1], 'rb').read()\n"
+        "snapshot = parsers.parse_content(page)\n"
+        "after = sorted(m for m in ('bs4', 'lxml', 'serptrack.parsers.google') if m in sys.modules)\n"
+        "real = all(fmt.parse.__module__ != 'serptrack.parsers.formats' for fmt in parsers.HTML_FORMATS)\n"
+        "print(before, names, after, real, snapshot.source, len(snapshot.results) > 0)\n"
+    )
+    page = Path(__file__).parent / "fixtures" / "html" / "google-basic.html"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(page)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == (
+        f"[] {list(HTML_ORDER)} ['bs4', 'lxml', 'serptrack.parsers.google'] True google-html True\n"
+    )

@@ -35,15 +35,9 @@ import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import ResolutionError
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -51,7 +45,11 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.pool import NullPool
 
 from ..errors import DamagedDatabaseError, DatabaseError, NotFoundError, StorageFullError
-from .migrations.repair import undo_partial_upgrade
+from .migrations import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 __all__ = [
     "connect",
@@ -190,7 +188,19 @@ def opened_read_only(engine: Engine) -> str | None:
 def schema_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at (None for an empty database)."""
     with engine.connect() as connection:
+        if "alembic_version" not in inspect(connection).get_table_names():
+            return None
+        return _current_revision(connection)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    """What ``alembic_version`` holds (one row: serptrack's history has a single branch)."""
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    if len(rows) > 1:
+        from alembic.runtime.migration import MigrationContext  # several heads: Alembic says
+
         return MigrationContext.configure(connection).get_current_revision()
+    return str(rows[0][0]) if rows else None
 
 
 def _create_engine(url: str | URL, shown: str | None = None) -> Engine:
@@ -269,8 +279,10 @@ def _revisions(connection: Connection, shown: str) -> tuple[str | None, str]:
         raise DatabaseError(
             f"{shown} is not a serptrack database (it has tables: {names}); pass another --db"
         )
+    current = _current_revision(connection) if tables else None
+    if current == HEAD:  # the common case, answered without importing Alembic
+        return current, HEAD
     script = _script()
-    current = MigrationContext.configure(connection).get_current_revision()
     if current is not None and not _known(script, current):
         raise DatabaseError(
             f"{shown} was written by a newer serptrack (schema {current}); upgrade serptrack"
@@ -286,7 +298,13 @@ def _upgrade_locked(engine: Engine, shown: str) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
         current, head = _revisions(connection, shown)  # again: another process may be done
         if current != head:
-            command.upgrade(_alembic_config(connection), "head")
+            _upgrade(connection)
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command  # Alembic (and Mako) load only when a schema changes
+
+    command.upgrade(_alembic_config(connection), "head")
 
 
 def _upgrade_sqlite(engine: Engine, shown: str) -> None:
@@ -294,7 +312,7 @@ def _upgrade_sqlite(engine: Engine, shown: str) -> None:
     path = _sqlite_file(engine.url)
     if path is None:  # in memory: nothing else can see it, nor survive a kill
         with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+            _upgrade(connection)
         return
     upgrader = create_engine(
         engine.url, connect_args={"timeout": _UPGRADE_TIMEOUT}, poolclass=NullPool
@@ -321,11 +339,13 @@ def _upgrade_sqlite(engine: Engine, shown: str) -> None:
                 return
             if current is not None:
                 _back_up(path, current, shown)
+            from .migrations.repair import undo_partial_upgrade
+
             try:
                 undo_partial_upgrade(connection, current)
             except DatabaseError as error:
                 raise DatabaseError(f"cannot upgrade database {shown}: {error}") from None
-            command.upgrade(_alembic_config(connection), "head")
+            _upgrade(connection)
     finally:
         upgrader.dispose()
 
@@ -560,6 +580,8 @@ def _require_sqlite_file(path: Path) -> None:
 
 
 def _alembic_config(connection: Any) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
@@ -568,12 +590,18 @@ def _alembic_config(connection: Any) -> Config:
 
 @functools.cache
 def _script() -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return ScriptDirectory.from_config(config)
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
     try:
         return script.get_revision(revision) is not None
     except (CommandError, ResolutionError):
