@@ -6,9 +6,11 @@ import base64
 import binascii
 import functools
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-import tldextract
+if TYPE_CHECKING:
+    import tldextract
 
 __all__ = ["host_of", "normalise_url", "registrable_domain", "unwrap_redirect"]
 
@@ -87,7 +89,10 @@ def registrable_domain(url_or_host: str) -> str:
 @functools.cache
 def _extractor() -> tldextract.TLDExtract:
     # An empty URL list and no cache directory: the Public Suffix List snapshot shipped inside
-    # tldextract is used, so nothing is fetched at run time.
+    # tldextract is used, so nothing is fetched at run time. Imported here, at the first
+    # domain asked for: with requests, tldextract is a quarter of a second of start-up.
+    import tldextract
+
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 

@@ -100,7 +100,7 @@ def test_history_loads_no_parser_http_client_or_report(
     loaded, output = loaded_packages(tmp_path, "history", "acme", "--json", "--db", db_url)
 
     assert [row["url"] for row in json.loads(output)] == ["https://acme.example/"]
-    assert_not_loaded(loaded, PARSING_HTTP_AND_REPORTS)
+    assert_not_loaded(loaded, (*PARSING_HTTP_AND_REPORTS, "alembic", "tldextract", "requests"))
 
 
 def test_campaigns_loads_no_parser_http_client_or_report(tmp_path: Path, db_url: str) -> None:

@@ -24,7 +24,6 @@ from .stances import remember_url_stances
 __all__ = [
     "CheckRecord",
     "checked_slots",
-    "domain_of",
     "done_slots",
     "imported_check",
     "load_payloads",
@@ -214,12 +213,6 @@ def _result_rows(check_id: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
         )
         for item, (rank, page_position) in zip(items, positions(items), strict=True)
     ]
-
-
-@functools.lru_cache(maxsize=200_000)
-def domain_of(norm_url: str) -> str:
-    """The registrable domain of a normalised URL (cached: pages repeat URLs)."""
-    return registrable_domain(norm_url)
 
 
 @functools.lru_cache(maxsize=200_000)

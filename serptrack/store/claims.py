@@ -18,16 +18,14 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from ..defaults import DEFAULT_LEASE
 from ..errors import DatabaseError
 from ..models import Check, Payload, Result, SlotClaim
+from .schema import conflict_insert
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -164,12 +162,8 @@ def _insert_new(
         for keyword_id, slot in pairs
     ]
     dialect = connection.dialect.name
-    insert_of: Any
-    if dialect == "sqlite":
-        insert_of = sqlite_insert
-    elif dialect == "postgresql":
-        insert_of = postgresql_insert
-    else:
+    insert_of = conflict_insert(dialect)
+    if insert_of is None:
         raise DatabaseError(f"scheduled checks need SQLite or PostgreSQL, not {dialect}")
     connection.execute(insert_of(SlotClaim).on_conflict_do_nothing(), rows)
 

@@ -14,7 +14,6 @@ from sqlmodel import Session, col
 from ..errors import NotFoundError
 from ..models import Campaign, Check, Keyword
 from .campaigns import campaign_keywords
-from .checks import domain_of
 from .stances import read_view
 
 __all__ = ["HISTORY_COLUMNS", "history_rows"]
@@ -92,7 +91,7 @@ def _rows(
 
 _HISTORY_CHUNK = 500
 _NORM_URL = 8  # where norm_url sits in a row of _results_by_check
-_EMPTY_RESULT = (None,) * 9
+_EMPTY_RESULT = (None,) * 10
 
 
 def _require_keyword(session: Session, campaign: Campaign, query: str) -> None:
@@ -141,7 +140,8 @@ def _results_by_check(
         return {}
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        "SELECT check_id, placement, block, rank, page_position, url, title, snippet, norm_url "
+        "SELECT check_id, placement, block, rank, page_position, url, title, snippet, norm_url,"
+        " domain "
         f"FROM results WHERE check_id IN ({', '.join([marker] * len(check_ids))}) "
         "ORDER BY check_id, page_position"
     )
@@ -178,18 +178,17 @@ def _history_rows_of(
         "status": check.status,
         "error": check.error,
     }
-    for _, placement, block, rank, page_position, url, title, snippet, norm_url in results or [
-        _EMPTY_RESULT
-    ]:
+    for _, placement, block, rank, page_position, url, title, snippet, norm_url, domain in (
+        results or [_EMPTY_RESULT]
+    ):
         row = base.copy()  # copying a prepared dict is about twice as fast as a 20-key literal
         row["placement"] = placement
         row["block"] = block
         row["rank"] = rank
         row["page_position"] = page_position
         row["url"] = url
-        # The domain follows from the normalised URL: deriving it (once per URL) is cheaper
-        # than reading it for every row.
-        row["domain"] = domain_of(norm_url) if norm_url is not None else None
+        # As stored: deriving it again would load the Public Suffix List into every process
+        row["domain"] = domain
         row["title"] = title
         row["snippet"] = snippet
         row["stance"] = stances[norm_url] if norm_url is not None else None

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..alerts.events import Finding, Memory, Observed, Seen, reach, rebuild, step
 from ..alerts.message import Alert
@@ -42,6 +40,7 @@ from .schema import (
     CHECKS,
     KEYWORDS,
     RESULTS,
+    conflict_insert,
 )
 from .stances import read_rules
 
@@ -288,7 +287,8 @@ def _lock_memories(
     found = _memory_rows(connection, keyword_ids)
     missing = [k for k in keyword_ids if k not in found]
     if missing:
-        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        insert = conflict_insert(connection.dialect.name)
+        assert insert is not None  # alerts run on SQLite and PostgreSQL only
         connection.execute(
             insert(ALERT_MEMORY).on_conflict_do_nothing(index_elements=["keyword_id"]),
             [{"keyword_id": k, "check_id": 0, "stamp": "", "state": {}} for k in missing],

@@ -27,11 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..classify import Labeller, Rule
-from .schema import CHECKS, KEYWORDS, LABEL_RULES, RESULTS, STANCE_MARKS, URL_STANCES
+from .schema import (
+    CHECKS,
+    KEYWORDS,
+    LABEL_RULES,
+    RESULTS,
+    STANCE_MARKS,
+    URL_STANCES,
+    conflict_insert,
+)
 
 __all__ = [
     "StanceView",
@@ -343,12 +349,8 @@ def _insert_labelled(
 def _insert_ignoring_conflicts(connection: Connection, table: Any) -> Any:
     # Two writers of one campaign may meet the same new URL at once (PostgreSQL runs checks
     # in parallel): the second insert must not fail its check, so conflicts are ignored.
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        return sqlite_insert(table).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return insert(table)
+    insert_of = conflict_insert(connection.dialect.name)
+    return insert(table) if insert_of is None else insert_of(table).on_conflict_do_nothing()
 
 
 def batches(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
