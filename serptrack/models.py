@@ -247,6 +247,26 @@ class UrlStance(SQLModel, table=True):
     rules_hash: str = ""
 
 
+class UrlKey(SQLModel, table=True):
+    """What a result URL is grouped by (its normalised form and registrable domain), kept
+    once per distinct URL so that no process computes them again for a URL the database has
+    met: computing them costs tens of microseconds a URL, most of a stored result's cost.
+
+    ``digest`` (BLAKE2b of the URL, 32 hex digits) is the key, since a URL may be longer than
+    a PostgreSQL index entry can be; ``url`` is kept to confirm a match. ``version`` names the
+    rules of :mod:`serptrack.urls` the keys were computed with: rows of another version are
+    computed again.
+    """
+
+    __tablename__ = "url_keys"
+
+    digest: str = Field(primary_key=True)
+    url: str
+    norm_url: str
+    domain: str
+    version: int
+
+
 class StanceMark(SQLModel, table=True):
     """How far ``url_stances`` covers a campaign: every check of it up to ``check_id`` has the
     rows of its result URLs (``result_id`` is the mark of schema 0002-0004, no longer read)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +15,11 @@ from sqlmodel import Session, col, select
 from ..errors import DatabaseError
 from ..models import Check, Payload, utcnow
 from ..snapshot import Item, Snapshot, positions, relaxed_query_error
-from ..urls import normalise_url, registrable_domain
 from ..vocabulary import CheckStatus, FailureKind
 from . import claims
 from .outbox import StoredCheck, find_events
 from .stances import remember_url_stances
+from .url_keys import url_keys
 
 __all__ = [
     "CheckRecord",
@@ -128,10 +128,19 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
     urls_by_keyword: dict[int, set[str]] = {}
     checks_by_keyword: dict[int, list[int]] = {}
     at = _RESULT_COLUMNS.index("norm_url")
+    keys = url_keys(
+        connection,
+        {
+            item.url
+            for record, count in zip(records, counts, strict=True)
+            if count
+            for item in record.items
+        },
+    )
     for record, check_id, count in zip(records, check_ids, counts, strict=True):
         checks_by_keyword.setdefault(record.keyword_id, []).append(check_id)
         if count:
-            rows = rows_of[check_id] = _result_rows(check_id, record.items)
+            rows = rows_of[check_id] = _result_rows(check_id, record.items, keys)
             result_rows.extend(rows)
             urls_by_keyword.setdefault(record.keyword_id, set()).update(row[at] for row in rows)
         payload_rows.extend(
@@ -197,7 +206,9 @@ def _insert_sql(paramstyle: str) -> str:
     )
 
 
-def _result_rows(check_id: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
+def _result_rows(
+    check_id: int, items: Sequence[Item], keys: Mapping[str, tuple[str, str]]
+) -> list[tuple[Any, ...]]:
     return [
         (
             check_id,
@@ -206,20 +217,13 @@ def _result_rows(check_id: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
             rank,
             page_position,
             item.url,
-            *_url_keys(item.url),
+            *keys[item.url],
             item.title,
             item.snippet,
             item.tracking_url,
         )
         for item, (rank, page_position) in zip(items, positions(items), strict=True)
     ]
-
-
-@functools.lru_cache(maxsize=200_000)
-def _url_keys(url: str) -> tuple[str, str]:
-    """(normalised URL, registrable domain) of a result URL; cached, as pages repeat URLs."""
-    norm = normalise_url(url)
-    return norm, registrable_domain(norm)
 
 
 def imported_check(

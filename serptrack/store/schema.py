@@ -28,6 +28,7 @@ __all__ = [
     "RESULTS",
     "SLOT_CLAIMS",
     "STANCE_MARKS",
+    "URL_KEYS",
     "URL_STANCES",
     "conflict_insert",
 ]
@@ -60,6 +61,7 @@ CHECKS = _table(_models.Check.__tablename__)
 PAYLOADS = _table(_models.Payload.__tablename__)
 RESULTS = _table(_models.Result.__tablename__)
 URL_STANCES = _table(_models.UrlStance.__tablename__)
+URL_KEYS = _table(_models.UrlKey.__tablename__)
 STANCE_MARKS = _table(_models.StanceMark.__tablename__)
 SLOT_CLAIMS = _table(_models.SlotClaim.__tablename__)
 ALERT_MEMORY = _table(_models.AlertMemory.__tablename__)
