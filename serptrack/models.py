@@ -237,6 +237,13 @@ class UrlStance(SQLModel, table=True):
     """
 
     __tablename__ = "url_stances"
+    __table_args__ = (
+        # What reads start from: a campaign's official or critical URLs under its current
+        # rules (a seek, however many neutral URLs a year of checks has brought), and the
+        # rows computed under other rules (none, but for data of another writer). Schema 0007.
+        Index("ix_url_stances_stance", "campaign_id", "stance", "rules_hash", "norm_url"),
+        Index("ix_url_stances_rules", "campaign_id", "rules_hash", "norm_url"),
+    )
 
     campaign_id: int = Field(
         sa_column=Column(Integer, ForeignKey("campaigns.id"), primary_key=True, nullable=False)

@@ -1,5 +1,6 @@
 """url keys: each distinct result URL's normalised form and registrable domain, kept so that
-no process computes them again
+no process computes them again; url_stances indexed by stance and by rules, so that reads find
+a campaign's official and critical URLs without scanning every URL it has met
 
 Revision ID: 0007
 Revises: 0006
@@ -30,8 +31,18 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('digest')
     )
+    with op.batch_alter_table('url_stances', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_url_stances_stance', ['campaign_id', 'stance', 'rules_hash', 'norm_url'], unique=False
+        )
+        batch_op.create_index(
+            'ix_url_stances_rules', ['campaign_id', 'rules_hash', 'norm_url'], unique=False
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('url_stances', schema=None) as batch_op:
+        batch_op.drop_index('ix_url_stances_rules')
+        batch_op.drop_index('ix_url_stances_stance')
     op.drop_table('url_keys')

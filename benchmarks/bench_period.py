@@ -1,0 +1,152 @@
+"""Reads follow the period: a month read on a year of history costs what it costs alone.
+
+Issue "Speed", reads: a month's report and `overtakes --from/--to` cost no more on a database
+holding a year of history than on one holding that month alone (target: within 15 %), and
+both are measured in one run. Builds two SQLite databases of the same campaign (20 keywords,
+100 results a check, an official and a critical URL moving on every page, the other URLs
+churning so that a year brings hundreds of thousands of distinct URLs): one with 365 daily
+checks, one with the last 31 of them. Then times, in this process (CPU, median of `--runs`,
+runs alternating between the databases), for the last month:
+
+- `keyword_series` (the read that status, overtakes and the report share);
+- `serptrack report CAMPAIGN --month M --format json`;
+- `serptrack overtakes CAMPAIGN --from --to --json`.
+
+    .venv/bin/python benchmarks/bench_period.py [--runs 5] [--keywords 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlmodel import Session
+
+from serptrack import store
+from serptrack.campaign import load_campaign_file
+from serptrack.cli import cli
+from serptrack.snapshot import Item
+from serptrack.store import reads
+from serptrack.store.checks import CheckRecord, record_checks
+
+END = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)  # the month read is November 2026
+MONTH_START = END - dt.timedelta(days=30)
+LIMIT = 1.15
+
+
+def build(db: str, days: int, keywords: int, folder: Path) -> None:
+    """The campaign and ``days`` daily checks of each keyword, ending with November."""
+    engine = store.connect(db)
+    (folder / "fixtures").mkdir(exist_ok=True)
+    lines = [
+        '[campaign]\nname = "bench"\n[providers.replay]\npath = "fixtures"\n',
+        '[labels]\nofficial = ["acme.example"]\ncritical = ["critic.example"]\n',
+    ]
+    lines += [f'[[keywords]]\nquery = "acme {n}"\nprovider = "replay"\n' for n in range(keywords)]
+    (folder / "campaign.toml").write_text("\n".join(lines))
+    store.apply_campaign(engine, load_campaign_file(folder / "campaign.toml"))
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, "bench")
+        ids = [k.id or 0 for k in store.campaign_keywords(session, campaign)]
+    for day in range(days):
+        at = END - dt.timedelta(days=days - day) + dt.timedelta(hours=7)
+        records = []
+        for n, keyword_id in enumerate(ids):
+            urls = [f"https://site{(i * 7 + day) % 300}.example/{n}/{i}" for i in range(100)]
+            urls[(day + n) % 10] = "https://acme.example/statement"
+            urls[(day * 3 + n) % 12] = f"https://critic.example/story{n}"
+            items = tuple(Item("organic", url) for url in urls)
+            records.append(
+                CheckRecord(keyword_id=keyword_id, provider="replay", observed_at=at, items=items)
+            )
+        record_checks(engine, records)
+    engine.dispose()
+
+
+def measures(db: str) -> dict[str, float]:
+    """CPU seconds of each read of the month on ``db``."""
+    runner = CliRunner()
+    found: dict[str, float] = {}
+    engine = store.connect(db)
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, "bench")
+        started = time.process_time()
+        reads.keyword_series(session, campaign, start=MONTH_START, end=END)
+        found["keyword_series"] = time.process_time() - started
+    engine.dispose()
+    for name, args in (
+        ("report --format json", ["report", "bench", "--month", "2026-11", "--format", "json"]),
+        (
+            "overtakes --from --to",
+            ["overtakes", "bench", "--from", "2026-11-01", "--to", "2026-11-30"],
+        ),
+    ):
+        started = time.process_time()
+        result = runner.invoke(
+            cli,
+            [*args, "--out", "-"] if name.startswith("report") else [*args, "--json"],
+            env={"SERPTRACK_DB": db},
+        )
+        found[name] = time.process_time() - started
+        if result.exit_code != 0:
+            raise SystemExit(f"{name} failed: {result.output[-1000:]}")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keywords", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        dbs = {}
+        builders = []
+        for days in (365, 31):  # built side by side, each in a process of its own
+            folder = root / f"d{days}"
+            folder.mkdir()
+            dbs[days] = f"sqlite:///{folder / 'serptrack.db'}"
+            builders.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--build",
+                        dbs[days],
+                        str(days),
+                        str(args.keywords),
+                        str(folder),
+                    ]
+                )
+            )
+        for builder in builders:
+            if builder.wait() != 0:
+                raise SystemExit("building a database failed")
+        measures(dbs[365]), measures(dbs[31])  # warm: imports, caches, pages
+        runs: dict[int, list[dict[str, float]]] = {365: [], 31: []}
+        for _ in range(args.runs):
+            for days in (365, 31):
+                runs[days].append(measures(dbs[days]))
+        print(f"{args.keywords} keywords; November 2026 read; CPU ms, median of {args.runs} runs")
+        for name in runs[365][0]:
+            year = statistics.median(r[name] for r in runs[365]) * 1000
+            month = statistics.median(r[name] for r in runs[31]) * 1000
+            ratio = year / month
+            print(
+                f"  {name:<24} year of history {year:8.1f}  that month alone {month:8.1f}"
+                f"  ratio {ratio:.2f} (limit {LIMIT}) -> {ratio / LIMIT:.2f} of it"
+            )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--build":
+        build(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5]))
+    else:
+        main()
