@@ -157,14 +157,14 @@ def cdn_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
 def test_the_demo_reports(demo_reports: Path, browser: Any) -> None:
     out = demo_reports
     for name in ("eurostar-2009", "skype-2008"):
-        visit = Visit(browser, out / f"{name}.html")
+        visit = Visit(browser, out / f"{name}.html", width=1400)
         charts = visit.wait_for_charts()
         keywords = 6 if name == "eurostar-2009" else 5
         # page 1 for the campaign, then per keyword its rank and page-1 charts, share of voice
         assert [c["id"] for c in charts] == [
-            "page-one",
+            "page-all",
             *(f"{kind}-{n}" for n in range(keywords) for kind in ("rank", "page")),
-            "share",
+            "share-chart",
         ]
         assert [c["bars"] for c in charts if c["id"].startswith("page")] == [4] * (keywords + 1)
         for chart in charts:
@@ -172,6 +172,16 @@ def test_the_demo_reports(demo_reports: Path, browser: Any) -> None:
             assert (
                 chart["svg"] >= 1 and chart["traces"] >= 3 and chart["drawn"] == chart["traces"]
             ), chart
+        # the answer chart draws the two best positions (and event marks), no URL's own line
+        drawn = visit.page.evaluate(
+            """[...document.querySelectorAll('[id^=rank-]')].map(box =>
+                box._fullData.filter(t => t.visible === true && t.yaxis === 'y').map(t => t.name))"""
+        )
+        assert all(names[:2] == ["best official result", "best critical result"] for names in drawn)
+        assert all(set(names[2:]) <= {"▲ overtake", "▼ lost lead"} for names in drawn)
+        months = visit.page.locator("table.months")
+        assert months.count() == keywords
+        assert visit.page.locator("table.months td.official").count() >= keywords
         assert visit.page.locator("img.logo").evaluate("img => img.naturalWidth") > 0
         assert visit.page.locator("#notice").inner_text().startswith("Illustrative reconstruction")
         assert_clean(visit)
@@ -268,6 +278,13 @@ def test_a_demo_report_fits_a_phone_screen(demo_reports: Path, name: str, browse
         "Math.max(...[...document.querySelectorAll('[data-figure]')].map(b => b.getBoundingClientRect().right))"
     )
     assert widest <= screen  # the charts resize to the screen
+    boxes = visit.page.evaluate(
+        """[...document.querySelectorAll('table.months')].map(t => [
+            t.parentElement.getBoundingClientRect().right, t.parentElement.scrollWidth,
+            t.parentElement.clientWidth])"""
+    )
+    assert boxes and all(right <= screen for right, _, _ in boxes)
+    assert any(wide > box for _, wide, box in boxes)  # six months scroll inside their box
     assert_clean(visit)
     visit.close()
 

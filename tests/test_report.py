@@ -199,14 +199,16 @@ def test_every_section_and_one_copy_of_plotly(
     assert not soup.find_all("script", src=True)
     assert not soup.find_all("link")  # no external stylesheet: styles are inline
     assert len(html.encode()) < len(PLOTLY_JS) + 200_000
+    ids = [t["id"] for t in soup.find_all(id=True)]
+    assert len(ids) == len(set(ids))  # every id once: anchors and charts never collide
     charts = soup.select("[data-figure]")
     assert [c["id"] for c in charts] == [
-        "page-one",
+        "page-all",
         "rank-0",
         "page-0",
         "rank-1",
         "page-1",
-        "share",
+        "share-chart",
     ]
     assert [str(h.contents[0]).strip() for h in soup.select("#keywords h3")] == [
         "acme breach",
@@ -310,7 +312,7 @@ def test_rank_chart_marks_every_event_and_annotation(
 
 def test_share_of_voice_chart_and_paid_grid(runner: CliRunner, crisis: str, tmp_path: Path) -> None:
     html = report(runner, crisis, tmp_path, "--month", "2026-04")
-    share = figures(html)["share"]
+    share = figures(html)["share-chart"]
     document = json.loads(
         report(runner, crisis, tmp_path, "--month", "2026-04", "--format", "json")
     )

@@ -211,7 +211,7 @@ def test_page_one_composition_per_check_and_per_day(
     assert bars["official"]["type"] == "bar" and charts["page-0"]["layout"]["barmode"] == "stack"
     assert bars["official"]["x"] == [_x("2026-04-10"), _x("2026-04-13"), _x("2026-04-14")]
     assert [bars[k]["y"] for k in bars] == [[1, 1, 2], [1, 1, 1], [1, 0, 0], [1, 1, 7]]
-    campaign = {t["name"]: t for t in charts["page-one"]["data"]}
+    campaign = {t["name"]: t for t in charts["page-all"]["data"]}
     assert campaign["unlabelled"]["x"] == ["2026-04-10", "2026-04-13", "2026-04-14"]
     assert campaign["official"]["y"] == [1, 1, 2]
 
@@ -300,15 +300,15 @@ def test_month_end_table_in_html(runner: CliRunner, recall: str, tmp_path: Path)
     first, second = table.select("tbody tr")[:2]
     assert [(td.get("class"), td.get_text(" ", strip=True)) for td in first.find_all("td")] == [
         (["num"], "1"),
-        (["critical"], "critic.example"),
-        (["official"], "acme.example ▲1"),
-        (["official"], "acme.example"),
+        (["critical"], "critic.example/a"),
+        (["official"], "acme.example/s ▲1"),
+        (["official"], "acme.example/s"),
     ]
     assert [td.get_text(" ", strip=True) for td in second.find_all("td")] == [
         "2",
-        "acme.example",
-        "critic.example ▼1",
-        "acme.example new",
+        "acme.example/s",
+        "critic.example/a ▼1",
+        "acme.example/faq new",
     ]
     changes = soup.select_one("#kw-0 .changes")
     assert changes is not None

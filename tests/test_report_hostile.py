@@ -247,8 +247,8 @@ def test_the_month_end_table_and_page_one_charts_keep_strangers_text_inert(
     cells = [td for td in table.select("tbody td") if "num" not in (td.get("class") or [])]
     # 3 May: the official page, the critic, the javascript: trap; the rest of page 1 empty
     assert [(td.get("class"), td.get("title"), string(td)) for td in cells[:3]] == [
-        (["official"], EVIL_TITLE, "brand.example"),
-        (["critical"], EVIL_SCRIPT, "critic.example"),
+        (["official"], EVIL_TITLE, "brand.example/statement"),
+        (["critical"], EVIL_SCRIPT, "critic.example/story?<script>=1"),
         (
             ["neutral"],
             "%{meta} <a href=javascript:alert('a')>click</a>",
@@ -258,7 +258,7 @@ def test_the_month_end_table_and_page_one_charts_keep_strangers_text_inert(
     assert [string(td) for td in cells[3:]] == ["–"] * 7
     # the page-1 charts carry only serptrack's own words: stance names and fixed templates
     charts = figures(html)
-    for chart in ("page-one", "page-0"):
+    for chart in ("page-all", "page-0"):
         names = [t["name"] for t in charts[chart]["data"]]
         assert names == ["official", "critical", "neutral", "unlabelled"]
         for path, value in strings(charts[chart]):

@@ -155,8 +155,8 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         {"id": f"page-{n}", "json": Markup(pack.add(composition_chart(k, data.period)))}
         for n, k in enumerate(data.keywords)
     ]
-    share = {"id": "share", "json": Markup(pack.add(share_chart(data)))}
-    page_one = {"id": "page-one", "json": Markup(pack.add(campaign_composition_chart(data)))}
+    share = {"id": "share-chart", "json": Markup(pack.add(share_chart(data)))}
+    page_one = {"id": "page-all", "json": Markup(pack.add(campaign_composition_chart(data)))}
     scripts = [_renderer()]
     plotly_src = None
     if plotlyjs in ("embed", "full"):
