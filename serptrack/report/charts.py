@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import plotly.graph_objects as go
 
 from ..lead import COMPOSITION, PAGE_ONE, Event
+from ..schedule import Interval, parse_schedule
 from ..store.reads import CheckEntry, UrlPosition
 from ..vocabulary import failure_words
 from .build import DayShare, KeywordReport, Note, Period, ReportData, UrlSeries
@@ -38,6 +39,7 @@ __all__ = [
     "STANCE_COLOURS",
     "ChartPack",
     "campaign_composition_chart",
+    "composition_base",
     "composition_chart",
     "escape_text",
     "host_of",
@@ -228,10 +230,8 @@ def rank_chart(keyword: KeywordReport, period: Period, now: dt.datetime | None =
 def schedule_step(schedule: str) -> dt.timedelta:
     """How long one check stands for: its schedule's interval, at least a day (a cron
     schedule: a day)."""
-    match = re.match(r"^\s*(\d+)\s*([mhdw])\s*$", schedule)
-    seconds = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-    length = dt.timedelta(seconds=int(match[1]) * seconds[match[2]]) if match else _DAY
-    return max(length, _DAY)
+    parsed = parse_schedule(schedule)
+    return max(parsed.length, _DAY) if isinstance(parsed, Interval) else _DAY
 
 
 def _timeline(keyword: KeywordReport) -> list[tuple[dt.datetime, CheckEntry | None]]:
@@ -674,6 +674,7 @@ def share_segments(data: ReportData) -> list[list[DayShare]]:
 
 # --- page 1 by stance ------------------------------------------------------------------------
 
+# in lead.COMPOSITION's order, bottom of the stack first
 COMPOSITION_COLOURS = {**STANCE_COLOURS, "unlabelled": "#e5e7eb"}
 _COMPOSITION_HOVER = "%{fullData.name}: %{y}<br>%{x|%d %b %Y %H:%M} UTC<extra></extra>"
 _DAY_COMPOSITION_HOVER = "%{fullData.name}: %{y:.1f}<br>%{x|%d %b %Y}<extra></extra>"
@@ -681,19 +682,21 @@ _DAY_COMPOSITION_HOVER = "%{fullData.name}: %{y:.1f}<br>%{x|%d %b %Y}<extra></ex
 
 def composition_chart(keyword: KeywordReport, period: Period) -> go.Figure:
     """The organic top 10 of each successful check split by stance, one stacked bar per check:
-    the page turning. A failed check or a day without one has no bar (never a zero)."""
+    the page turning. A failed check or a day without one has no bar (never a zero). The
+    layout is :func:`composition_base`'s, shared by every keyword (:class:`ChartPack`)."""
     points = keyword.points
     x = [x_value(point.at) for point in points]
     series = [
         [keyword.composition.get(p.check_id, {}).get(kind, 0) for p in points]
         for kind in COMPOSITION
     ]
-    return _composition_figure(
-        x,
-        series,
-        [x_value(period.start), x_value(period.end)],
-        _COMPOSITION_HOVER,
-        "results on page 1",
+    return go.Figure(data=_bars(x, series), layout=composition_base(period))
+
+
+def composition_base(period: Period) -> dict[str, Any]:
+    """The layout every keyword's page-1 chart shares (written once per page)."""
+    return _composition_layout(
+        [x_value(period.start), x_value(period.end)], _COMPOSITION_HOVER, "results on page 1"
     )
 
 
@@ -705,31 +708,22 @@ def campaign_composition_chart(data: ReportData) -> go.Figure:
     series = [[round(day.counts[kind], 2) for day in days] for kind in COMPOSITION]
     start = _day(data.period.first - dt.timedelta(days=1)) + " 12:00"
     end = _day(data.period.last) + " 12:00"
-    return _composition_figure(
-        x, series, [start, end], _DAY_COMPOSITION_HOVER, "page 1 per keyword (mean)"
-    )
+    layout = _composition_layout([start, end], _DAY_COMPOSITION_HOVER, "page 1 per keyword (mean)")
+    return go.Figure(data=_bars(x, series), layout=layout)
 
 
-def _composition_figure(
-    x: Sequence[str],
-    series: Sequence[Sequence[float]],
-    x_range: Sequence[str],
-    hover: str,
-    title: str,
-) -> go.Figure:
-    traces = [
-        {
-            "type": "bar",
-            "x": list(x),
-            "y": list(values),
-            "name": kind,
-            "marker": {"color": COMPOSITION_COLOURS[kind], "line": {"width": 0}},
-            "hovertemplate": hover,
-        }
-        for kind, values in zip(COMPOSITION, series, strict=True)
+def _bars(x: Sequence[str], series: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
+    return [
+        {"type": "bar", "x": list(x), "y": list(values), "name": kind, "marker": {"color": colour}}
+        for (kind, colour), values in zip(COMPOSITION_COLOURS.items(), series, strict=True)
     ]
-    layout = {
-        "template": _template(""),
+
+
+def _composition_layout(x_range: Sequence[str], hover: str, title: str) -> dict[str, Any]:
+    template = _template("")
+    template["data"]["bar"] = [{"hovertemplate": hover, "marker": {"line": {"width": 0}}}]
+    return {
+        "template": template,
         "barmode": "stack",
         "bargap": 0.15,
         "height": 260,
@@ -744,7 +738,6 @@ def _composition_figure(
         "legend": {"orientation": "h", "y": -0.2, "traceorder": "normal"},
         "hovermode": "x unified",
     }
-    return go.Figure(data=traces, layout=layout)
 
 
 # --- serialising -----------------------------------------------------------------------------

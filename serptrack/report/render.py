@@ -36,6 +36,7 @@ from .build import KeywordReport, LeadState, MonthEnd, Movement, ReportData
 from .charts import (
     ChartPack,
     campaign_composition_chart,
+    composition_base,
     composition_chart,
     host_of,
     rank_base,
@@ -151,8 +152,9 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         }
         for n, k in enumerate(data.keywords)
     ]
+    page_base = composition_base(data.period)
     pages = [
-        {"id": f"page-{n}", "json": Markup(pack.add(composition_chart(k, data.period)))}
+        {"id": f"page-{n}", "json": Markup(pack.add(composition_chart(k, data.period), page_base))}
         for n, k in enumerate(data.keywords)
     ]
     share = {"id": "share-chart", "json": Markup(pack.add(share_chart(data)))}
