@@ -758,13 +758,16 @@ class ChartPack:
         """Start a page with nothing shared yet."""
         self._ids: dict[str, str] = {}
         self._shared: dict[str, dict[str, Any]] = {"arrays": {}, "bases": {}}
+        # a base layout is validated by plotly once per page, not once per figure (each is
+        # kept with its JSON, so its id() cannot be reused while the pack lives)
+        self._bases: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def add(self, figure: go.Figure, base: dict[str, Any] | None = None) -> str:
         """The figure's JSON, safe inside ``<script type="application/json">``."""
         spec: dict[str, Any] = _inert_figure(figure.to_plotly_json())
         document: dict[str, Any] = {"figure": spec}
         if base is not None:
-            shared = _inert_figure(go.Layout(base).to_plotly_json())
+            shared = self._base_json(base)
             layout = spec.setdefault("layout", {})
             stripped = _without_base(layout, shared)
             if stripped is not None:
@@ -781,6 +784,12 @@ class ChartPack:
                     del trace["x"]
             document["x"] = self._intern("arrays", list(common))
         return _dumps(document)
+
+    def _base_json(self, base: dict[str, Any]) -> dict[str, Any]:
+        known = self._bases.get(id(base))
+        if known is None:
+            known = self._bases[id(base)] = (base, _inert_figure(go.Layout(base).to_plotly_json()))
+        return known[1]
 
     def shared_json(self) -> str:
         """The arrays and layouts the figures refer to."""
