@@ -1039,9 +1039,12 @@ def report_command(
 
     Summary (who leads each keyword at the start and end, in both views; overtakes and lost
     leads; critical results on page 1; share of voice; days from the crisis start to the
-    overtake), a rank chart and the top 10 per keyword, paid versus organic, share of voice
-    over the period, methodology. plotly.js, styles and logo are embedded: the file opens
-    offline and survives email. --format json writes the numbers behind it instead.
+    overtake), page 1 by stance over time, per keyword a chart of the best official against
+    the best critical rank (every URL's line behind a button), page 1 at each check, the top
+    10 at each month's end (six months) and the top 10 at the last check, paid versus organic,
+    share of voice over the period, methodology. plotly.js, styles and logo are embedded: the
+    file opens offline and survives email. --format json writes the numbers behind it instead
+    (README "Reports" lists its page-1 and month-end fields).
 
     Example: serptrack report acme-recall --month 2026-03 --agency "Northwind PR"
     """

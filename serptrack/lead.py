@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from .vocabulary import Stance, View
 
 __all__ = [
+    "COMPOSITION",
     "PAGE_ONE",
     "PRESENCES",
     "SIDES",
@@ -44,6 +45,9 @@ SIDES = (Stance.OFFICIAL, Stance.CRITICAL)  # the two sides of the fight; neutra
 STANCE_ORDER = (Stance.OFFICIAL, Stance.CRITICAL, Stance.NEUTRAL)
 PRESENCES = ("both", "ad", "organic", "neither")
 PAGE_ONE = 10  # organic ranks 1-10: "page 1", the classic reputation yardstick
+# how page 1 is split in a report: the three stances, neutral split into what a neutral rule
+# labels and what no rule matches (``labels suggest`` material); in this order, bottom up
+COMPOSITION = ("official", "critical", "neutral", "unlabelled")
 
 
 # --- plain data ------------------------------------------------------------------------------

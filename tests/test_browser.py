@@ -90,13 +90,26 @@ class Visit:
                 state: box.getAttribute('data-state'),
                 svg: box.querySelectorAll('svg.main-svg').length,
                 traces: (box._fullData || []).filter(t => t.visible === true).length,
-                drawn: box.querySelectorAll('.scatterlayer .trace').length,
+                drawn: box.querySelectorAll('.scatterlayer .trace, .barlayer .trace').length,
+                bars: box.querySelectorAll('.barlayer .trace').length,
             }))""",
         )
         return charts
 
     def close(self) -> None:
         self.page.close()
+
+
+def show_every_url(page: Any, chart: str = "rank-0") -> None:
+    """Press the rank chart's "Show every URL" button: each URL's own line is drawn."""
+    hidden = page.evaluate(
+        f"document.getElementById({chart!r})._fullData.filter(t => t.visible !== true).length"
+    )
+    assert hidden >= 1  # by default only the best positions are drawn
+    page.locator(f"#{chart} .updatemenu-button").filter(has_text="Show every URL").click()
+    page.wait_for_function(
+        f"document.getElementById({chart!r})._fullData.every(t => t.visible === true)"
+    )
 
 
 def assert_clean(visit: Visit) -> None:
@@ -144,16 +157,31 @@ def cdn_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
 def test_the_demo_reports(demo_reports: Path, browser: Any) -> None:
     out = demo_reports
     for name in ("eurostar-2009", "skype-2008"):
-        visit = Visit(browser, out / f"{name}.html")
+        visit = Visit(browser, out / f"{name}.html", width=1400)
         charts = visit.wait_for_charts()
-        assert len(charts) == (
-            7 if name == "eurostar-2009" else 6
-        )  # a chart per keyword, then share of voice
+        keywords = 6 if name == "eurostar-2009" else 5
+        # page 1 for the campaign, then per keyword its rank and page-1 charts, share of voice
+        assert [c["id"] for c in charts] == [
+            "page-all",
+            *(f"{kind}-{n}" for n in range(keywords) for kind in ("rank", "page")),
+            "share-chart",
+        ]
+        assert [c["bars"] for c in charts if c["id"].startswith("page")] == [4] * (keywords + 1)
         for chart in charts:
             assert chart["state"] == "drawn", chart
             assert (
                 chart["svg"] >= 1 and chart["traces"] >= 3 and chart["drawn"] == chart["traces"]
             ), chart
+        # the answer chart draws the two best positions (and event marks), no URL's own line
+        drawn = visit.page.evaluate(
+            """[...document.querySelectorAll('[id^=rank-]')].map(box =>
+                box._fullData.filter(t => t.visible === true && t.yaxis === 'y').map(t => t.name))"""
+        )
+        assert all(names[:2] == ["best official result", "best critical result"] for names in drawn)
+        assert all(set(names[2:]) <= {"▲ overtake", "▼ lost lead"} for names in drawn)
+        months = visit.page.locator("table.months")
+        assert months.count() == keywords
+        assert visit.page.locator("table.months td.official").count() >= keywords
         assert visit.page.locator("img.logo").evaluate("img => img.naturalWidth") > 0
         assert visit.page.locator("#notice").inner_text().startswith("Illustrative reconstruction")
         assert_clean(visit)
@@ -163,9 +191,10 @@ def test_the_demo_reports(demo_reports: Path, browser: Any) -> None:
 def test_hostile_text_stays_inert_in_the_browser(evil_report: Path, browser: Any) -> None:
     visit = Visit(browser, evil_report)
     charts = visit.wait_for_charts()
-    assert [c["state"] for c in charts] == ["drawn", "drawn"]
+    assert [c["state"] for c in charts] == ["drawn"] * 4
     page = visit.page
     assert page.evaluate("document.querySelectorAll('img, iframe').length") == 0
+    show_every_url(page)
     legend = page.locator("#rank-0 .legend").text_content() or ""
     # shown as written: plotly draws <a> and <b> from a name, so they must arrive escaped
     assert f"brand.example: {EVIL_LINK} <i…" in legend
@@ -195,8 +224,9 @@ def test_hostile_placements_draw_no_link(phish_report: Path, browser: Any) -> No
     hover label or the legend. None may exist, before or after hovering every point."""
     visit = Visit(browser, phish_report)
     charts = visit.wait_for_charts()
-    assert [c["state"] for c in charts] == ["drawn", "drawn"]
+    assert [c["state"] for c in charts] == ["drawn"] * 4
     page = visit.page
+    show_every_url(page)
     assert page.evaluate(f"document.querySelectorAll({PHISH_LINKS!r}).length") == 0
     ticks = page.locator("#rank-0 .yaxislayer-above").all_text_contents()
     assert "other ads" in "".join(ticks) and "phish" not in "".join(ticks)
@@ -231,7 +261,7 @@ def test_a_cdn_report_offline_says_why_it_has_no_charts(cdn_report: Path, browse
     visit = Visit(browser, cdn_report)
     visit.page.wait_for_selector(".chart-missing")
     texts = visit.page.locator("[data-figure]").all_inner_texts()
-    assert len(texts) == 3 and all("written with --plotlyjs cdn" in t for t in texts)
+    assert len(texts) == 6 and all("written with --plotlyjs cdn" in t for t in texts)
     assert [url.split("/")[2] for url in visit.escaped] == ["cdn.plot.ly"]  # tried, and blocked
     assert visit.dialogs == []
     visit.close()
@@ -248,6 +278,13 @@ def test_a_demo_report_fits_a_phone_screen(demo_reports: Path, name: str, browse
         "Math.max(...[...document.querySelectorAll('[data-figure]')].map(b => b.getBoundingClientRect().right))"
     )
     assert widest <= screen  # the charts resize to the screen
+    boxes = visit.page.evaluate(
+        """[...document.querySelectorAll('table.months')].map(t => [
+            t.parentElement.getBoundingClientRect().right, t.parentElement.scrollWidth,
+            t.parentElement.clientWidth])"""
+    )
+    assert boxes and all(right <= screen for right, _, _ in boxes)
+    assert any(wide > box for _, wide, box in boxes)  # six months scroll inside their box
     assert_clean(visit)
     visit.close()
 

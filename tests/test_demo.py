@@ -149,7 +149,10 @@ def test_each_report_covers_its_scenario(
     assert string(soup.select_one(".agency")) == "serptrack demo"
     assert attr(soup.select_one("img.logo"), "src").startswith("data:image/svg+xml;base64,")
     assert "illustrative reconstruction (" in tag(soup.select_one("dl.method")).get_text()
-    assert len(soup.select("#keywords .chart")) == len(soup.select("#summary-table tbody tr"))
+    # per keyword: its rank chart and its page-1 chart
+    rows = len(soup.select("#summary-table tbody tr"))
+    assert len(soup.select("#keywords .chart")) == 2 * rows
+    assert len(soup.select("#keywords table.months")) == rows
     assert path.stat().st_size < 6_000_000
 
 

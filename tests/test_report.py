@@ -26,7 +26,7 @@ from tests.crisis_scenario import CN, CW, DAYS, OAD, OS, invoke, json_of, write_
 from tests.html_support import attr, string, tag
 
 PLOTLY_JS = embedded_plotly_js()
-SECTIONS = ("summary", "keywords", "paid", "share", "methodology")
+SECTIONS = ("summary", "page-one", "keywords", "paid", "share", "methodology")
 
 
 # --- helpers (test_browser.py uses them too) --------------------------------------------------
@@ -199,8 +199,17 @@ def test_every_section_and_one_copy_of_plotly(
     assert not soup.find_all("script", src=True)
     assert not soup.find_all("link")  # no external stylesheet: styles are inline
     assert len(html.encode()) < len(PLOTLY_JS) + 200_000
+    ids = [t["id"] for t in soup.find_all(id=True)]
+    assert len(ids) == len(set(ids))  # every id once: anchors and charts never collide
     charts = soup.select("[data-figure]")
-    assert [c["id"] for c in charts] == ["rank-0", "rank-1", "share"]
+    assert [c["id"] for c in charts] == [
+        "page-all",
+        "rank-0",
+        "page-0",
+        "rank-1",
+        "page-1",
+        "share-chart",
+    ]
     assert [str(h.contents[0]).strip() for h in soup.select("#keywords h3")] == [
         "acme breach",
         "acme fuite",
@@ -212,7 +221,14 @@ def test_every_section_and_one_copy_of_plotly(
 
 def test_rank_chart_of_acme_breach(runner: CliRunner, crisis: str, tmp_path: Path) -> None:
     chart = figures(report(runner, crisis, tmp_path, "--month", "2026-04"))["rank-0"]
-    lines = {t["name"]: t for t in chart["data"] if t.get("yaxis") != "y2"}
+    # the default: the best official and best critical rank; each URL's own line is hidden
+    # behind the "Show every URL" button (tests/test_report_composition.py)
+    best = {t["name"]: t["y"] for t in chart["data"] if t["name"].startswith("best ")}
+    assert best == {
+        "best official result": [3, 2, 2, None, None, 1, 1, 2, 2, 1, 1, 2, 1, 1],
+        "best critical result": [1, 1, 1, None, None, 2, 2, 1, 1, 2, 3, 1, 2, 2],
+    }
+    lines = {t["name"]: t for t in chart["data"] if t.get("visible") is False}
     gap = None
     # one line per official and critical URL, the organic rank at each of the 14 checks, gaps
     # (not zeros) on day 4 (failed) and day 5 (blocked) and wherever the URL was not on the page
@@ -271,14 +287,24 @@ def test_rank_chart_marks_every_event_and_annotation(
     charts = figures(report(runner, crisis, tmp_path, "--month", "2026-04"))
     events = json_of(runner, "overtakes", "acme-breach", "--db", crisis)
     for n, query in enumerate(("acme breach", "acme fuite")):
-        layout = charts[f"rank-{n}"]["layout"]
-        solid = sorted(
+        chart = charts[f"rank-{n}"]
+        layout = chart["layout"]
+        # organic events: one marker each on the chart; page-view events: a dashed line each
+        markers = sorted(
+            x for t in chart["data"] if t["name"] in ("▲ overtake", "▼ lost lead") for x in t["x"]
+        )
+        dashed = sorted(
             s["x0"]
             for s in layout["shapes"]
             if s.get("line", {}).get("color") in ("#15803d", "#b91c1c")
         )
-        expected = sorted(e["at"][:16].replace("T", " ") for e in events if e["query"] == query)
-        assert solid == expected
+        for view, found in (("organic", markers), ("page", dashed)):
+            expected = sorted(
+                e["at"][:16].replace("T", " ")
+                for e in events
+                if e["query"] == query and e["view"] == view
+            )
+            assert found == expected
         notes = [(a["text"], a["x"]) for a in layout["annotations"] if a["text"].startswith("A")]
         own = [("A2", "2026-04-03")] if query == "acme breach" else []
         assert sorted(notes) == sorted([("A1", "2026-04-02"), ("A3", "2026-04-09"), *own])
@@ -286,7 +312,7 @@ def test_rank_chart_marks_every_event_and_annotation(
 
 def test_share_of_voice_chart_and_paid_grid(runner: CliRunner, crisis: str, tmp_path: Path) -> None:
     html = report(runner, crisis, tmp_path, "--month", "2026-04")
-    share = figures(html)["share"]
+    share = figures(html)["share-chart"]
     document = json.loads(
         report(runner, crisis, tmp_path, "--month", "2026-04", "--format", "json")
     )

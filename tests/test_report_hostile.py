@@ -225,3 +225,41 @@ def test_the_cdn_script_carries_the_integrity_of_the_bundled_plotly(
     page = BeautifulSoup(embedded.stdout, "html.parser")
     assert not page.find_all("script", src=True)
     assert not page.find_all("script", integrity=True)
+
+
+# --- the month-end table and the page-1 charts ------------------------------------------------
+
+
+def test_the_month_end_table_and_page_one_charts_keep_strangers_text_inert(
+    runner: CliRunner, tmp_path: Path, db_url: str
+) -> None:
+    from tests.test_report import EVIL_SCRIPT, EVIL_TITLE, build_evil
+
+    build_evil(runner, tmp_path, db_url)
+    out = tmp_path / "evil.html"
+    result = invoke(runner, "report", "evil", "--db", db_url, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    table = soup.select_one("#months-0")
+    assert table is not None
+    assert not table.find_all(["a", "img", "iframe", "script", "svg"])
+    cells = [td for td in table.select("tbody td") if "num" not in (td.get("class") or [])]
+    # 3 May: the official page, the critic, the javascript: trap; the rest of page 1 empty
+    assert [(td.get("class"), td.get("title"), string(td)) for td in cells[:3]] == [
+        (["official"], EVIL_TITLE, "brand.example/statement"),
+        (["critical"], EVIL_SCRIPT, "critic.example/story?<script>=1"),
+        (
+            ["neutral"],
+            "%{meta} <a href=javascript:alert('a')>click</a>",
+            "javascript:alert('href')",
+        ),
+    ]
+    assert [string(td) for td in cells[3:]] == ["–"] * 7
+    # the page-1 charts carry only serptrack's own words: stance names and fixed templates
+    charts = figures(html)
+    for chart in ("page-all", "page-0"):
+        names = [t["name"] for t in charts[chart]["data"]]
+        assert names == ["official", "critical", "neutral", "unlabelled"]
+        for path, value in strings(charts[chart]):
+            assert "alert" not in value and "<a" not in value, path

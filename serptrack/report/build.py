@@ -27,9 +27,13 @@ from ..store import reads
 from ..store.reads import CheckEntry, UrlPosition
 
 __all__ = [
+    "MONTHS",
+    "DayComposition",
     "DayShare",
     "KeywordReport",
     "LeadState",
+    "MonthEnd",
+    "Movement",
     "Note",
     "PaidDay",
     "Period",
@@ -42,6 +46,7 @@ __all__ = [
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _TOP = lead.PAGE_ONE  # "top 10": the organic results of page 1
+MONTHS = 6  # the month-over-month table: the report's month and the five before it
 
 
 # --- the period ------------------------------------------------------------------------------
@@ -208,6 +213,40 @@ class DayShare:
     keywords: int
 
 
+@dataclass(frozen=True)
+class DayComposition:
+    """Page 1 by stance on one UTC day: each keyword's last successful check of the day,
+    counts averaged over the keywords checked that day (:data:`~serptrack.lead.COMPOSITION`)."""
+
+    day: dt.date
+    counts: Mapping[str, float]
+    keywords: int
+
+
+@dataclass(frozen=True)
+class MonthEnd:
+    """A keyword's organic top 10 at the end of one calendar month: its last successful check
+    of the month (capped at the end of the period); no check, no ``at`` and an empty top."""
+
+    month: str  # YYYY-MM
+    at: dt.datetime | None
+    check_id: int | None
+    top: list[UrlPosition]
+    # norm_url -> places gained since the previous month's end (negative: lost); None: new
+    moves: Mapping[str, int | None]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A URL that entered or left page 1 between two checks."""
+
+    url: str
+    norm_url: str
+    title: str
+    stance: str
+    rank: int  # its rank on the page it is on (the later one when it entered)
+
+
 @dataclass
 class KeywordReport:
     """Everything the report shows about one keyword."""
@@ -228,6 +267,11 @@ class KeywordReport:
     features: list[UrlPosition]  # ads, news boxes ... on that same page
     paid: list[PaidDay]
     notes: list[Note]
+    composition: dict[int, dict[str, int]] = field(default_factory=dict)  # check id -> counts
+    month_ends: list[MonthEnd] = field(default_factory=list)  # oldest first
+    entered: list[Movement] = field(default_factory=list)  # page 1 in the last month
+    left: list[Movement] = field(default_factory=list)
+    since: dt.datetime | None = None  # what entered and left is compared with
 
     @property
     def failures(self) -> list[CheckEntry]:
@@ -272,6 +316,8 @@ class ReportData:
     events: list[Event]
     share_by_day: list[DayShare]
     rules: dict[str, list[str]]
+    composition_by_day: list[DayComposition] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)  # the month-end table's columns
     version: str = __version__
 
     @property
@@ -333,8 +379,27 @@ def build_report(
     positions = reads.url_positions(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
+    composition = reads.page_one_composition(
+        session, campaign, queries=queries, start=start, end=end, labels=labels
+    )
+    months = month_spans(period)
+    month_ends = reads.last_checks(
+        session, campaign, [(first, last) for _, first, last in months], queries=queries
+    )
+    baselines = {
+        s.keyword.id: s.points[0].check_id
+        for s in current
+        if s.points and (s.keyword.id, len(months) - 2) not in month_ends
+    }
     pages = reads.page_results(
-        session, campaign, [s.points[-1].check_id for s in current if s.points], labels=labels
+        session,
+        campaign,
+        sorted(
+            {s.points[-1].check_id for s in current if s.points}
+            | {check.check_id for check in month_ends.values()}
+            | set(baselines.values())
+        ),
+        labels=labels,
     )
     settings = {k.id: k for k in store.campaign_keywords(session, campaign)}
     notes = _notes(session, campaign, period)
@@ -373,8 +438,15 @@ def build_report(
                 features=[r for r in page if r.placement != "organic"],
                 paid=[_paid_day(point) for point in lead.paid_days(series.points)],
                 notes=[n for n in notes if n.query in (None, info.query)],
+                composition={p.check_id: composition[p.check_id] for p in series.points},
             )
         )
+        _add_month_ends(keywords[-1], months, month_ends, pages, baselines.get(info.id))
+    shown = [month for month, _, _ in months]
+    used = {end.month for keyword in keywords for end in keyword.month_ends if end.at is not None}
+    first_used = next((n for n, month in enumerate(shown) if month in used), len(shown) - 1)
+    for keyword in keywords:  # "since tracking began": no column before the first check
+        keyword.month_ends = keyword.month_ends[first_used:]
     return ReportData(
         campaign=campaign,
         period=period,
@@ -386,7 +458,101 @@ def build_report(
         events=[e for e in events if e.at >= start],
         share_by_day=_share_by_day(keywords),
         rules=_rules(session, campaign),
+        composition_by_day=_composition_by_day(keywords),
+        months=shown[first_used:],
     )
+
+
+def month_spans(period: Period, count: int = MONTHS) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """(YYYY-MM, start, end) of the ``count`` calendar months that end with the period's last
+    month, oldest first; the last one ends with the period."""
+    year, month = period.last.year, period.last.month
+    spans = []
+    for _ in range(count):
+        first = dt.datetime(year, month, 1, tzinfo=dt.UTC)
+        following = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+        spans.append((f"{year:04d}-{month:02d}", first, min(following, period.end)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return spans[::-1]
+
+
+def _add_month_ends(
+    keyword: KeywordReport,
+    months: Sequence[tuple[str, dt.datetime, dt.datetime]],
+    found: Mapping[tuple[int, int], CheckEntry],
+    pages: Mapping[int, list[UrlPosition]],
+    baseline: int | None,
+) -> None:
+    """The keyword's month-end top 10s with each URL's move since the month before, and the
+    URLs that entered or left page 1 since the previous month's end (or, when tracking began
+    in the last month, since the period's first check)."""
+    ends: list[MonthEnd] = []
+    previous: dict[str, int] | None = None
+    for index, (month, _, _) in enumerate(months):
+        check = found.get((keyword.keyword.id, index))
+        top = _top_of(pages.get(check.check_id, [])) if check else []
+        ranks = {row.norm_url: row.rank for row in top}
+        moves: dict[str, int | None] = {}
+        if previous is not None:
+            moves = {
+                url: previous[url] - rank if url in previous else None
+                for url, rank in ranks.items()
+            }
+        ends.append(
+            MonthEnd(
+                month, check.at if check else None, check.check_id if check else None, top, moves
+            )
+        )
+        previous = ranks if check else None
+    keyword.month_ends = ends
+    last = ends[-1] if ends else None
+    if last is None or last.at is None:
+        return
+    before = ends[-2] if len(ends) > 1 and ends[-2].at is not None else None
+    if before is not None:
+        old, keyword.since = before.top, before.at
+    elif baseline is not None and baseline != last.check_id:
+        old = _top_of(pages.get(baseline, []))
+        keyword.since = keyword.points[0].at
+    else:
+        return
+    now_urls = {row.norm_url for row in last.top}
+    old_urls = {row.norm_url for row in old}
+    keyword.entered = [_movement(row) for row in last.top if row.norm_url not in old_urls]
+    keyword.left = [_movement(row) for row in old if row.norm_url not in now_urls]
+
+
+def _top_of(page: Sequence[UrlPosition]) -> list[UrlPosition]:
+    """The organic top 10 of a page, one row per URL (its best rank)."""
+    seen: set[str] = set()
+    top = []
+    for row in sorted(page, key=lambda r: r.rank):
+        if row.placement == "organic" and row.rank <= _TOP and row.norm_url not in seen:
+            seen.add(row.norm_url)
+            top.append(row)
+    return top
+
+
+def _movement(row: UrlPosition) -> Movement:
+    return Movement(row.url, row.norm_url, row.title, row.stance, row.rank)
+
+
+def _composition_by_day(keywords: Sequence[KeywordReport]) -> list[DayComposition]:
+    """Per UTC day, page 1 by stance averaged over the keywords checked that day."""
+    by_day: dict[dt.date, list[Mapping[str, int]]] = {}
+    for keyword in keywords:
+        for point in lead.paid_days(keyword.points):
+            counts = keyword.composition.get(point.check_id)
+            if counts is not None:
+                by_day.setdefault(lead.utc_day(point.at), []).append(counts)
+    return [
+        DayComposition(
+            day,
+            {k: sum(c[k] for c in found) / len(found) for k in lead.COMPOSITION},
+            len(found),
+        )
+        for day, found in sorted(by_day.items())
+    ]
 
 
 def _lead_states(

@@ -28,20 +28,27 @@ from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 
-from ..lead import Event
+from ..lead import COMPOSITION, PAGE_ONE, Event
+from ..schedule import Interval, parse_schedule
 from ..store.reads import CheckEntry, UrlPosition
 from ..vocabulary import failure_words
 from .build import DayShare, KeywordReport, Note, Period, ReportData, UrlSeries
 
 __all__ = [
+    "COMPOSITION_COLOURS",
     "STANCE_COLOURS",
     "ChartPack",
+    "campaign_composition_chart",
+    "composition_base",
+    "composition_chart",
     "escape_text",
     "host_of",
     "inert",
+    "lead_ranges",
     "rank_base",
     "rank_chart",
     "rank_ticks",
+    "schedule_step",
     "script_safe",
     "share_chart",
     "share_segments",
@@ -58,6 +65,8 @@ _PALETTES = {
 # up, the next round of lines gets the next dash pattern
 _DASHES = {"official": ("solid", "longdash"), "critical": ("dash", "dot", "dashdot")}
 _EVENT_COLOURS = {"overtake": "#15803d", "lost": "#b91c1c"}
+_LEAD_FILL = "rgba(21, 128, 61, 0.10)"  # the checks the official side led (organic view)
+_DAY = dt.timedelta(days=1)
 _FEATURE_ROWS = {
     "paid:top": "top ads",
     "news": "news box",
@@ -145,27 +154,52 @@ def _day(day: dt.date) -> str:
 # --- the rank chart of one keyword -----------------------------------------------------------
 
 
-def rank_chart(keyword: KeywordReport, period: Period) -> go.Figure:
-    """Organic rank of each official and critical URL at each check (rank 1 on top), their
-    ads and news-box appearances in a strip above, failed checks as gaps and marks, and
-    vertical lines at overtakes, lost leads and annotations."""
+def rank_chart(keyword: KeywordReport, period: Period, now: dt.datetime | None = None) -> go.Figure:
+    """The question first: the best official and the best critical organic rank at each check
+    (two bold lines, rank 1 on top), page 1 and the checks the official side led shaded, each
+    organic overtake and lost lead marked once; every official and critical URL's own line
+    behind the "every URL" button; ads and news-box appearances in a strip above; failed checks
+    and missing days as gaps (a ✕ for each failed check), never a line drawn across them."""
     checks = keyword.checks
-    x = [x_value(check.at) for check in checks]
+    timeline = _timeline(keyword)
+    x = [x_value(at) for at, _ in timeline]
     failures = [check for check in checks if check.status != "ok"]
     present = {_feature_row(item) for series in keyword.urls for item in series.features}
     if failures:
         present.add(_FAILED_ROW)
     rows = [row for row in _row_order() if row in present]
     rows += sorted(present - set(rows))
+    points = {point.check_id: point for point in keyword.points}
     traces: list[dict[str, Any]] = []
+    for side in ("official", "critical"):
+        best = [
+            getattr(points[c.check_id].organic, side) if c and c.check_id in points else None
+            for _, c in timeline
+        ]
+        line: dict[str, Any] = {"color": STANCE_COLOURS[side], "width": 3.5}
+        if side == "critical":
+            line["dash"] = "dash"
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": best,
+                "name": f"best {side} result",
+                "meta": side,
+                "line": line,
+                "marker": {"size": 6},
+                "opacity": 1,
+            }
+        )
+    url_lines: list[int] = []
     counters: dict[str, int] = {}
-    worst = 1
+    worst = max((v for t in traces for v in t["y"] if v is not None), default=1)
     for number, series in enumerate(keyword.urls):
         palette = _PALETTES.get(series.stance, ("#6b7280",))
         dashes = _DASHES.get(series.stance, ("dot",))
         seen = counters.get(series.stance, 0)
         counters[series.stance] = seen + 1
-        line: dict[str, Any] = {"color": palette[seen % len(palette)]}
+        line = {"color": palette[seen % len(palette)]}
         dash = dashes[(seen // len(palette)) % len(dashes)]
         if dash != "solid":
             line["dash"] = dash
@@ -179,12 +213,174 @@ def rank_chart(keyword: KeywordReport, period: Period) -> go.Figure:
             base["legendgroup"] = f"u{number}"
         if series.organic:
             worst = max(worst, max(series.organic.values()))
-            ranks = [series.organic.get(c.check_id) if c.status == "ok" else None for c in checks]
-            traces.append({**base, "y": ranks, "line": line})
-        traces.extend(_feature_traces(series, checks, base, line["color"], rows))
+            ranks = [series.organic.get(c.check_id) if c else None for _, c in timeline]
+            url_lines.append(len(traces))
+            traces.append({**base, "y": ranks, "line": line, "visible": False})
+        traces.extend(_feature_traces(series, timeline, base, line["color"], rows))
+    traces.extend(_event_traces(keyword.events))
     if failures:
         traces.append(_failure_trace(failures, rows.index(_FAILED_ROW)))
-    return go.Figure(data=traces, layout=_rank_layout(keyword, period, worst, rows))
+    layout = _rank_layout(keyword, period, worst, rows)
+    layout["shapes"].extend(_lead_bands(lead_ranges(keyword, period, now)))
+    if url_lines:
+        layout["updatemenus"] = [_url_buttons(len(traces), url_lines)]
+    return go.Figure(data=traces, layout=layout)
+
+
+def schedule_step(schedule: str) -> dt.timedelta:
+    """How long one check stands for: its schedule's interval, at least a day (a cron
+    schedule: a day)."""
+    parsed = parse_schedule(schedule)
+    return max(parsed.length, _DAY) if isinstance(parsed, Interval) else _DAY
+
+
+def _timeline(keyword: KeywordReport) -> list[tuple[dt.datetime, CheckEntry | None]]:
+    """Every check of the keyword in time order, with a gap (None) between two checks further
+    apart than one and a half schedule steps: a missing day is a gap, never a line across it."""
+    step = schedule_step(keyword.schedule)
+    timeline: list[tuple[dt.datetime, CheckEntry | None]] = []
+    for check in keyword.checks:
+        if timeline and check.at - timeline[-1][0] > step * 1.5:
+            previous = timeline[-1][0]
+            timeline.append((previous + (check.at - previous) / 2, None))
+        timeline.append((check.at, check))
+    return timeline
+
+
+def lead_ranges(
+    keyword: KeywordReport, period: Period, now: dt.datetime | None = None
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """When the official side led the organic view: each successful check it led stands until
+    the next check (a failed one too: nobody knows who led then), or for one schedule step when
+    none follows soon; never past the period or ``now``. Touching ranges are merged."""
+    step = schedule_step(keyword.schedule)
+    limit = min(period.end, now) if now is not None else period.end
+    times = [check.at for check in keyword.checks]
+    ranges: list[tuple[dt.datetime, dt.datetime]] = []
+    for point in keyword.points:
+        if point.organic.leader != "official":
+            continue
+        later = [at for at in times if at > point.at]
+        nxt = later[0] if later else None
+        end = nxt if nxt is not None and nxt - point.at <= step * 1.5 else point.at + step
+        end = min(end, limit)
+        if end <= point.at:
+            continue
+        if ranges and ranges[-1][1] == point.at:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((point.at, end))
+    return ranges
+
+
+def _page_one_band() -> list[dict[str, Any]]:
+    """Ranks 1-10 shaded: the page everyone fights for."""
+    return [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": 0.5,
+            "y1": PAGE_ONE + 0.5,
+            "fillcolor": "rgba(37, 99, 235, 0.05)",
+            "line": {"width": 0},
+            "layer": "below",
+        }
+    ]
+
+
+def _lead_bands(ranges: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "y domain",
+            "x0": x_value(first),
+            "x1": x_value(last),
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": _LEAD_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for first, last in ranges
+    ]
+
+
+def _event_traces(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """One marker per organic overtake (▲ on the official line) and lost lead (▼ on the
+    critical line): no text on the chart, so no two labels can collide; words on hover."""
+    traces = []
+    for kind, side, symbol, name in (
+        ("overtake", "official", "triangle-up", "▲ overtake"),
+        ("lost", "critical", "triangle-down", "▼ lost lead"),
+    ):
+        found = [e for e in events if e.view == "organic" and e.kind == kind]
+        if not found:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [x_value(e.at) for e in found],
+                "y": [_event_rank(e, side) for e in found],
+                "mode": "markers",
+                "name": name,
+                "text": [escape_text(_event_words(e)) for e in found],
+                "hovertemplate": _FAILED_HOVER,
+                "marker": {
+                    "symbol": symbol,
+                    "size": 15,
+                    "color": _EVENT_COLOURS[kind],
+                    "line": {"color": "#ffffff", "width": 1.5},
+                },
+                "opacity": 1,
+            }
+        )
+    return traces
+
+
+def _event_rank(event: Event, side: str) -> int | None:
+    result = event.official if side == "official" else event.critical
+    return result.rank if result is not None else None
+
+
+def _event_words(event: Event) -> str:
+    """``overtake: official #1, critical #2`` (organic ranks)."""
+    official = f"#{event.official.rank}" if event.official else "not ranked"
+    critical = f"#{event.critical.rank}" if event.critical else "not ranked"
+    kind = "overtake" if event.kind == "overtake" else "lost lead"
+    return f"{kind}: official {official}, critical {critical}"
+
+
+def _url_buttons(count: int, url_lines: Sequence[int]) -> dict[str, Any]:
+    """Two buttons: the best positions only (the default) or every URL's own line too."""
+    hidden = set(url_lines)
+    return {
+        "type": "buttons",
+        "direction": "right",
+        "x": 1,
+        "y": 1.0,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "pad": {"b": 28},
+        "showactive": True,
+        "active": 0,
+        "font": {"size": 11},
+        "buttons": [
+            {
+                "label": "Best positions",
+                "method": "restyle",
+                "args": [{"visible": [i not in hidden for i in range(count)]}],
+            },
+            {
+                "label": "Show every URL",
+                "method": "restyle",
+                "args": [{"visible": [True] * count}],
+            },
+        ],
+    }
 
 
 def _feature_row(item: UrlPosition) -> str:
@@ -196,7 +392,7 @@ def _feature_row(item: UrlPosition) -> str:
 
 def _feature_traces(
     series: UrlSeries,
-    checks: Sequence[CheckEntry],
+    timeline: Sequence[tuple[dt.datetime, CheckEntry | None]],
     base: dict[str, Any],
     colour: str,
     rows: Sequence[str],
@@ -218,11 +414,14 @@ def _feature_traces(
         traces.append(
             {
                 **base,
-                "y": [index if c.check_id in ranks else None for c in checks],
+                "y": [index if c and c.check_id in ranks else None for _, c in timeline],
                 # one label for every point when the rank never changes
                 "text": labels.pop()
                 if len(labels) == 1
-                else [f"#{ranks[c.check_id]}" if c.check_id in ranks else None for c in checks],
+                else [
+                    f"#{ranks[c.check_id]}" if c and c.check_id in ranks else None
+                    for _, c in timeline
+                ],
                 "meta": [escape_text(series.stance), escape_text(row)],
                 "yaxis": "y2",
                 "mode": "markers",
@@ -257,7 +456,7 @@ def _row_order() -> list[str]:
 def rank_base(period: Period, notes: Sequence[Note]) -> dict[str, Any]:
     """The layout every rank chart of a report shares: template, time axis, legend, and the
     annotations that concern every keyword (written once per page by :class:`ChartPack`)."""
-    shapes: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = _page_one_band()
     labels: list[dict[str, Any]] = []
     _note_markers([note for note in notes if note.query is None], shapes, labels, 0)
     return {
@@ -281,11 +480,14 @@ def _rank_layout(
 ) -> dict[str, Any]:
     layout = rank_base(period, keyword.notes)
     strip = 0.06 * len(rows) + 0.04 if rows else 0.0
-    by_check: dict[int, list[Event]] = {}
+    # organic events are markers on the lines (_event_traces); the page view's, a dashed line
     for event in keyword.events:
-        by_check.setdefault(event.check_id, []).append(event)
-    for events in by_check.values():
-        _event_markers(events, layout["shapes"], layout["annotations"])
+        if event.view != "organic":
+            at = x_value(event.at)
+            colour = _EVENT_COLOURS.get(event.kind, "#374151")
+            layout["shapes"].append(
+                {"x0": at, "x1": at, "line": {"color": colour, "width": 1, "dash": "dash"}}
+            )
     own = [note for note in keyword.notes if note.query is not None]
     _note_markers(own, layout["shapes"], layout["annotations"], 14)
     layout["height"] = 430 + 22 * len(rows)
@@ -310,33 +512,6 @@ def _rank_layout(
             "tickfont": {"size": 10},
         }
     return layout
-
-
-def _event_markers(
-    events: Sequence[Event], shapes: list[dict[str, Any]], labels: list[dict[str, Any]]
-) -> None:
-    """A vertical line per event (solid: organic view, dashed: page view), one label per check.
-
-    What every marker shares (full height, label on top) is in the template's
-    ``shapedefaults`` and ``annotationdefaults``: a report can hold hundreds of events.
-    """
-    at = x_value(events[0].at)
-    for event in events:
-        line = {"color": _EVENT_COLOURS.get(event.kind, "#374151")}
-        if event.view != "organic":
-            line["dash"] = "dash"
-        shapes.append({"x0": at, "x1": at, "line": line})
-    kinds = {event.kind for event in events}
-    colour = _EVENT_COLOURS.get(events[0].kind, "#374151") if len(kinds) == 1 else "#374151"
-    labels.append(
-        {
-            "x": at,
-            "text": escape_text(
-                " ".join(f"{'▲' if e.kind == 'overtake' else '▼'} {e.view}" for e in events)
-            ),
-            "font": {"color": colour},
-        }
-    )
 
 
 def _note_markers(
@@ -497,6 +672,74 @@ def share_segments(data: ReportData) -> list[list[DayShare]]:
     return segments
 
 
+# --- page 1 by stance ------------------------------------------------------------------------
+
+# in lead.COMPOSITION's order, bottom of the stack first
+COMPOSITION_COLOURS = {**STANCE_COLOURS, "unlabelled": "#e5e7eb"}
+_COMPOSITION_HOVER = "%{fullData.name}: %{y}<br>%{x|%d %b %Y %H:%M} UTC<extra></extra>"
+_DAY_COMPOSITION_HOVER = "%{fullData.name}: %{y:.1f}<br>%{x|%d %b %Y}<extra></extra>"
+
+
+def composition_chart(keyword: KeywordReport, period: Period) -> go.Figure:
+    """The organic top 10 of each successful check split by stance, one stacked bar per check:
+    the page turning. A failed check or a day without one has no bar (never a zero). The
+    layout is :func:`composition_base`'s, shared by every keyword (:class:`ChartPack`)."""
+    points = keyword.points
+    x = [x_value(point.at) for point in points]
+    series = [
+        [keyword.composition.get(p.check_id, {}).get(kind, 0) for p in points]
+        for kind in COMPOSITION
+    ]
+    return go.Figure(data=_bars(x, series), layout=composition_base(period))
+
+
+def composition_base(period: Period) -> dict[str, Any]:
+    """The layout every keyword's page-1 chart shares (written once per page)."""
+    return _composition_layout(
+        [x_value(period.start), x_value(period.end)], _COMPOSITION_HOVER, "results on page 1"
+    )
+
+
+def campaign_composition_chart(data: ReportData) -> go.Figure:
+    """Page 1 of every keyword by stance per UTC day (each keyword's last successful check of
+    the day, averaged over the keywords checked that day), stacked bars."""
+    days = data.composition_by_day
+    x = [_day(day.day) for day in days]
+    series = [[round(day.counts[kind], 2) for day in days] for kind in COMPOSITION]
+    start = _day(data.period.first - dt.timedelta(days=1)) + " 12:00"
+    end = _day(data.period.last) + " 12:00"
+    layout = _composition_layout([start, end], _DAY_COMPOSITION_HOVER, "page 1 per keyword (mean)")
+    return go.Figure(data=_bars(x, series), layout=layout)
+
+
+def _bars(x: Sequence[str], series: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
+    return [
+        {"type": "bar", "x": list(x), "y": list(values), "name": kind, "marker": {"color": colour}}
+        for (kind, colour), values in zip(COMPOSITION_COLOURS.items(), series, strict=True)
+    ]
+
+
+def _composition_layout(x_range: Sequence[str], hover: str, title: str) -> dict[str, Any]:
+    template = _template("")
+    template["data"]["bar"] = [{"hovertemplate": hover, "marker": {"line": {"width": 0}}}]
+    return {
+        "template": template,
+        "barmode": "stack",
+        "bargap": 0.15,
+        "height": 260,
+        "margin": {"l": 56, "r": 16, "t": 16, "b": 40},
+        "xaxis": {"type": "date", "range": list(x_range), "gridcolor": "#eef0f3"},
+        "yaxis": {
+            "range": [0, PAGE_ONE],
+            "tickvals": [0, 5, PAGE_ONE],
+            "title": {"text": title},
+            "gridcolor": "#eef0f3",
+        },
+        "legend": {"orientation": "h", "y": -0.2, "traceorder": "normal"},
+        "hovermode": "x unified",
+    }
+
+
 # --- serialising -----------------------------------------------------------------------------
 
 
@@ -515,13 +758,16 @@ class ChartPack:
         """Start a page with nothing shared yet."""
         self._ids: dict[str, str] = {}
         self._shared: dict[str, dict[str, Any]] = {"arrays": {}, "bases": {}}
+        # a base layout is validated by plotly once per page, not once per figure (each is
+        # kept with its JSON, so its id() cannot be reused while the pack lives)
+        self._bases: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def add(self, figure: go.Figure, base: dict[str, Any] | None = None) -> str:
         """The figure's JSON, safe inside ``<script type="application/json">``."""
         spec: dict[str, Any] = _inert_figure(figure.to_plotly_json())
         document: dict[str, Any] = {"figure": spec}
         if base is not None:
-            shared = _inert_figure(go.Layout(base).to_plotly_json())
+            shared = self._base_json(base)
             layout = spec.setdefault("layout", {})
             stripped = _without_base(layout, shared)
             if stripped is not None:
@@ -538,6 +784,12 @@ class ChartPack:
                     del trace["x"]
             document["x"] = self._intern("arrays", list(common))
         return _dumps(document)
+
+    def _base_json(self, base: dict[str, Any]) -> dict[str, Any]:
+        known = self._bases.get(id(base))
+        if known is None:
+            known = self._bases[id(base)] = (base, _inert_figure(go.Layout(base).to_plotly_json()))
+        return known[1]
 
     def shared_json(self) -> str:
         """The arrays and layouts the figures refer to."""

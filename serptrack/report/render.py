@@ -28,12 +28,21 @@ from plotly.offline import get_plotlyjs
 from plotly.offline.offline import get_plotlyjs_version
 
 from ..defaults import PLOTLYJS_MODES
-from ..lead import VIEWS, Share
+from ..lead import COMPOSITION, PAGE_ONE, VIEWS, Share
 from ..output import json_default
 from ..vocabulary import failure_words
 from .branding import Branding
-from .build import KeywordReport, LeadState, ReportData
-from .charts import ChartPack, host_of, rank_base, rank_chart, share_chart
+from .build import KeywordReport, LeadState, MonthEnd, Movement, ReportData
+from .charts import (
+    ChartPack,
+    campaign_composition_chart,
+    composition_base,
+    composition_chart,
+    host_of,
+    rank_base,
+    rank_chart,
+    share_chart,
+)
 
 __all__ = [
     "BASIC_VERSION",
@@ -49,6 +58,7 @@ __all__ = [
 ]
 
 REPORT_FORMAT = "serptrack-report/1"
+_TOP = PAGE_ONE  # the month-end table's rows: ranks 1-10
 _PRESENCE_LABELS = {
     "both": "ad and organic",
     "ad": "ad only",
@@ -136,10 +146,19 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
     pack = ChartPack()
     base = rank_base(data.period, data.notes)
     charts = [
-        {"id": f"rank-{n}", "json": Markup(pack.add(rank_chart(k, data.period), base))}
+        {
+            "id": f"rank-{n}",
+            "json": Markup(pack.add(rank_chart(k, data.period, data.generated_at), base)),
+        }
         for n, k in enumerate(data.keywords)
     ]
-    share = {"id": "share", "json": Markup(pack.add(share_chart(data)))}
+    page_base = composition_base(data.period)
+    pages = [
+        {"id": f"page-{n}", "json": Markup(pack.add(composition_chart(k, data.period), page_base))}
+        for n, k in enumerate(data.keywords)
+    ]
+    share = {"id": "share-chart", "json": Markup(pack.add(share_chart(data)))}
+    page_one = {"id": "page-all", "json": Markup(pack.add(campaign_composition_chart(data)))}
     scripts = [_renderer()]
     plotly_src = None
     if plotlyjs in ("embed", "full"):
@@ -159,7 +178,9 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         plotly_integrity=plotly_integrity() if plotly_src else None,
         plotly_version=get_plotlyjs_version(),
         charts=charts,
+        page_charts=pages,
         share_chart=share,
+        page_one_chart=page_one,
         shared=Markup(pack.shared_json()),
         headline=_headline(data),
         summary_sentence=executive_summary(data),
@@ -286,9 +307,51 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
             if item.placement == "paid" or item.stance != "neutral"
         ],
         "last_ok": last_ok,
+        "months": _month_table(keyword, data.months),
         "failures": keyword.failures,
         "ok": len(keyword.points),
     }
+
+
+def _month_table(keyword: KeywordReport, months: Sequence[str]) -> dict[str, Any]:
+    """The month-end top 10s as rows of cells (rank 1 to 10, one cell per month): each cell a
+    URL with its stance and its move since the month before (``▲2``, ``▼1``, ``new``)."""
+    ends = {end.month: end for end in keyword.month_ends}
+    columns = [ends.get(month) for month in months]
+    rows = []
+    for rank in range(1, _TOP + 1):
+        cells = []
+        for end in columns:
+            found = next((r for r in end.top if r.rank == rank), None) if end else None
+            cells.append(None if found is None else {"row": found, "move": _move(end, found)})
+        rows.append({"rank": rank, "cells": cells})
+    return {
+        "heads": [
+            {"label": _month_label(month), "end": end.at if end else None}
+            for month, end in zip(months, columns, strict=True)
+        ],
+        "rows": rows,
+        "entered": keyword.entered,
+        "left": keyword.left,
+        "since": keyword.since,
+    }
+
+
+def _move(end: MonthEnd | None, row: Any) -> str:
+    """``▲2`` (up two places since the month before), ``▼1``, ``new`` or nothing."""
+    if end is None or row.norm_url not in end.moves:
+        return ""
+    gained = end.moves[row.norm_url]
+    if gained is None:
+        return "new"
+    if gained == 0:
+        return ""
+    return f"▲{gained}" if gained > 0 else f"▼{-gained}"
+
+
+def _month_label(month: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    return f"{dt.date(year, number, 1):%b %Y}"
 
 
 def _share_of(share: Share | None, stance: str) -> float | None:
@@ -447,6 +510,15 @@ def report_document(data: ReportData, branding: Branding) -> dict[str, Any]:
             }
             for day in data.share_by_day
         ],
+        "page_one_by_day": [
+            {
+                "date": day.day,
+                "keywords": day.keywords,
+                **{kind: round(day.counts[kind], 4) for kind in COMPOSITION},
+            }
+            for day in data.composition_by_day
+        ],
+        "months": data.months,
         "methodology": {
             "checks": len(data.checks),
             "by_status": _methodology(data)["statuses"],
@@ -490,6 +562,11 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
                 "status": check.status,
                 "error_kind": check.error_kind,
                 **(_point_document(points[check.check_id]) if check.check_id in points else {}),
+                **(
+                    {"page_one": dict(keyword.composition[check.check_id])}
+                    if check.check_id in keyword.composition
+                    else {}
+                ),
             }
             for check in keyword.checks
         ],
@@ -519,6 +596,12 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
         ],
         "top10": [_result_document(item) for item in keyword.top],
         "page_features": [_result_document(item) for item in keyword.features],
+        "month_end_top10": [_month_end_document(end) for end in keyword.month_ends],
+        "page_one_changes": {
+            "since": keyword.since,
+            "entered": [_movement_document(m) for m in keyword.entered],
+            "left": [_movement_document(m) for m in keyword.left],
+        },
         "paid_days": [
             {
                 "date": day.day,
@@ -530,6 +613,34 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
             }
             for day in keyword.paid
         ],
+    }
+
+
+def _month_end_document(end: MonthEnd) -> dict[str, Any]:
+    return {
+        "month": end.month,
+        "at": end.at,
+        "check_id": end.check_id,
+        "top10": [
+            {
+                "rank": row.rank,
+                "url": row.url,
+                "title": row.title,
+                "stance": row.stance,
+                "move": end.moves.get(row.norm_url),
+                "new": row.norm_url in end.moves and end.moves[row.norm_url] is None,
+            }
+            for row in end.top
+        ],
+    }
+
+
+def _movement_document(movement: Movement) -> dict[str, Any]:
+    return {
+        "url": movement.url,
+        "title": movement.title,
+        "stance": movement.stance,
+        "rank": movement.rank,
     }
 
 

@@ -22,6 +22,7 @@ from sqlmodel import select as sm_select
 from ..ctr import CtrCurve
 from ..errors import NotFoundError
 from ..lead import (
+    COMPOSITION,
     PAGE_ONE,
     SIDES,
     STANCE_ORDER,
@@ -50,6 +51,8 @@ __all__ = [
     "failed_since_last_ok",
     "keyword_infos",
     "keyword_series",
+    "last_checks",
+    "page_one_composition",
     "page_results",
     "results_by_id",
     "shares",
@@ -244,6 +247,110 @@ def page_results(
             if position.norm_url in labels.overlay:
                 position = position._replace(stance=labels.overlay[position.norm_url][0])
             found.setdefault(position.check_id, []).append(position)
+    return found
+
+
+def page_one_composition(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    labels: StanceView | None = None,
+) -> dict[int, dict[str, int]]:
+    """Per successful check from ``start`` to before ``end``, how many of its organic results
+    ranked 1-10 are official, critical, neutral (a neutral rule) and unlabelled (no rule),
+    counted in the database (:data:`~serptrack.lead.COMPOSITION` order)."""
+    ids = [k.id for k in keyword_infos(session, campaign, queries)]
+    if not ids:
+        return {}
+    connection = _connection(session)
+    labels = labels or stance_view(session, campaign)
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    current = labels.current()
+    kind = case(
+        (and_(current, s.c.stance != "neutral"), s.c.stance),
+        (and_(current, s.c.rule.is_not(None)), "neutral"),
+        (current, "unlabelled"),
+        else_="overlay",  # stale or missing rows: the overlay has their answer
+    ).label("kind")
+    on_page = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE)
+    checks = _ok_checks_clause(ids, start, end)
+    statement = (
+        select(r.c.check_id, kind, func.count().label("n"))
+        .select_from(
+            r.join(c, c.c.id == r.c.check_id).outerjoin(
+                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
+            )
+        )
+        .where(checks, on_page)
+        .group_by(r.c.check_id, kind)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for row in connection.execute(statement):
+        counts = found.setdefault(row.check_id, dict.fromkeys(COMPOSITION, 0))
+        if row.kind in counts:
+            counts[row.kind] += row.n
+    moved = (
+        select(r.c.check_id, r.c.norm_url, func.count().label("n"))
+        .select_from(r.join(c, c.c.id == r.c.check_id))
+        .group_by(r.c.check_id, r.c.norm_url)
+    )
+    for batch in batches(sorted(labels.overlay)):
+        for row in connection.execute(moved.where(checks, on_page, r.c.norm_url.in_(batch))):
+            stance, rule = labels.overlay[row.norm_url]
+            name = stance if stance != "neutral" else ("neutral" if rule else "unlabelled")
+            counts = found.setdefault(row.check_id, dict.fromkeys(COMPOSITION, 0))
+            counts[name] += row.n
+    # a successful check with nothing ranked on page 1 still has a composition: all zero
+    for (check_id,) in connection.execute(select(c.c.id).where(checks)):
+        found.setdefault(check_id, dict.fromkeys(COMPOSITION, 0))
+    return found
+
+
+def last_checks(
+    session: Session,
+    campaign: Campaign,
+    spans: Sequence[tuple[dt.datetime, dt.datetime]],
+    *,
+    queries: Sequence[str] | None = None,
+) -> dict[tuple[int, int], CheckEntry]:
+    """The latest successful check of each active keyword in each ``(start, end)`` span, by
+    ``(keyword id, span index)``: one small query per span, nothing read outside them."""
+    ids = [k.id for k in keyword_infos(session, campaign, queries)]
+    if not ids:
+        return {}
+    c = CHECKS
+    found: dict[tuple[int, int], CheckEntry] = {}
+    columns = (
+        c.c.id,
+        c.c.keyword_id,
+        c.c.observed_at,
+        c.c.status,
+        c.c.provider,
+        c.c.source,
+        c.c.error_kind,
+        c.c.error,
+    )
+    for index, (start, end) in enumerate(spans):
+        latest = (
+            select(c.c.keyword_id, func.max(c.c.observed_at).label("at"))
+            .where(_ok_checks_clause(ids, start, end))
+            .group_by(c.c.keyword_id)
+            .subquery()
+        )
+        statement = (
+            select(*columns)
+            .join(
+                latest, and_(latest.c.keyword_id == c.c.keyword_id, latest.c.at == c.c.observed_at)
+            )
+            .where(c.c.status == "ok")
+            .order_by(c.c.keyword_id, c.c.id)
+        )
+        for row in session.connection().execute(statement):
+            entry = CheckEntry(*row)
+            found[(entry.keyword_id, index)] = entry  # two at the same instant: the later id
     return found
 
 
