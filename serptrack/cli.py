@@ -1016,6 +1016,19 @@ def _accent(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     callback=_accent,
     help="Accent colour [default: [report] accent].",
 )
+@click.option(
+    "--pdf",
+    "as_pdf",
+    is_flag=True,
+    help="Also print the report to a PDF beside it (<out>.pdf), through headless Chromium.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="The PDF's paper size.",
+)
 @hold_option
 @queries_option
 @db_option
@@ -1031,6 +1044,8 @@ def report_command(
     client: str | None,
     logo: Path | None,
     accent: str | None,
+    as_pdf: bool,
+    paper: str,
     hold: int,
     queries: tuple[str, ...],
     db: str | None,
@@ -1046,13 +1061,18 @@ def report_command(
     file opens offline and survives email. --format json writes the numbers behind it instead
     (README "Reports" lists its page-1 and month-end fields).
 
-    Example: serptrack report acme-recall --month 2026-03 --agency "Northwind PR"
+    With --pdf the report is also printed, as a browser prints it, to <out>.pdf (A4 or
+    --paper letter) by headless Chromium (SERPTRACK_CHROMIUM, else chromium on PATH).
+
+    Example: serptrack report acme-recall --month 2026-03 --agency "Northwind PR" --pdf
     """
     from . import report, store
     from .models import utcnow
 
     if month and (first_day or last_day):
         raise click.UsageError("use --month or --from/--to, not both")
+    if as_pdf:
+        _check_pdf_options(fmt, plotlyjs, out)
     if first_day and last_day and last_day < first_day:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     with _session(db) as session:
@@ -1076,11 +1096,43 @@ def report_command(
     if str(path) == "-":
         click.echo(text, nl=False)
         return
+    executable = _chromium() if as_pdf else None  # before writing: a missing browser fails first
     report.save(path, text)
     size = len(text.encode("utf-8"))
     shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
-    hint = " Open it in a browser." if fmt == "html" else ""
+    hint = " Open it in a browser." if fmt == "html" and not as_pdf else ""
     click.echo(f"Wrote {path}: {period.label}, {shown}.{hint}")
+    if executable is not None:
+        from .report import pdf
+
+        target = path.with_suffix(".pdf")
+        printed = pdf.print_pdf(path, target, executable=executable, paper=paper)
+        pages = f"{printed.pages} page" + ("s" if printed.pages != 1 else "")
+        click.echo(f"Wrote {target}: {pages}, {pdf.PAPERS[paper]}.")
+        if printed.clipped:
+            click.echo(
+                f"Warning: wider than the page, cut on paper: {', '.join(printed.clipped)}",
+                err=True,
+            )
+
+
+def _check_pdf_options(fmt: str, plotlyjs: str, out: Path | None) -> None:
+    """--pdf prints the HTML report from a file, offline: refuse what cannot be printed."""
+    if fmt != "html":
+        raise click.UsageError("--pdf prints the HTML report: leave out --format json")
+    if out is not None and str(out) == "-":
+        raise click.UsageError("--pdf prints a report file: give --out FILE, not -")
+    if plotlyjs == "cdn":
+        raise click.UsageError(
+            "--pdf prints offline and --plotlyjs cdn needs the network for the charts: "
+            "use --plotlyjs embed (the default)"
+        )
+
+
+def _chromium() -> str:
+    from .report import pdf
+
+    return pdf.find_chromium(os.environ)
 
 
 @cli.group()

@@ -309,3 +309,26 @@ def test_a_printed_report_keeps_every_table_whole_and_no_toolbar(
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 4
     assert_clean(visit)
     visit.close()
+
+
+def test_report_pdf_prints_the_report_offline_with_every_table_whole(
+    demo_reports: Path, tmp_path: Path
+) -> None:
+    chromium = chromium_path()
+    html = tmp_path / "client" / "eurostar.html"
+    args = ["report", "eurostar-2009", "--db", str(tmp_path / "demo.db"), "--out", str(html)]
+    result = CliRunner().invoke(
+        cli, [*args, "--pdf", "--paper", "letter"], env={"SERPTRACK_CHROMIUM": chromium}
+    )
+
+    assert result.exit_code == 0, result.output
+    pdf = html.with_suffix(".pdf").read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pdf.startswith(b"%PDF") and pages >= 4
+    assert re.search(rb"/MediaBox\s*\[\s*0 0 612 792\s*\]", pdf)  # Letter, in points
+    assert (
+        result.output.splitlines()[-1]
+        == f"Wrote {html.with_suffix('.pdf')}: {pages} pages, Letter."
+    )
+    assert "Warning" not in result.output  # no table wider than the page
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

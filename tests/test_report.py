@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from plotly.offline import get_plotlyjs
 from plotly.offline.offline import get_plotlyjs_version
 
+from serptrack.cli import cli
 from serptrack.report.charts import _FAILED_HOVER, _FEATURE_HOVER
 from serptrack.report.render import BASIC_VERSION, _renderer, embedded_plotly_js
 from tests.conftest import write_snapshot
@@ -800,3 +801,28 @@ def test_the_summary_opens_with_one_sentence_made_from_the_numbers(
         report(runner, crisis, tmp_path, "--month", "2026-04", "--format", "json")
     )
     assert document["summary"]["sentence"] == string(soup.select_one("#verdict"))
+
+
+def test_report_pdf_refuses_what_it_cannot_print_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path, db_url: str
+) -> None:
+    build_crisis(runner, tmp_path, db_url)
+    path = tmp_path / "out" / "report.html"
+    base = ["report", "acme-breach", "--db", db_url, "--out", str(path), "--pdf"]
+    for extra, message in [
+        (["--format", "json"], "--pdf prints the HTML report: leave out --format json"),
+        (["--plotlyjs", "cdn"], "--pdf prints offline and --plotlyjs cdn needs the network"),
+    ]:
+        result = runner.invoke(cli, [*base, *extra])
+        assert result.exit_code == 2 and message in result.output
+    missing = runner.invoke(cli, base, env={"SERPTRACK_CHROMIUM": str(tmp_path / "no-chrome")})
+    assert missing.exit_code == 1
+    assert missing.output == (
+        f"Error: SERPTRACK_CHROMIUM names {str(tmp_path / 'no-chrome')!r}, which is not an "
+        "executable file; point it at Chromium or Chrome, or unset it\n"
+    )
+    nowhere = runner.invoke(cli, base, env={"SERPTRACK_CHROMIUM": "", "PATH": str(tmp_path)})
+    assert nowhere.exit_code == 1 and "--pdf needs headless Chromium and none was found" in (
+        nowhere.output
+    )
+    assert not path.parent.exists()  # nothing written: the browser is looked for first
