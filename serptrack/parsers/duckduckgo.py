@@ -1,10 +1,12 @@
 """Saved DuckDuckGo result pages (the HTML endpoint, and its lite variant) → Snapshot.
 
 * results are ``div.result`` blocks (title and link ``a.result__a``, snippet
-  ``.result__snippet``); ads carry ``result--ad`` and sit at the top;
+  ``.result__snippet``); ads carry ``result--ad``: ``top`` above the first result (the
+  JavaScript page's ``#ads``), ``bottom`` below it and in the right rail;
 * links through ``/l/?uddg=`` are decoded; an ad's ``/y.js?…&u3=`` link is followed to the
-  Bing ad click behind it and decoded to the landing page, else the displayed URL or the
-  ``ad_domain`` is used; the raw link is kept as ``tracking_url``;
+  Bing ad click behind it (through Yahoo's click link when there is one) and decoded to the
+  landing page, else the displayed URL or the ``ad_domain`` is used; the raw link is kept
+  as ``tracking_url``;
 * the lite page (``lite.duckduckgo.com``) lists ``a.result-link`` rows, ads in
   ``tr.result-sponsored``.
 """
@@ -43,7 +45,10 @@ __all__ = ["FORMAT", "SOURCE", "matches", "parse", "parse_duckduckgo"]
 SOURCE = "duckduckgo-html"
 _BASE = "https://duckduckgo.com"
 _TITLE = re.compile(r"^(.*\S)\s+at\s+DuckDuckGo\s*$", re.IGNORECASE)
-_REGIONS = ("links",)
+#: The results area, outermost first: the main column (top ads ``#ads``, results and bottom
+#: ads ``#links``) with the right rail (its ads) is ``#links_wrapper``; the HTML endpoint has
+#: only ``#links``.
+_REGIONS = ("links_wrapper", "links")
 
 
 def matches(data: bytes) -> bool:
