@@ -92,8 +92,16 @@ def test_every_page_is_the_saved_one() -> None:
         assert len(data.decode("utf-8")) == entry["chars"], page
 
 
-@pytest.mark.parametrize(("page", "name"), cases("organic", "paid"))
+@pytest.mark.parametrize(("page", "name"), cases("organic", "paid", "side"))
 def test_at_least_as_many_results_as_the_tests_assert(page: str, name: str) -> None:
+    """Ads are every ad of the page (se-scraper's ``ads``); side ads those of the right
+    column (its ``right_side_ads``, asserted by a later version of its test)."""
+    if name == "side":
+        least = EXPECTED[page]["min_side_ads"]
+        if least is None:
+            pytest.skip("se-scraper's test asserts no right-column ads of this page")
+        assert len([i for i in placed(page, "paid") if i.block == "side"]) >= least
+        return
     key = "min_organic" if name == "organic" else "min_ads"
     assert len(placed(page, name)) >= EXPECTED[page][key]
 
@@ -123,7 +131,7 @@ def test_ads_keep_the_engines_click_link(page: str, name: str) -> None:
     engine = EXPECTED[page]["engine"]
     for item in placed(page, "paid"):
         assert (item.tracking_url or "").startswith(AD_CLICKS[engine]), item
-        assert item.block in ("top", "bottom")
+        assert item.block in ("top", "bottom", "side")
         # The landing page, decoded through every click wrapper (the engine's, Yahoo's):
         assert registrable_domain(item.url) not in CLICK_DOMAINS, item
 
@@ -146,3 +154,19 @@ def test_the_result_count_the_tests_read_is_on_the_page(page: str) -> None:
     """se-scraper reads the result count ("1’100’000 results"); serptrack keeps none, so this
     only pins that the page is the one its test reads."""
     assert EXPECTED[page]["result_count"] in page_bytes(page).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("page", "blocks"),
+    [
+        ("duckduckgo1", {"top": 1, "bottom": 1, "side": 1}),
+        ("bing", {"top": 4, "bottom": 3, "side": 5}),
+    ],
+)
+def test_each_ad_is_read_once_in_its_block(page: str, blocks: dict[str, int]) -> None:
+    """An ad's sitelinks are part of it, not ads of their own; the right column's ads are
+    ``side`` (se-scraper's later test: 7 ads and 5 right-side ads on the Bing page)."""
+    got: dict[str, int] = {}
+    for item in placed(page, "paid"):
+        got[item.block or ""] = got.get(item.block or "", 0) + 1
+    assert got == blocks

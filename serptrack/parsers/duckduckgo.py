@@ -2,7 +2,7 @@
 
 * results are ``div.result`` blocks (title and link ``a.result__a``, snippet
   ``.result__snippet``); ads carry ``result--ad``: ``top`` above the first result (the
-  JavaScript page's ``#ads``), ``bottom`` below it and in the right rail;
+  JavaScript page's ``#ads``), ``bottom`` below it, ``side`` in the right rail;
 * links through ``/l/?uddg=`` are decoded; an ad's ``/y.js?…&u3=`` link is followed to the
   Bing ad click behind it (through Yahoo's click link when there is one) and decoded to the
   landing page, else the displayed URL or the ``ad_domain`` is used; the raw link is kept
@@ -88,6 +88,8 @@ def _items(root: Tag) -> list[Item]:
             continue
         seen.add(id(block))
         item = _result(block, "result--ad" in names)
+        if item is not None and item.placement == Placement.PAID and _in_rail(block):
+            item = replace(item, block="side")
         if item is not None:
             items.append(item)
     if not items:
@@ -151,14 +153,20 @@ def _resolve(link: Tag, shown: str) -> Link | None:
     return Link(landing, resolved.tracking) if landing else resolved
 
 
+def _in_rail(block: Tag) -> bool:
+    """Whether a result sits in the right rail (``.results--sidebar``), beside the results."""
+    return any("results--sidebar" in classes(parent) for parent in ancestors(block))
+
+
 def _place_ads(items: list[Item]) -> list[Item]:
-    """Ads are ``top`` above the first organic result, ``bottom`` below it."""
+    """Ads are ``top`` above the first organic result, ``bottom`` below it, ``side`` in the
+    right rail."""
     first = next(
         (i for i, item in enumerate(items) if item.placement == Placement.ORGANIC), len(items)
     )
     return [
         replace(item, block="top" if index < first else "bottom")
-        if item.placement == Placement.PAID
+        if item.placement == Placement.PAID and item.block != "side"
         else item
         for index, item in enumerate(items)
     ]
