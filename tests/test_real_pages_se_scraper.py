@@ -161,6 +161,7 @@ def test_the_result_count_the_tests_read_is_on_the_page(page: str) -> None:
     [
         ("duckduckgo1", {"top": 1, "bottom": 1, "side": 1}),
         ("bing", {"top": 4, "bottom": 3, "side": 5}),
+        ("bing2", {"top": 4, "bottom": 3, "side": 5}),
     ],
 )
 def test_each_ad_is_read_once_in_its_block(page: str, blocks: dict[str, int]) -> None:
