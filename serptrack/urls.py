@@ -51,7 +51,8 @@ def normalise_url(url: str) -> str:
 
 
 def unwrap_redirect(url: str) -> str:
-    """Follow redirect wrappers (Google ``/url?q=``, DuckDuckGo ``/l/?uddg=``, Bing ``/ck/a``)."""
+    """Follow redirect wrappers (Google ``/url?q=``, DuckDuckGo ``/l/?uddg=``, Bing ``/ck/a``,
+    Yahoo ``r.search.yahoo.com/…/RU=``)."""
     for _ in range(_MAX_UNWRAP):
         try:
             target = _redirect_target(url)
@@ -139,6 +140,11 @@ def _redirect_target(url: str) -> str | None:
     if (relative or _is_engine_host(host, "duckduckgo")) and path == "/y.js":
         target = params.get("u3")  # a DuckDuckGo ad: u3 is the Bing ad click behind it
         return target if target and _looks_absolute(target) else None
+    if host == "r.search.yahoo.com" and "/RU=" in path:
+        # Yahoo's click link (DuckDuckGo's ads go through it to Bing's): the target is the
+        # percent-encoded path segment RU=, between the segments RO= and RK=.
+        target = unquote(path.split("/RU=", 1)[1].split("/", 1)[0])
+        return target if _looks_absolute(target) else None
     return None
 
 

@@ -31,6 +31,15 @@ from serptrack.urls import normalise_url, unwrap_redirect
             "aclick%3Fld%3De8%26u%3DaHR0cHMlM0ElMkYlMkZ3d3cuYWNtZS5leGFtcGxlJTJGcmVjYWxs",
             "https://www.acme.example/recall",
         ),
+        # DuckDuckGo ads through Yahoo: y.js → u3 (Yahoo's click link, the target in its
+        # RU= path segment) → a Bing ad click → landing
+        (
+            "https://duckduckgo.com/y.js?u3=https%3A%2F%2Fr.search.yahoo.com%2Fcbclk%2FdWU9%2F"
+            "RV%3D2%2FRE%3D1568411854%2FRO%3D10%2FRU%3Dhttps%253a%252f%252fwww.bing.com%252f"
+            "aclick%253fld%253de3%2526u%253daHR0cHMlM0ElMkYlMkZ3d3cuYWNtZS5leGFtcGxlJTJGcmVjYWxs"
+            "%2FRK%3D2%2FRS%3DUGlQ%2D&ad_provider=yhs",
+            "https://www.acme.example/recall",
+        ),
     ],
 )
 def test_ad_wrappers_unwrap_to_the_landing_page(wrapped: str, landing: str) -> None:
@@ -45,6 +54,7 @@ def test_ad_wrappers_unwrap_to_the_landing_page(wrapped: str, landing: str) -> N
         "https://www.bing.com/aclick?ld=e8Rw&u=not*base64",
         "https://www.googleadservices.com/pagead/aclk?sa=L&adurl=",
         "https://ads.example/y.js?u3=https://x.example/",
+        "https://r.search.yahoo.com/cbclk/dWU9/RV=2/RU=not-a-url/RK=2",
         "https://[broken/url?q=https://x.example/",
     ],
 )

@@ -2,7 +2,8 @@
 
 * organic results are ``li.b_algo`` (title and link ``h2 a``, snippet ``.b_caption p``);
 * ads are ``li.b_ad`` blocks, ``top`` with ``b_adTop``, ``bottom`` with ``b_adBottom``,
-  ``side`` in the ``#b_context`` column; each ad in a block is one ``li`` of its list;
+  ``side`` in the ``#b_context`` column; each ad in a block is one ``li`` of its list (the
+  lists inside an ad, its sitelinks, are part of it), its "Ad" label no part of its snippet;
 * links through ``/ck/a?…&u=a1<base64>`` and ads through ``/aclick?…&u=<base64>`` are
   decoded to the landing page; the wrapper is kept as ``tracking_url``;
 * answers (``li.b_ans``) and pagination are not results.
@@ -126,12 +127,19 @@ def _place_blocks(found: list[tuple[Item, bool]]) -> list[Item]:
 
 
 def _ads_in(block: Tag) -> list[Tag]:
-    """The ads of a ``li.b_ad`` block: each item of its list, or the block itself."""
-    inner = [
-        li
-        for li in block.find_all("li")
-        if li.select_one("h2 a[href], a.b_adurl[href], .sb_add a[href]") is not None
-    ]
+    """The ads of a ``li.b_ad`` block: each item of its list, or the block itself.
+
+    An ad's own lists (its sitelinks, ``.b_vlist2col``/``.b_deep``) are part of that ad,
+    not ads of their own: an item inside an ad already taken is skipped.
+    """
+    inner: list[Tag] = []
+    taken: set[int] = set()
+    for li in block.find_all("li"):
+        if any(id(parent) in taken for parent in ancestors(li, block)):
+            continue
+        if li.select_one("h2 a[href], a.b_adurl[href], .sb_add a[href]") is not None:
+            inner.append(li)
+            taken.add(id(li))
     return inner or [block]
 
 
@@ -182,8 +190,12 @@ def _resolve(link: Tag, root: Tag) -> Link | None:
 def _snippet(root: Tag) -> str:
     for selector in _SNIPPETS:
         tag = root.select_one(selector)
-        if tag is not None and text_of(tag):
-            return text_of(tag)
+        if tag is None:
+            continue
+        # An ad's description starts with its "Ad" label (span.b_adSlug): not snippet text.
+        text = text_of(tag, tag.select(".b_adSlug"))
+        if text:
+            return text
     skip = root.select(", ".join(_NOT_SNIPPET))
     caption = root.select_one(".b_caption")
     return text_of(caption if caption is not None else root, skip)

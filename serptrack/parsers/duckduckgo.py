@@ -1,10 +1,12 @@
 """Saved DuckDuckGo result pages (the HTML endpoint, and its lite variant) → Snapshot.
 
 * results are ``div.result`` blocks (title and link ``a.result__a``, snippet
-  ``.result__snippet``); ads carry ``result--ad`` and sit at the top;
+  ``.result__snippet``); ads carry ``result--ad``: ``top`` above the first result (the
+  JavaScript page's ``#ads``), ``bottom`` below it, ``side`` in the right rail;
 * links through ``/l/?uddg=`` are decoded; an ad's ``/y.js?…&u3=`` link is followed to the
-  Bing ad click behind it and decoded to the landing page, else the displayed URL or the
-  ``ad_domain`` is used; the raw link is kept as ``tracking_url``;
+  Bing ad click behind it (through Yahoo's click link when there is one) and decoded to the
+  landing page, else the displayed URL or the ``ad_domain`` is used; the raw link is kept
+  as ``tracking_url``;
 * the lite page (``lite.duckduckgo.com``) lists ``a.result-link`` rows, ads in
   ``tr.result-sponsored``.
 """
@@ -43,7 +45,10 @@ __all__ = ["FORMAT", "SOURCE", "matches", "parse", "parse_duckduckgo"]
 SOURCE = "duckduckgo-html"
 _BASE = "https://duckduckgo.com"
 _TITLE = re.compile(r"^(.*\S)\s+at\s+DuckDuckGo\s*$", re.IGNORECASE)
-_REGIONS = ("links",)
+#: The results area, outermost first: the main column (top ads ``#ads``, results and bottom
+#: ads ``#links``) with the right rail (its ads) is ``#links_wrapper``; the HTML endpoint has
+#: only ``#links``.
+_REGIONS = ("links_wrapper", "links")
 
 
 def matches(data: bytes) -> bool:
@@ -83,6 +88,8 @@ def _items(root: Tag) -> list[Item]:
             continue
         seen.add(id(block))
         item = _result(block, "result--ad" in names)
+        if item is not None and item.placement == Placement.PAID and _in_rail(block):
+            item = replace(item, block="side")
         if item is not None:
             items.append(item)
     if not items:
@@ -146,14 +153,20 @@ def _resolve(link: Tag, shown: str) -> Link | None:
     return Link(landing, resolved.tracking) if landing else resolved
 
 
+def _in_rail(block: Tag) -> bool:
+    """Whether a result sits in the right rail (``.results--sidebar``), beside the results."""
+    return any("results--sidebar" in classes(parent) for parent in ancestors(block))
+
+
 def _place_ads(items: list[Item]) -> list[Item]:
-    """Ads are ``top`` above the first organic result, ``bottom`` below it."""
+    """Ads are ``top`` above the first organic result, ``bottom`` below it, ``side`` in the
+    right rail."""
     first = next(
         (i for i, item in enumerate(items) if item.placement == Placement.ORGANIC), len(items)
     )
     return [
         replace(item, block="top" if index < first else "bottom")
-        if item.placement == Placement.PAID
+        if item.placement == Placement.PAID and item.block != "side"
         else item
         for index, item in enumerate(items)
     ]
