@@ -123,3 +123,38 @@ def test_a_check_stored_by_a_new_process_reads_the_keys_it_stored_before(
     expected = [(url, *compute_keys(url)) for url in URLS]
     assert [tuple(row[1:]) for row in stored] == expected * 2
     assert sorted({row[0] for row in stored}) == [1, 2]
+
+
+#: What the keys of version KEYS_VERSION are. A change to serptrack.urls that alters one of
+#: these must raise KEYS_VERSION (stored keys of the old rules are then computed again) and
+#: update this table: stored keys would otherwise disagree with fresh ones for ever.
+GOLDEN = {
+    "HTTP://WWW.Example.com:80/a/?utm_source=x&id=2#top": (
+        "https://example.com/a?id=2",
+        "example.com",
+    ),
+    "https://www.google.com/url?q=https://acme.example/statement&sa=U": (
+        "https://acme.example/statement",
+        "acme.example",
+    ),
+    "https://duckduckgo.com/l/?uddg=https%3A%2F%2Fcritic.example%2Fstory&rut=1": (
+        "https://critic.example/story",
+        "critic.example",
+    ),
+    "https://r.search.yahoo.com/cbclk/x/RV=2/RE=1/RO=10/RU=https%3a%2f%2fwww.acme.example%2fad/RK=2/RS=x": (
+        "https://acme.example/ad",
+        "acme.example",
+    ),
+    "https://news.bbc.co.uk/2/hi/business/7665209.stm?gclid=abc": (
+        "https://news.bbc.co.uk/2/hi/business/7665209.stm",
+        "bbc.co.uk",
+    ),
+    "acme.example/statement/": ("https://acme.example/statement", "acme.example"),
+}
+
+
+def test_the_keys_of_this_version_are_still_computed_the_same() -> None:
+    assert KEYS_VERSION == 1
+    assert {url: compute_keys(url) for url in GOLDEN} == GOLDEN, (
+        "serptrack.urls now computes other keys: raise KEYS_VERSION and update GOLDEN"
+    )
