@@ -33,6 +33,8 @@ from serptrack.urls import host_of, normalise_url, registrable_domain, unwrap_re
         ),
         ("//duckduckgo.com/l/?uddg=https%3A%2F%2Fnews.example%2Fb", "https://news.example/b"),
         ("https://www.google.com/goto?url=https://acme.example/y", "https://acme.example/y"),
+        ("http://[::1]:8080/local/", "https://[::1]:8080/local"),  # IPv6 keeps its brackets
+        ("https://[2001:DB8::1]/a", "https://[2001:db8::1]/a"),
     ],
 )
 def test_normalise_url(raw: str, expected: str) -> None:
