@@ -15,17 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from serptrack.cli import cli
+from serptrack.report.pdf import LAUNCH_ARGS
 from tests.test_report import EVIL_LINK, EVIL_SCRIPT, build_crisis, build_evil
 from tests.test_report_hostile import build_phish
-
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def chromium_path() -> str:

@@ -22,6 +22,7 @@ from serptrack.cli import cli
 from serptrack.fetch import Fetcher, RetryPolicy, make_client
 from serptrack.transport import ENGINES
 from serptrack.vocabulary import FailureKind
+from tests.test_imports import CAMPAIGN
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 POLICY = RetryPolicy(attempts=1, connect_timeout=1, read_timeout=0.3, check_budget=5)
@@ -126,19 +127,6 @@ def test_a_refused_connection_is_a_connect_failure_not_a_timeout(engine: str) ->
         asyncio.run(run())
     assert getattr(raised.value, "kind", None) == FailureKind.CONNECT
     assert str(raised.value).startswith("cannot connect to SerpApi at 127.0.0.1")
-
-
-CAMPAIGN = """\
-[campaign]
-name = "acme"
-
-[providers.replay]
-path = "fixtures"
-
-[[keywords]]
-query = "acme recall"
-provider = "replay"
-"""
 
 
 @pytest.mark.parametrize(

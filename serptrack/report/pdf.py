@@ -19,14 +19,15 @@ from typing import Any
 
 from ..errors import ReportError
 
-__all__ = ["PAPERS", "Printed", "find_chromium", "print_pdf"]
+__all__ = ["LAUNCH_ARGS", "PAPERS", "Printed", "find_chromium", "print_pdf"]
 
 #: paper sizes ``--paper`` accepts, as Chromium names them
 PAPERS = {"a4": "A4", "letter": "Letter"}
 #: the page width the print rules are laid out for (A4 at 96 dpi; Letter is 816)
 _PRINT_WIDTH = {"a4": 794, "letter": 816}
 _CHARTS_TIMEOUT_MS = 120_000
-_LAUNCH_ARGS = [
+#: how headless Chromium is started: nothing in the background reaches the network
+LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -84,7 +85,7 @@ def print_pdf(html: Path, pdf: Path, *, executable: str, paper: str = "a4") -> P
         ) from None
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=_LAUNCH_ARGS)
+            browser = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
             try:
                 return _print(browser, html, pdf, paper)
             finally:
