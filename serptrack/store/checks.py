@@ -61,6 +61,10 @@ class CheckRecord:
             self.error, self.items = relaxed, ()
 
 
+#: zlib level of the raw pages kept as evidence: on JSON result pages, a third of level 6's
+#: CPU (5 % of a stored check's) for 3-4 % more bytes
+_PAYLOAD_LEVEL = 3
+
 _RESULT_COLUMNS = (
     "check_id",
     "placement",
@@ -150,7 +154,7 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
                 "url": page.url,
                 "content_type": page.content_type,
                 "status_code": page.status_code,
-                "body": zlib.compress(page.body, 6),
+                "body": zlib.compress(page.body, _PAYLOAD_LEVEL),
             }
             for number, page in enumerate(record.pages, start=1)
         )
