@@ -195,3 +195,17 @@ def test_follow_up_page_alone_is_refused() -> None:
     recorded = pages_document("serpapi", [json.loads(OVERVIEW)])
     with pytest.raises(ParseError, match="without its result page"):
         parse_content(json.dumps(recorded).encode())
+
+
+def test_dataforseo_async_overview_without_content_is_a_gap() -> None:
+    doc = fixture_json("dataforseo", "live_full.json")
+    result = doc["tasks"][0]["result"][0]
+    (overview,) = [item for item in result["items"] if item["type"] == "ai_overview"]
+    assert parse_content(json.dumps(doc).encode()).gaps == ()
+    overview["asynchronous_ai_overview"] = True  # still true once the content is loaded
+    assert parse_content(json.dumps(doc).encode()).gaps == ()
+    overview["items"], overview["references"] = [], None
+    snapshot = parse_content(json.dumps(doc).encode())
+    (gap,) = snapshot.gaps
+    assert gap.placement == "ai_overview" and "load_async_ai_overview" in gap.reason
+    assert not [item for item in snapshot.results if item.placement == "ai_overview"]

@@ -79,6 +79,8 @@ def live_then_replay(
     assert run(runner, "apply", str(replay), "--db", str(db)).exit_code == 0
     replayed = run(runner, "check", "replayed", "--db", str(db), "--as-of", AS_OF)
     assert replayed.exit_code == 0, replayed.output
+    gap_line = "  ok but incomplete: 1 (e.g. SerpApi deferred the AI overview (page_token) and"
+    assert (gap_line in replayed.stderr) == (overview_status != 200)
     return rows(runner, "live", db), rows(runner, "replayed", db), db
 
 
