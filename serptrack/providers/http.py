@@ -240,8 +240,9 @@ class HttpProvider(Provider):
         return None
 
     def follow_up_gap(self, error: FetchError) -> Gap:
-        """The gap a failed follow-up request leaves on the result page."""
-        return Gap(Placement.ORGANIC, str(error), error.kind)
+        """The gap a failed follow-up request leaves on the result page (the AI overview: the
+        one block an API defers today; a provider with a follow-up words it)."""
+        return Gap(Placement.AI_OVERVIEW, str(error), error.kind)
 
     def check_request(self, request: SearchRequest) -> None:
         """Refuse a check this API cannot answer truthfully (an unsupported device or location)."""
