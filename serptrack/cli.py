@@ -556,6 +556,9 @@ def _report_outcomes(
     failures = tracker.failure_summary(outcomes)
     for reason, count, example in failures:
         click.echo(f"  {reason}: {count} (e.g. {example})", err=True)
+    gaps = [outcome for outcome in outcomes if outcome.status == "ok" and outcome.error]
+    if gaps:  # stored ok, but a block the page announced is unknown (a deferred AI overview)
+        click.echo(f"  ok but incomplete: {len(gaps)} (e.g. {gaps[0].error})", err=True)
     if failures and raise_on_failure:
         raise click.ClickException(
             f"{sum(count for _, count, _ in failures)} of {len(outcomes)} checks failed"

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import ParseError
-from .vocabulary import Placement
+from .vocabulary import FailureKind, Placement
 
 __all__ = [
     "FORMAT",
     "MAX_POSITION",
     "PLACEMENTS",
+    "Gap",
     "Item",
     "Snapshot",
     "clean_text",
@@ -125,6 +126,20 @@ class Item:
         return data
 
 
+@dataclass(frozen=True)
+class Gap:
+    """A block the result page announced but that could not be fetched (the rest is whole).
+
+    SerpApi defers some AI overviews to a second request (``page_token``): when that request
+    fails, the page's organic and paid results still stand, and the gap says the AI overview
+    is unknown, not absent. ``placement`` is a :class:`~serptrack.vocabulary.Placement` value.
+    """
+
+    placement: str
+    reason: str
+    kind: FailureKind = FailureKind.ERROR
+
+
 @dataclass
 class Snapshot:
     """A normalised result page: the request it answers and its items in page order."""
@@ -141,6 +156,11 @@ class Snapshot:
     #: the query the engine answered instead ("No results found for …, results for …",
     #: "Showing results for …"): then the results do not answer ``query``
     answered_query: str | None = None
+    #: blocks announced but missing (never written to ``serptrack-snapshot/1``)
+    gaps: tuple[Gap, ...] = field(default=(), compare=False)
+    #: a page that fills in a block of the first page (a deferred AI overview's answer)
+    #: rather than continuing it; :func:`~serptrack.parsers.payload.merge_pages` splices it in
+    follow_up: bool = False
 
     def __post_init__(self) -> None:
         """Pass every text field through :func:`clean_text` (the items clean themselves)."""

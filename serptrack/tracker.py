@@ -527,6 +527,8 @@ async def _fetch_one(
         snapshot = fetched.snapshot
         record.pages = fetched.pages
         record.take(snapshot)
+        if record.error:  # a gap's reason quotes an API message: mask keys once more
+            record.error = redact(record.error, secrets)
         if snapshot.observed_at is not None:
             record.observed_at = snapshot.observed_at
         elif provider.uses_http:

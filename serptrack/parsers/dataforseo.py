@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Gap, Item, Snapshot
 from ..vocabulary import FailureKind, Placement
 from . import BadResponseError, JsonFormat, register_json
 from .payload import (
@@ -122,6 +122,31 @@ def parse_dataforseo(doc: Any) -> Snapshot:
         observed_at=payload_datetime(result.get("datetime")),
         source="dataforseo",
         answered_query=_answered_query(result.get("spell")),
+        gaps=tuple(_empty_async_overview(entry) for entry in found if _unloaded(entry)),
+    )
+
+
+def _unloaded(entry: dict[str, Any]) -> bool:
+    """An AI overview Google loaded asynchronously whose content DataForSEO did not send.
+
+    ``asynchronous_ai_overview`` stays true when the content was loaded (the
+    ``load_async_ai_overview`` task parameter), so only an overview with neither elements nor
+    references is unknown.
+    """
+    return (
+        entry.get("type") == "ai_overview"
+        and entry.get("asynchronous_ai_overview") is True
+        and not entries(entry.get("items"))
+        and not entries(entry.get("references"))
+    )
+
+
+def _empty_async_overview(entry: dict[str, Any]) -> Gap:
+    return Gap(
+        Placement.AI_OVERVIEW,
+        "DataForSEO saw an AI overview loaded asynchronously and sent none of its content "
+        "(the task did not set load_async_ai_overview); its sources are unknown, not absent",
+        FailureKind.PROVIDER_ERROR,
     )
 
 

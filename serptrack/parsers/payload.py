@@ -3,7 +3,9 @@
 A live check may fetch several result pages. :func:`merge_pages` joins their snapshots the
 way SPEC section 3 counts: organic ranks and page positions continue across pages, paid ranks
 continue page after page (each page's top block first), and an organic URL that a later page
-repeats is kept once. A multi-page check is recorded (``check --record``) as one
+repeats is kept once. A follow-up page (``Snapshot.follow_up``: SerpApi's deferred AI
+overview) is not a next page: its items go into the first page where its block sits, after
+the top ads, and fill the first page's gap for that block. A multi-page check is recorded (``check --record``) as one
 ``serptrack-pages/1`` document holding every raw page, which :func:`parse_pages_document`
 replays through the same per-page parsers and the same merge, so a replay equals the live
 check exactly.
@@ -228,8 +230,9 @@ def merge_pages(snapshots: Sequence[Snapshot]) -> Snapshot:
     """One snapshot from consecutive result pages, numbered as SPEC section 3 says."""
     if not snapshots:
         return Snapshot(query="")
-    if len(snapshots) == 1:
+    if len(snapshots) == 1 and not snapshots[0].follow_up:
         return snapshots[0]  # one page: list order is page order; the store numbers it
+    snapshots = _fold_follow_ups(snapshots)
     items: list[Item] = []
     ranks: dict[str, int] = {}
     seen_organic: set[str] = set()
@@ -253,6 +256,30 @@ def merge_pages(snapshots: Sequence[Snapshot]) -> Snapshot:
         seen_organic.update(item.url for item in page if item.placement == organic)
     first = snapshots[0]
     return replace(first, results=items)
+
+
+def _fold_follow_ups(snapshots: Sequence[Snapshot]) -> list[Snapshot]:
+    """The result pages, the follow-up pages' items spliced into the first one after its
+    top ads (where SerpApi's AI overview sits), and the gaps they fill removed."""
+    pages = [snapshot for snapshot in snapshots if not snapshot.follow_up]
+    extras = [snapshot for snapshot in snapshots if snapshot.follow_up]
+    if not extras:
+        return pages
+    if not pages:
+        raise ParseError("a follow-up page (a deferred AI overview) came without its result page")
+    first = pages[0]
+    added = [item for extra in extras for item in extra.results]
+    filled = {Placement.AI_OVERVIEW.value}  # the one block a follow-up answers today
+    top = 0
+    while top < len(first.results) and _is_top_ad(first.results[top]):
+        top += 1
+    results = [*first.results[:top], *added, *first.results[top:]]
+    gaps = tuple(gap for gap in first.gaps if gap.placement not in filled)
+    return [replace(first, results=results, gaps=gaps), *pages[1:]]
+
+
+def _is_top_ad(item: Item) -> bool:
+    return item.placement == Placement.PAID and item.block == "top"
 
 
 def pages_document(provider: str, docs: Sequence[Any]) -> dict[str, Any]:

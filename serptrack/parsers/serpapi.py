@@ -4,6 +4,13 @@ top stories, the featured snippet and organic results.
 Reading order on the page, as SerpApi gives no absolute position for blocks: top ads, the AI
 overview's references, the featured snippet, top stories, organic results, then middle,
 bottom and right-hand ads.
+
+SerpApi sometimes defers the AI overview: the search's ``ai_overview`` holds only a
+``page_token`` (:func:`deferred_overview`), and a second request with
+``engine=google_ai_overview`` answers it. That answer parses here too, as a follow-up page
+whose references :func:`~serptrack.parsers.payload.merge_pages` puts where the overview
+sits on the first page. A deferred overview without its follow-up leaves a
+:class:`~serptrack.snapshot.Gap`: unknown, never "no AI overview".
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import FetchError
-from ..snapshot import Item, Snapshot
+from ..snapshot import Gap, Item, Snapshot
 from ..vocabulary import FailureKind, Placement
 from . import BadResponseError, JsonFormat, register_json
 from .payload import (
@@ -29,7 +36,18 @@ from .payload import (
     text,
 )
 
-__all__ = ["is_serpapi", "parse_serpapi", "serpapi_empty", "serpapi_error"]
+__all__ = [
+    "OVERVIEW_ENGINE",
+    "deferred_overview",
+    "is_serpapi",
+    "overview_gap",
+    "parse_serpapi",
+    "serpapi_empty",
+    "serpapi_error",
+]
+
+#: the engine that answers a deferred AI overview's ``page_token``
+OVERVIEW_ENGINE = "google_ai_overview"
 
 _METADATA_KEYS = ("json_endpoint", "raw_html_file", "google_url")
 _AD_ORDER = {"top": 0, "middle": 2, "bottom": 3, "right": 4}
@@ -103,6 +121,9 @@ def parse_serpapi(doc: Any) -> Snapshot:
     error = serpapi_error(doc)
     if error is not None:
         raise error
+    params = mapping(doc.get("search_parameters"))
+    if params.get("engine") == OVERVIEW_ENGINE:
+        return _overview_page(doc)
     raw_organic = results_list(doc, "organic_results", "SerpApi")
     if raw_organic is None and not serpapi_empty(doc):
         raise no_result_page(
@@ -122,7 +143,6 @@ def parse_serpapi(doc: Any) -> Snapshot:
     require_readable(raw_organic, organic_items, "SerpApi", "organic_results")
     items += organic_items
     items += [item for item in rest if item]
-    params = mapping(doc.get("search_parameters"))
     metadata = mapping(doc.get("search_metadata"))
     return Snapshot(
         query=text(params.get("q")),
@@ -135,6 +155,58 @@ def parse_serpapi(doc: Any) -> Snapshot:
         observed_at=payload_datetime(metadata.get("created_at")),
         source="serpapi",
         answered_query=_answered_query(mapping(doc.get("search_information"))),
+        gaps=(overview_gap("it was not fetched"),) if deferred_overview(doc) else (),
+    )
+
+
+def deferred_overview(doc: Any) -> str | None:
+    """The ``page_token`` of an AI overview SerpApi deferred to a second request, or None.
+
+    serpapi.com/ai-overview: the overview then holds only ``page_token`` (and
+    ``serpapi_link``), no ``text_blocks`` or ``references``; the token expires within 4 minutes.
+    """
+    overview = mapping(doc.get("ai_overview")) if isinstance(doc, dict) else {}
+    token = text(overview.get("page_token"))
+    if not token or overview.get("references") or overview.get("text_blocks"):
+        return None
+    return token
+
+
+def overview_gap(why: str, kind: FailureKind = FailureKind.ERROR) -> Gap:
+    """The gap a deferred AI overview leaves when its follow-up request fails (``why``)."""
+    return Gap(
+        Placement.AI_OVERVIEW,
+        f"SerpApi deferred the AI overview (page_token) and {why}; its sources are unknown, "
+        "not absent",
+        kind,
+    )
+
+
+def _overview_page(doc: dict[str, Any]) -> Snapshot:
+    """An ``engine=google_ai_overview`` answer: the deferred overview's cited sources.
+
+    Its ``ai_overview`` has ``text_blocks`` and ``references`` (serpapi.com/google-ai-overview-api);
+    an answer without one, or with ``ai_overview.error``, is no overview and says why.
+    """
+    overview = doc.get("ai_overview")
+    if not isinstance(overview, dict):
+        said = text(doc.get("error")) or "no ai_overview object"
+        raise FetchError(
+            f"SerpApi's AI overview answer holds no overview: {said}",
+            kind=FailureKind.PROVIDER_ERROR,
+        )
+    if text(overview.get("error")):
+        raise FetchError(
+            f"SerpApi could not fetch the AI overview: {text(overview.get('error'))}",
+            kind=FailureKind.PROVIDER_ERROR,
+        )
+    metadata = mapping(doc.get("search_metadata"))
+    return Snapshot(
+        query="",
+        results=_ai_overview(overview),
+        observed_at=payload_datetime(metadata.get("created_at")),
+        source=f"serpapi/{OVERVIEW_ENGINE}",
+        follow_up=True,
     )
 
 

@@ -15,6 +15,7 @@ import base64
 import json
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from ..fetch import (
 from ..parsers import sniff_kind
 from ..parsers.payload import merge_pages
 from ..redaction import may_hide, redact, redact_bytes, redact_json
-from ..snapshot import Snapshot
+from ..snapshot import Gap, Snapshot
 from ..vocabulary import Device, FailureKind, Placement
 from .base import (
     Fetched,
@@ -186,21 +187,62 @@ class HttpProvider(Provider):
         snapshots: list[Snapshot] = []
         organic = 0
         previous: Any = None
+        number = 0
         while organic < request.depth:
-            number = len(pages) + 1
+            number += 1
             http_request = self.page_request(client, request, number, organic, previous)
             if http_request is None:
                 break
-            doc, raw = await self.get_json(client, http_request, page=number)
+            doc, raw = await self.get_json(client, http_request, page=len(pages) + 1)
             pages.append(raw)
             snapshot = self.parse_page(doc)
             snapshots.append(snapshot)
+            follow_up = await self._follow_up(client, request, doc, pages)
+            if isinstance(follow_up, Gap):
+                kept = tuple(gap for gap in snapshot.gaps if gap.placement != follow_up.placement)
+                snapshots[-1] = replace(snapshot, gaps=(*kept, follow_up))
+            elif follow_up is not None:
+                snapshots.append(follow_up)
             found = sum(1 for item in snapshot.results if item.placement == Placement.ORGANIC)
             if found == 0:
                 break
             organic += found
             previous = doc
         return snapshots
+
+    async def _follow_up(
+        self, client: httpx.AsyncClient, request: SearchRequest, doc: Any, pages: list[RawPage]
+    ) -> Snapshot | Gap | None:
+        """The follow-up page ``doc`` asks for (:meth:`follow_up_request`), right away (its
+        token may expire), or the :class:`Gap` its failure leaves; None when none is asked.
+
+        A failed follow-up never fails the check: the result page stands, and the gap says
+        what is unknown. Its raw answer is not kept, so a recording replays to the same gap.
+        """
+        http_request = self.follow_up_request(client, request, doc)
+        if http_request is None:
+            return None
+        try:
+            answer, raw = await self.get_json(client, http_request, page=len(pages) + 1)
+            follow_up = self.parse_page(answer)
+        except FetchError as error:
+            return self.follow_up_gap(error)
+        except ParseError as error:
+            return self.follow_up_gap(FetchError(str(error), kind=FailureKind.PARSE_ERROR))
+        pages.append(raw)
+        return replace(follow_up, follow_up=True)
+
+    def follow_up_request(
+        self, client: httpx.AsyncClient, request: SearchRequest, doc: Any
+    ) -> httpx.Request | None:
+        """A second request a result page asks for within the same check (SerpApi's deferred
+        AI overview), or None (the default: no API here defers a block)."""
+        return None
+
+    def follow_up_gap(self, error: FetchError) -> Gap:
+        """The gap a failed follow-up request leaves on the result page (the AI overview: the
+        one block an API defers today; a provider with a follow-up words it)."""
+        return Gap(Placement.AI_OVERVIEW, str(error), error.kind)
 
     def check_request(self, request: SearchRequest) -> None:
         """Refuse a check this API cannot answer truthfully (an unsupported device or location)."""

@@ -1,5 +1,10 @@
 """SerpApi (``engine=google``): organic results, ads with their block, AI overview sources and
-top stories, paginated with ``start`` (Google serves 10 results a page)."""
+top stories, paginated with ``start`` (Google serves 10 results a page).
+
+A deferred AI overview (``ai_overview.page_token``) is fetched right after the first page with
+``engine=google_ai_overview`` (serpapi.com/google-ai-overview-api): one more request, one more
+search credit, one more raw page. Its failure leaves a gap on the check, never a failed check.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ..errors import FetchError
-from ..parsers.serpapi import parse_serpapi, serpapi_error
-from ..snapshot import Snapshot
+from ..parsers.serpapi import (
+    OVERVIEW_ENGINE,
+    deferred_overview,
+    overview_gap,
+    parse_serpapi,
+    serpapi_error,
+)
+from ..snapshot import Gap, Snapshot
 from ..vocabulary import Device, FailureKind, Placement
 from . import register
 from .base import SearchRequest
@@ -65,6 +76,25 @@ class SerpApiProvider(HttpProvider):
             "api_key": self.keys["SERPAPI_API_KEY"],
         }
         return self.build_request(client, "GET", "/search.json", params=params)
+
+    def follow_up_request(
+        self, client: httpx.AsyncClient, request: SearchRequest, doc: Any
+    ) -> httpx.Request | None:
+        """``GET /search.json?engine=google_ai_overview&page_token=..`` for a deferred AI
+        overview (the same key; the token carries the query)."""
+        token = deferred_overview(doc)
+        if token is None:
+            return None
+        params = {
+            "engine": OVERVIEW_ENGINE,
+            "page_token": token,
+            "api_key": self.keys["SERPAPI_API_KEY"],
+        }
+        return self.build_request(client, "GET", "/search.json", params=params)
+
+    def follow_up_gap(self, error: FetchError) -> Gap:
+        """The AI overview is unknown: why its request failed."""
+        return overview_gap(f"its request failed: {error}", error.kind)
 
     def parse_page(self, doc: Any) -> Snapshot:
         """Map one page with :func:`~serptrack.parsers.serpapi.parse_serpapi`."""

@@ -53,12 +53,19 @@ class CheckRecord:
 
     def take(self, snapshot: Snapshot) -> None:
         """Record ``snapshot``'s results; a page that answers another query is a failed
-        check (``query-relaxed``) whose results are not kept (the raw page still is)."""
+        check (``query-relaxed``) whose results are not kept (the raw page still is).
+
+        A page with gaps (a deferred AI overview whose request failed) stays ``ok`` with its
+        results; ``error`` and ``error_kind`` then say which block is unknown and why.
+        """
         self.items, self.source = snapshot.results, snapshot.source
         relaxed = relaxed_query_error(snapshot)
         if relaxed is not None:
             self.status, self.error_kind = CheckStatus.FAILED, FailureKind.QUERY_RELAXED
             self.error, self.items = relaxed, ()
+        elif snapshot.gaps:  # an ok check whose page lacks a block it announced
+            self.error = "; ".join(gap.reason for gap in snapshot.gaps)
+            self.error_kind = snapshot.gaps[0].kind
 
 
 #: zlib level of the raw pages kept as evidence: on JSON result pages, a third of level 6's
