@@ -135,7 +135,10 @@ def _redirect_target(url: str) -> str | None:
     if _is_engine_host(host, "googleadservices") and path == "/pagead/aclk":
         target = params.get("adurl")
         return target if target and _looks_absolute(target) else None
-    if (relative or _is_engine_host(host, "bing")) and path == "/aclick":
+    if (relative and path == "/aclick") or (
+        _is_engine_host(host, "bing") and path in ("/aclick", "/aclk")
+    ):
+        # Bing serves its ad clicks at /aclick, and at /aclk on 2019 pages.
         return _decode_bing_ad(params.get("u", ""))
     if (relative or _is_engine_host(host, "duckduckgo")) and path == "/y.js":
         target = params.get("u3")  # a DuckDuckGo ad: u3 is the Bing ad click behind it
@@ -169,7 +172,7 @@ def _decode_bing(value: str) -> str | None:
 
 
 def _decode_bing_ad(value: str) -> str | None:
-    # A Bing ad click (/aclick) carries its landing URL percent-encoded, then base64-encoded.
+    # A Bing ad click (/aclick, /aclk) carries its landing URL percent-encoded, then base64-encoded.
     encoded = (value[2:] if value.startswith("a1") else value).replace(" ", "+")
     encoded += "=" * (-len(encoded) % 4)
     try:

@@ -25,6 +25,12 @@ from serptrack.urls import normalise_url, unwrap_redirect
             "https://www.bing.com/aclick?ld=e8Rw&u=aHR0cHMlM0ElMkYlMkZ3d3cuYWNtZS5leGFtcGxlJTJGcmVjYWxs",
             "https://www.acme.example/recall",
         ),
+        # ... served at /aclk on 2019 pages (se-scraper's bing3.html); a relative /aclk is
+        # Google's and stays Google's
+        (
+            "https://www.bing.com/aclk?ld=e3uD&u=aHR0cHMlM0ElMkYlMkZ3d3cuYWNtZS5leGFtcGxlJTJGcmVjYWxs",
+            "https://www.acme.example/recall",
+        ),
         # DuckDuckGo ads: y.js → u3 (a Bing ad click) → landing
         (
             "https://duckduckgo.com/y.js?ad_domain=acme.example&u3=https%3A%2F%2Fwww.bing.com%2F"
@@ -52,6 +58,7 @@ def test_ad_wrappers_unwrap_to_the_landing_page(wrapped: str, landing: str) -> N
         "https://duckduckgo.com/y.js?ad_domain=acme.example&ad_provider=bingv7aa",
         "https://www.bing.com/aclick?ld=e8Rw",
         "https://www.bing.com/aclick?ld=e8Rw&u=not*base64",
+        "/aclk?u=aHR0cHMlM0ElMkYlMkZ3d3cuYWNtZS5leGFtcGxlJTJGcmVjYWxs",
         "https://www.googleadservices.com/pagead/aclk?sa=L&adurl=",
         "https://ads.example/y.js?u3=https://x.example/",
         "https://r.search.yahoo.com/cbclk/dWU9/RV=2/RU=not-a-url/RK=2",

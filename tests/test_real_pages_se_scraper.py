@@ -52,7 +52,7 @@ CONTAINERS = {
 #: The engine's own ad click links (an ad's ``tracking_url`` starts with one of them).
 AD_CLICKS = {
     "duckduckgo": ("https://duckduckgo.com/y.js?",),
-    "bing": ("https://www.bing.com/aclick?", "/aclick?"),
+    "bing": ("https://www.bing.com/aclick?", "/aclick?", "https://www.bing.com/aclk?"),
 }
 #: The domains of search engines' and ad networks' click wrappers: never an ad's landing page.
 CLICK_DOMAINS = frozenset({"bing.com", "duckduckgo.com", "yahoo.com"})
@@ -162,6 +162,7 @@ def test_the_result_count_the_tests_read_is_on_the_page(page: str) -> None:
         ("duckduckgo1", {"top": 1, "bottom": 1, "side": 1}),
         ("bing", {"top": 4, "bottom": 3, "side": 5}),
         ("bing2", {"top": 4, "bottom": 3, "side": 5}),
+        ("bing3", {"bottom": 3}),
     ],
 )
 def test_each_ad_is_read_once_in_its_block(page: str, blocks: dict[str, int]) -> None:

@@ -4,8 +4,8 @@
 * ads are ``li.b_ad`` blocks, ``top`` with ``b_adTop``, ``bottom`` with ``b_adBottom``,
   ``side`` in the ``#b_context`` column; each ad in a block is one ``li`` of its list (the
   lists inside an ad, its sitelinks, are part of it), its "Ad" label no part of its snippet;
-* links through ``/ck/a?…&u=a1<base64>`` and ads through ``/aclick?…&u=<base64>`` are
-  decoded to the landing page; the wrapper is kept as ``tracking_url``;
+* links through ``/ck/a?…&u=a1<base64>`` and ads through ``/aclick?…&u=<base64>`` (``/aclk``
+  on 2019 pages) are decoded to the landing page; the wrapper is kept as ``tracking_url``;
 * answers (``li.b_ans``) and pagination are not results.
 """
 
