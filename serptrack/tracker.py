@@ -100,8 +100,10 @@ class CheckOutcome:
             "status": self.status,
             "observed_at": self.observed_at,
             "results": self.results,
-            "error": self.error,
-            "error_kind": self.error_kind,
+            # SPEC: error is null when ok; an ok check missing a block says so in incomplete
+            "error": None if self.status == "ok" else self.error,
+            "error_kind": None if self.status == "ok" else self.error_kind,
+            "incomplete": self.error if self.status == "ok" else None,
         }
 
 

@@ -131,6 +131,7 @@ def test_backfill_then_history_json(
         "observed_at": "2026-03-01T07:00:00Z",
         "status": "ok",
         "error": None,
+        "incomplete": None,
         "placement": "paid",
         "block": "top",
         "rank": 1,
@@ -241,6 +242,7 @@ def test_check_as_of_json_shape(
             "results": 6,
             "error": None,
             "error_kind": None,
+            "incomplete": None,
         },
         {
             "campaign": "acme-recall",
@@ -257,6 +259,7 @@ def test_check_as_of_json_shape(
             "results": 6,
             "error": None,
             "error_kind": None,
+            "incomplete": None,
         },
     ]
 

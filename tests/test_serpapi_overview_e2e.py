@@ -74,7 +74,9 @@ def live_then_replay(
             "--allow-live-past", "--json",
         )  # fmt: skip
     assert checked.exit_code == 0, checked.output
-    assert [o["status"] for o in json.loads(checked.stdout)] == ["ok"]
+    (outcome,) = json.loads(checked.stdout)
+    assert (outcome["status"], outcome["error"]) == ("ok", None)  # SPEC: error null when ok
+    assert (outcome["incomplete"] is None) == (overview_status == 200)
     replay = campaign(tmp_path, "replayed", "replay", f'path = "{recorded}"')
     assert run(runner, "apply", str(replay), "--db", str(db)).exit_code == 0
     replayed = run(runner, "check", "replayed", "--db", str(db), "--as-of", AS_OF)
@@ -100,7 +102,7 @@ def test_deferred_overview_is_stored_recorded_and_replayed(
         (2, "https://lawfirm.example/acme-class-action", "critical"),
         (3, "https://acme.example/recall", "official"),
     ]
-    assert {r["error"] for r in live} == {None}
+    assert {r["error"] for r in live} == {r["incomplete"] for r in live} == {None}
     assert stored(replayed) == stored(live)
     recordings = [p for p in (tmp_path / "recorded").rglob("*") if p.is_file()]
     (recording,) = recordings
@@ -129,13 +131,14 @@ def test_failed_overview_keeps_the_check_ok_and_says_so(
     assert {r["status"] for r in live} == {"ok"}
     assert not [r for r in live if r["placement"] == "ai_overview"]
     assert len([r for r in live if r["placement"] == "organic"]) == 10
-    (error,) = {r["error"] for r in live}
+    assert {r["error"] for r in live} == {None}  # SPEC: error is null when ok
+    (error,) = {r["incomplete"] for r in live}
     assert error.startswith(
         "SerpApi deferred the AI overview (page_token) and its request failed: SerpApi returned "
         "an error: Invalid page_token. (HTTP 400)"
     )
     assert error.endswith("its sources are unknown, not absent")
     # The recording holds the result page alone; its replay still knows the overview is missing.
-    (replayed_error,) = {r["error"] for r in replayed}
+    (replayed_error,) = {r["incomplete"] for r in replayed}
     assert "and it was not fetched" in replayed_error
     assert stored(replayed) == stored(live)

@@ -30,6 +30,7 @@ HISTORY_COLUMNS = [
     "observed_at",
     "status",
     "error",
+    "incomplete",
     "placement",
     "block",
     "rank",
@@ -176,7 +177,9 @@ def _history_rows_of(
         "check_id": check.id,
         "observed_at": check.observed_at,
         "status": check.status,
-        "error": check.error,
+        # an ok check's stored error is a gap (a block it could not fetch), not a failure
+        "error": None if check.status == "ok" else check.error,
+        "incomplete": check.error if check.status == "ok" else None,
     }
     for _, placement, block, rank, page_position, url, title, snippet, norm_url, domain in (
         results or [_EMPTY_RESULT]
