@@ -53,14 +53,23 @@ def httpx_error(error: BaseException) -> type[httpx.TransportError] | None:
 
 
 def _refiled(error: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
-    """``error`` as the httpx class its aiohttp cause stands for (itself when it is right)."""
+    """``error`` as the httpx class its aiohttp cause stands for, in words without a URL
+    (itself when its cause is no aiohttp error)."""
     cause = error.__cause__
     wanted = httpx_error(cause) if cause is not None else None
-    if wanted is None or type(error) is wanted:
+    if cause is None or wanted is None:
         return error
-    refiled = wanted(str(cause) or type(cause).__name__, request=request)
+    refiled = wanted(_described(cause), request=request)
     refiled.__cause__ = cause
     return refiled
+
+
+def _described(error: BaseException) -> str:
+    """An aiohttp error in words, without the URL aiohttp puts in a response error's text
+    (its query string holds the API key)."""
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"HTTP {error.status}: {error.message}"
+    return str(error) or type(error).__name__
 
 
 class _RefiledStream(httpx.AsyncByteStream):
@@ -92,7 +101,7 @@ class AiohttpEngine(AiohttpTransport):
             raise _refiled(error, request) from error.__cause__
         except (aiohttp.ClientError, TimeoutError) as error:  # not mapped by httpx-aiohttp
             wanted = httpx_error(error) or httpx.NetworkError
-            raise wanted(str(error) or type(error).__name__, request=request) from error
+            raise wanted(_described(error), request=request) from error
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _RefiledStream(response.stream, request)
         return response
