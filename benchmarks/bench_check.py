@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -163,8 +164,6 @@ def reference(folder: Path, port: int, count: int, concurrency: int) -> tuple[fl
 
 
 def _count(db: Path, sql: str) -> int:
-    import sqlite3
-
     with sqlite3.connect(db) as connection:
         return int(connection.execute(sql).fetchone()[0])
 

@@ -70,6 +70,17 @@ def loaded_packages(tmp_path: Path, *args: str) -> tuple[set[str], str]:
     return set(found["modules"]), done.stdout
 
 
+def applied(
+    tmp_path: Path, db_url: str, runner: CliRunner, snapshot_writer: Callable[..., Path]
+) -> None:
+    """CAMPAIGN applied to ``db_url``, with one replayed page for 2026-03-01."""
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(CAMPAIGN, encoding="utf-8")
+    result = [{"url": "https://acme.example/", "placement": "organic", "rank": 1}]
+    snapshot_writer(tmp_path / "fixtures", "2026-03-01", "acme recall", result)
+    assert runner.invoke(cli, ["apply", str(campaign), "--db", db_url]).exit_code == 0
+
+
 def assert_not_loaded(loaded: set[str], packages: tuple[str, ...]) -> None:
     """Fail naming every package of ``packages`` that was loaded."""
     assert sorted(loaded.intersection(packages)) == []
@@ -89,11 +100,7 @@ def test_help_loads_no_subsystem(tmp_path: Path, args: list[str]) -> None:
 def test_history_loads_no_parser_http_client_or_report(
     tmp_path: Path, db_url: str, runner: CliRunner, snapshot_writer: Callable[..., Path]
 ) -> None:
-    campaign = tmp_path / "campaign.toml"
-    campaign.write_text(CAMPAIGN, encoding="utf-8")
-    result = [{"url": "https://acme.example/", "placement": "organic", "rank": 1}]
-    snapshot_writer(tmp_path / "fixtures", "2026-03-01", "acme recall", result)
-    assert runner.invoke(cli, ["apply", str(campaign), "--db", db_url]).exit_code == 0
+    applied(tmp_path, db_url, runner, snapshot_writer)
     checked = runner.invoke(cli, ["check", "--as-of", "2026-03-01T07:00:00Z", "--db", db_url])
     assert checked.exit_code == 0, checked.output
 
@@ -122,11 +129,7 @@ def test_providers_loads_no_database_parser_or_report(tmp_path: Path) -> None:
 def test_a_check_on_json_loads_no_page_parser_migration_tool_or_report(
     tmp_path: Path, db_url: str, runner: CliRunner, snapshot_writer: Callable[..., Path]
 ) -> None:
-    campaign = tmp_path / "campaign.toml"
-    campaign.write_text(CAMPAIGN, encoding="utf-8")
-    result = [{"url": "https://acme.example/", "placement": "organic", "rank": 1}]
-    snapshot_writer(tmp_path / "fixtures", "2026-03-01", "acme recall", result)
-    assert runner.invoke(cli, ["apply", str(campaign), "--db", db_url]).exit_code == 0
+    applied(tmp_path, db_url, runner, snapshot_writer)
 
     loaded, output = loaded_packages(
         tmp_path, "check", "--as-of", "2026-03-01T07:00:00Z", "--json", "--db", db_url

@@ -46,7 +46,7 @@ def url_keys(connection: Connection, urls: Iterable[str]) -> dict[str, tuple[str
         keys = _KNOWN.get(url)
         if keys is not None:
             found[url] = keys
-        elif url not in found:
+        else:
             missing[_digest(url)] = url
     if not missing:
         return found
