@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import multiprocessing
 import os
 import random
 import tempfile
@@ -130,12 +132,71 @@ class Day:
     value = 0
 
 
+def serve_pages(port: Any, day: Any, depth: int) -> None:
+    """The loopback SerpApi (a child process, so its CPU is not the checks'): ``payload`` for
+    the query asked and the day in the shared ``day``, over keep-alive HTTP/1.1."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    class Pages(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)["q"][0]
+            body = json.dumps(payload(query, day.value, depth)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    server.daemon_threads = True
+    port.value = server.server_address[1]
+    server.serve_forever()
+
+
+class Loopback:
+    """A :func:`serve_pages` child process and the day it answers for."""
+
+    def __init__(self, depth: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.day = context.Value("i", 0)
+        self._port = context.Value("i", 0)
+        self._process = context.Process(
+            target=serve_pages, args=(self._port, self.day, depth), daemon=True
+        )
+        self._process.start()
+        while not self._port.value:
+            time.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{self._port.value}"
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.join()
+
+
 def run(
-    folder: Path, keywords: int, days: int, alerts: bool, depth: int
+    folder: Path,
+    keywords: int,
+    days: int,
+    alerts: bool,
+    depth: int,
+    loopback: Loopback | None = None,
 ) -> tuple[float, float, int]:
-    """(CPU seconds of all checks, CPU seconds inside find_events, events found)."""
+    """(CPU seconds of all checks, CPU seconds inside find_events, events found).
+
+    The pages come from an ``httpx.MockTransport`` in this process, or, with ``loopback``,
+    over real HTTP through the client ``check`` uses (``fetch.make_client``).
+    """
     path = folder / f"campaign-{alerts}.toml"
-    path.write_text(campaign_text(keywords, alerts, depth))
+    text = campaign_text(keywords, alerts, depth)
+    if loopback is not None:
+        text += f'\n[providers.serpapi]\nbase_url = "{loopback.base_url}"\n'
+    path.write_text(text)
     db = folder / f"bench-{alerts}.db"
     engine = store.connect(str(db))
     store.apply_campaign(engine, load_campaign_file(path))
@@ -164,7 +225,11 @@ def run(
                 tasks = tracker.plan_checks(session, campaign, when)
                 tasks = [t for t in tasks]
             providers = tracker.build_providers([campaign], tasks)
-            client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+            client = None  # over loopback, run_checks makes the client `check` uses
+            if loopback is None:
+                client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+            else:
+                loopback.day.value = day
             started = time.process_time()
             tracker.run_checks(engine, tasks, providers, concurrency=20, client=client)
             total += time.process_time() - started
@@ -246,6 +311,40 @@ def bench_delivery(folder: Path, events: int) -> None:
     engine.dispose()
 
 
+def measure(args: argparse.Namespace, checks: int, loopback: Loopback | None) -> None:
+    """Run the checks with and without alerts and print what finding events costs them."""
+    with_alerts: list[tuple[float, float, int]] = []
+    without: list[tuple[float, float, int]] = []
+    for _ in range(args.runs):  # alternated, so machine load hits both alike
+        with tempfile.TemporaryDirectory() as tmp:
+            without.append(run(Path(tmp), args.keywords, args.days, False, args.depth, loopback))
+        with tempfile.TemporaryDirectory() as tmp:
+            with_alerts.append(run(Path(tmp), args.keywords, args.days, True, args.depth, loopback))
+
+    def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+        return min(runs, key=lambda r: r[0])
+
+    plain, _, _ = best(without)
+    alerting, finding, found = best(with_alerts)
+    per_check = plain / checks * 1000
+    if loopback is None:
+        print("pages from an httpx.MockTransport in-process (no HTTP stack: the strictest base)")
+    else:
+        print("pages over HTTP from a loopback server, through the client `check` uses")
+    print(f"  events found:               {found:,} ({found / checks:.2f} per check)")
+    print(f"  CPU per check, no alerts:   {per_check:.2f} ms (run_checks: fetch, parse, store)")
+    print(f"  CPU per check, 9 rules:     {alerting / checks * 1000:.2f} ms")
+    print(f"  find_events per check:      {finding / checks * 1000:.3f} ms")
+    share = finding / plain
+    print(
+        f"  share of a check's CPU:     {share:.1%} (limit 5%) -> {share / 0.05:.2f} of the limit"
+    )
+    print(
+        f"  whole-run difference:       {(alerting - plain) / plain:+.1%} "
+        "(noisier: includes memory rows)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keywords", type=int, default=100)
@@ -256,33 +355,17 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("SERPAPI_API_KEY", "bench-key-0000")
     checks = args.keywords * args.days
-    with_alerts: list[tuple[float, float, int]] = []
-    without: list[tuple[float, float, int]] = []
-    for _ in range(args.runs):  # alternated, so machine load hits both alike
-        with tempfile.TemporaryDirectory() as tmp:
-            without.append(run(Path(tmp), args.keywords, args.days, False, args.depth))
-        with tempfile.TemporaryDirectory() as tmp:
-            with_alerts.append(run(Path(tmp), args.keywords, args.days, True, args.depth))
-
-    def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
-        return min(runs, key=lambda r: r[0])
-
-    plain, _, _ = best(without)
-    alerting, finding, found = best(with_alerts)
-    per_check = plain / checks * 1000
     print(
         f"checks:                     {checks:,} ({args.keywords} keywords x {args.days} days, "
         f"{args.depth} organic results each), best of {args.runs}"
     )
-    print(f"events found:               {found:,} ({found / checks:.2f} per check)")
-    print(f"CPU per check, no alerts:   {per_check:.2f} ms (run_checks: fetch, parse, store)")
-    print(f"CPU per check, 9 rules:     {alerting / checks * 1000:.2f} ms")
-    print(f"find_events per check:      {finding / checks * 1000:.3f} ms")
-    share = finding / plain
-    print(f"share of a check's CPU:     {share:.1%} (limit 5%) -> {share / 0.05:.2f} of the limit")
-    print(
-        f"whole-run difference:       {(alerting - plain) / plain:+.1%} (noisier: includes memory rows)"
-    )
+    for via in ("mock", "loopback"):
+        loopback = Loopback(args.depth) if via == "loopback" else None
+        try:
+            measure(args, checks, loopback)
+        finally:
+            if loopback is not None:
+                loopback.close()
     with tempfile.TemporaryDirectory() as tmp:
         bench_delivery(Path(tmp), args.events)
 

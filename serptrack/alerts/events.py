@@ -15,7 +15,6 @@ and dropping the findings, so a rebuilt memory and a kept one always agree.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -29,8 +28,11 @@ __all__ = [
     "Finding",
     "Memory",
     "Observed",
+    "Plan",
     "Ref",
     "Seen",
+    "advance",
+    "plan_for",
     "reach",
     "rebuild",
     "step",
@@ -143,6 +145,29 @@ class Memory:
         )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What stepping one keyword's checks needs of a campaign's rules, worked out once."""
+
+    query: str
+    watching: tuple[AlertRule, ...]  # the rules that watch ``query``
+    depth: int  # how much of the organic top the memory keeps (see _depth)
+    seen_depth: int  # how deep ``top_seen`` remembers URLs (see _seen_depth)
+    lead_keys: tuple[tuple[str, str, int], ...]  # (key, view, hold) of each lead state
+
+
+def plan_for(rules: Sequence[AlertRule], query: str) -> Plan:
+    """The :class:`Plan` of ``rules`` for keyword ``query``."""
+    keys = tuple((key, key.split(":")[0], int(key.split(":")[1])) for key in _lead_keys(rules))
+    return Plan(
+        query=query,
+        watching=tuple(rule for rule in rules if rule.applies_to(query)),
+        depth=_depth(rules),
+        seen_depth=_seen_depth(rules),
+        lead_keys=keys,
+    )
+
+
 def step(
     memory: Memory,
     check: Observed,
@@ -155,27 +180,35 @@ def step(
     A check older than the one the memory last took fires nothing and changes nothing: alerts
     are about the newest state of the page, never retroactive.
     """
+    return advance(memory, check, plan_for(rules, query), curve)
+
+
+def advance(
+    memory: Memory, check: Observed, plan: Plan, curve: Sequence[float]
+) -> tuple[Memory, list[Finding]]:
+    """:func:`step` with the rules' :class:`Plan` worked out already (a caller stepping many
+    checks keeps one plan per keyword)."""
     if memory.at is not None and (check.at, check.check_id) <= (memory.at, memory.check_id):
         return memory, []
-    watching, depth, lead_keys = _plan(tuple(rules), query)
+    query = plan.query
     if not check.ok:
-        return _failed(memory, check, watching, query)
+        return _failed(memory, check, plan.watching, query)
     page = _Page(check.results, curve)
-    summary = page.summary(depth)
+    summary = page.summary(plan.depth)
     findings: list[Finding] = []
     leads = dict(memory.leads)
     changes: dict[str, tuple[str, str | None]] = {}
-    for key, view, hold in lead_keys:
+    for key, view, hold in plan.lead_keys:
         state, change = _advance(leads.get(key, _NO_LEAD), page.leader(view), hold)
         leads[key] = state
         if change is not None:
             changes[key] = change
     if memory.previous is not None:
         compared = _Compared(memory, summary, memory.previous, page, changes, query)
-        for rule in watching:
-            findings.extend(_fire(rule, compared))
+        for rule in plan.watching:
+            findings.extend(_KIND_FINDERS[rule.on](rule, compared))
     top_seen = memory.top_seen
-    seen_depth = _seen_depth(tuple(rules))
+    seen_depth = plan.seen_depth
     top = [row for row in summary["organic"] if row[2] <= seen_depth]
     if any(top_seen.get(row[0], seen_depth + 1) > row[2] for row in top):
         top_seen = dict(top_seen)
@@ -200,9 +233,9 @@ def rebuild(
     curve: Sequence[float],
 ) -> Memory:
     """The memory after ``history`` (oldest first), as if each check had been stepped."""
-    memory = Memory()
+    memory, plan = Memory(), plan_for(rules, query)
     for check in history:
-        memory, _ = step(memory, check, rules, query, curve)
+        memory, _ = advance(memory, check, plan, curve)
     return memory
 
 
@@ -271,12 +304,11 @@ class _Compared:
         )
 
 
-def _fire(rule: AlertRule, compared: _Compared) -> list[Finding]:
-    return _KIND_FINDERS[rule.on](rule, compared)
-
-
 def _critical_enters(rule: AlertRule, c: _Compared) -> list[Finding]:
-    was = {u for u, _, rank, _, stance, _ in c.before["organic"] if _in_top(rank, stance, rule)}
+    top = rule.top
+    was = {
+        u for u, _, rank, _, stance, _ in c.before["organic"] if rank <= top and stance == _CRITICAL
+    }
     return [
         c.finding(
             rule,
@@ -286,16 +318,19 @@ def _critical_enters(rule: AlertRule, c: _Compared) -> list[Finding]:
             f"Critical result {shown} entered the top {rule.top} at #{rank} for {_quoted(c.query)}",
         )
         for url, shown, rank, _, stance, _ in c.now["organic"]
-        if _in_top(rank, stance, rule) and url not in was
+        if rank <= top and stance == _CRITICAL and url not in was
     ]
 
 
 def _official_leaves(rule: AlertRule, c: _Compared) -> list[Finding]:
-    ranks = {url: rank for url, _, rank, _, _, _ in c.page.organic}
-    here = {u for u, _, rank, _, stance, _ in c.now["organic"] if _in_top(rank, stance, rule)}
+    top = rule.top
+    here = {
+        u for u, _, rank, _, stance, _ in c.now["organic"] if rank <= top and stance == _OFFICIAL
+    }
     found = []
     for url, shown, rank, _, stance, _ in c.before["organic"]:
-        if _in_top(rank, stance, rule) and url not in here:
+        if rank <= top and stance == _OFFICIAL and url not in here:
+            ranks = {url: rank for url, _, rank, _, _, _ in c.page.organic}
             where = f"now #{ranks[url]}" if url in ranks else "no longer in the results read"
             text = (
                 f"Official result {shown} left the top {rule.top} for {_quoted(c.query)} "
@@ -508,26 +543,10 @@ def _critical_share(
     return 100.0 * critical / total if total > 0 else None
 
 
-def _in_top(rank: int, stance: str, rule: AlertRule) -> bool:
-    wanted = _CRITICAL if rule.on == "critical-enters" else _OFFICIAL
-    return rank <= rule.top and stance == wanted
-
-
 _NO_LEAD: list[Any] = [None, None, 0]
 
 
-@functools.lru_cache(maxsize=256)
-def _plan(
-    rules: tuple[AlertRule, ...], query: str
-) -> tuple[list[AlertRule], int, list[tuple[str, str, int]]]:
-    """What ``step`` needs of the rules for one keyword, worked out once: the rules watching
-    ``query``, how deep the memory keeps the organic top, and the lead states to follow."""
-    keys = [(key, key.split(":")[0], int(key.split(":")[1])) for key in _lead_keys(rules)]
-    return [rule for rule in rules if rule.applies_to(query)], _depth(rules), keys
-
-
-@functools.lru_cache(maxsize=256)
-def _seen_depth(rules: tuple[AlertRule, ...]) -> int:
+def _seen_depth(rules: Sequence[AlertRule]) -> int:
     """How deep ``top_seen`` remembers URLs: only ``new-url`` rules read it (0: not at all),
     so a memory without them does not grow with every URL a year of checks brings."""
     return max([rule.top for rule in rules if rule.on == "new-url"], default=0)

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
-from ..alerts.events import Finding, Memory, Observed, Seen, reach, rebuild, step
+from ..alerts.events import Finding, Memory, Observed, Plan, Seen, advance, plan_for, reach
 from ..alerts.message import Alert
 from ..alerts.settings import AlertRule, AlertSettings, Channel, from_settings
 from ..classify import Labeller, Rule
@@ -102,6 +102,14 @@ class _Alerting:
     reach: int  # see serptrack.alerts.events.reach
     #: norm_url -> (stance, labelled), as the labeller decides (grows as URLs are seen)
     stances: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    plans: dict[str, Plan] = field(default_factory=dict)  # query -> the rules' plan for it
+
+    def plan(self, query: str) -> Plan:
+        """The alert rules' :class:`~serptrack.alerts.events.Plan` for keyword ``query``."""
+        found = self.plans.get(query)
+        if found is None:
+            found = self.plans[query] = plan_for(self.settings.rules, query)
+        return found
 
 
 # --- the write path ---------------------------------------------------------------------------
@@ -134,7 +142,7 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
         if memory is None:  # new, or computed under other rules: from the stored history
             memory = _rebuilt(connection, keyword, how, batch_ids)
         observed = _observed(check, how)
-        memory, findings = step(memory, observed, how.settings.rules, keyword.query, how.curve)
+        memory, findings = advance(memory, observed, how.plan(keyword.query), how.curve)
         changed[check.keyword_id] = memory
         if check.alerts:
             found.extend((keyword, check, finding) for finding in findings)
@@ -171,7 +179,7 @@ def replay_events(connection: Connection, check_ids: Iterable[int], now: dt.date
         how = alerting[keyword.campaign_id]
         memory = Memory()
         for observed in _history(connection, keyword_id, set(), how):
-            memory, findings = step(memory, observed, how.settings.rules, keyword.query, how.curve)
+            memory, findings = advance(memory, observed, how.plan(keyword.query), how.curve)
             if observed.check_id in ids:
                 status = CheckStatus.OK if observed.ok else CheckStatus.FAILED
                 stored = StoredCheck(
@@ -352,8 +360,10 @@ def _rebuilt(
     connection: Connection, keyword: _Keyword, how: _Alerting, batch_ids: set[int]
 ) -> Memory:
     """A keyword's memory from its stored checks, those of this batch left out."""
-    history = _history(connection, keyword.id, batch_ids, how)
-    return rebuild(history, how.settings.rules, keyword.query, how.curve)
+    memory, plan = Memory(), how.plan(keyword.query)
+    for observed in _history(connection, keyword.id, batch_ids, how):
+        memory, _ = advance(memory, observed, plan, how.curve)
+    return memory
 
 
 def _history(
