@@ -27,9 +27,11 @@ from ..store import reads
 from ..store.reads import CheckEntry, UrlPosition
 
 __all__ = [
+    "FEATURES",
     "MONTHS",
     "DayComposition",
     "DayShare",
+    "FeatureHold",
     "KeywordReport",
     "LeadState",
     "MonthEnd",
@@ -38,9 +40,11 @@ __all__ = [
     "PaidDay",
     "Period",
     "ReportData",
+    "Score",
     "UrlSeries",
     "build_report",
     "choose_period",
+    "feature_key",
     "month_period",
 ]
 
@@ -247,6 +251,133 @@ class Movement:
     rank: int  # its rank on the page it is on (the later one when it entered)
 
 
+@dataclass(frozen=True)
+class Score:
+    """The reputation score of a page: the official side's share of voice minus the critical
+    side's, in points (-100: every click goes to critical results, +100: all to official ones),
+    over the organic top 10 weighted by the CTR curve. Never shown without its components."""
+
+    value: float
+    official: float  # the components: shares of voice (0-1), summing to 1 with neutral
+    critical: float
+    neutral: float
+
+    @classmethod
+    def of(cls, share: lead.Share | None) -> Score | None:
+        """The score of a check's share of voice (None when nothing on page 1 weighs)."""
+        if share is None or share.organic is None:
+            return None
+        official, critical = share.organic["official"], share.organic["critical"]
+        return cls(
+            100.0 * (official - critical), official, critical, share.organic.get("neutral", 0.0)
+        )
+
+    @classmethod
+    def mean(cls, scores: Sequence[Score | None]) -> Score | None:
+        """The mean of the scores there are (each component averaged alike)."""
+        found = [score for score in scores if score is not None]
+        if not found:
+            return None
+        n = len(found)
+        return cls(
+            sum(s.value for s in found) / n,
+            sum(s.official for s in found) / n,
+            sum(s.critical for s in found) / n,
+            sum(s.neutral for s in found) / n,
+        )
+
+    def to_json(self) -> dict[str, float]:
+        """``{"score", "official", "critical", "neutral"}``, rounded."""
+        return {
+            "score": round(self.value, 2),
+            "official": round(self.official, 4),
+            "critical": round(self.critical, 4),
+            "neutral": round(self.neutral, 4),
+        }
+
+
+#: The result-page features a report follows, in the order it lists them: key, placement,
+#: block (ads only) and the words a client reads.
+FEATURES: tuple[tuple[str, str, str | None, str], ...] = (
+    ("paid-top", "paid", "top", "Top ads"),
+    ("paid-bottom", "paid", "bottom", "Bottom ads"),
+    ("paid", "paid", None, "Ads (no top or bottom block given)"),
+    ("news", "news", None, "News box (top stories)"),
+    ("ai_overview", "ai_overview", None, "AI overview (sources cited)"),
+    ("ai_mode", "ai_mode", None, "AI mode (sources cited)"),
+    ("ai_answer", "ai_answer", None, "AI answers (sources cited)"),
+    ("featured_snippet", "featured_snippet", None, "Featured snippet"),
+    ("people_also_ask", "people_also_ask", None, "People also ask (answer sources)"),
+    ("video", "video", None, "Videos"),
+    ("local", "local", None, "Local pack"),
+    ("knowledge_panel", "knowledge_panel", None, "Knowledge panel"),
+    ("shopping", "shopping", None, "Shopping"),
+    ("perspectives", "perspectives", None, "What people are saying"),
+    (reads.OTHER, reads.OTHER, None, "Other features"),
+)
+_FEATURE_KEYS = frozenset(key for key, _, _, _ in FEATURES)
+
+
+def feature_key(placement: str, block: str | None) -> str:
+    """The :data:`FEATURES` key of a result outside the organic list."""
+    if placement == "paid":
+        return f"paid-{block}" if block in reads.BLOCK_VALUES else "paid"
+    return placement if placement in _FEATURE_KEYS else reads.OTHER
+
+
+@dataclass(frozen=True)
+class FeatureHold:
+    """One result-page feature over a period's successful checks: how often the page showed
+    it, and how often an official or a critical result held a place in it."""
+
+    key: str
+    placement: str
+    block: str | None
+    label: str
+    checks: int  # successful checks in the period
+    present: int  # of them, those that showed the feature
+    official: int  # of those, the checks where an official result was in it
+    critical: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of ``serp_features`` rows."""
+        return {
+            "feature": self.key,
+            "placement": self.placement,
+            "block": self.block,
+            "checks": self.checks,
+            "present": self.present,
+            "official": self.official,
+            "critical": self.critical,
+        }
+
+
+def _feature_holds(
+    checks: int, present: Counter[str], official: Counter[str], critical: Counter[str]
+) -> list[FeatureHold]:
+    """The :class:`FeatureHold` rows of the features seen, in :data:`FEATURES` order."""
+    return [
+        FeatureHold(
+            key, placement, block, label, checks, present[key], official[key], critical[key]
+        )
+        for key, placement, block, label in FEATURES
+        if present[key]
+    ]
+
+
+def _sum_holds(rows: Sequence[Sequence[FeatureHold]], checks: int) -> list[FeatureHold]:
+    """The features of several keywords together (``checks``: their successful checks)."""
+    present: Counter[str] = Counter()
+    official: Counter[str] = Counter()
+    critical: Counter[str] = Counter()
+    for holds in rows:
+        for hold in holds:
+            present[hold.key] += hold.present
+            official[hold.key] += hold.official
+            critical[hold.key] += hold.critical
+    return _feature_holds(checks, present, official, critical)
+
+
 @dataclass
 class KeywordReport:
     """Everything the report shows about one keyword."""
@@ -272,6 +403,7 @@ class KeywordReport:
     entered: list[Movement] = field(default_factory=list)  # page 1 in the last month
     left: list[Movement] = field(default_factory=list)
     since: dt.datetime | None = None  # what entered and left is compared with
+    serp_features: list[FeatureHold] = field(default_factory=list)  # over the period
 
     @property
     def failures(self) -> list[CheckEntry]:
@@ -288,6 +420,10 @@ class KeywordReport:
         """The share of voice at the ``start`` or ``end`` check."""
         point = self.point(which)
         return point.share if point else None
+
+    def score(self, which: str) -> Score | None:
+        """The reputation score at the ``start`` or ``end`` check."""
+        return Score.of(self.share(which))
 
     def critical_on_page_1(self, which: str) -> int | None:
         """Critical results ranked 1-10 at the ``start`` or ``end`` check."""
@@ -339,6 +475,15 @@ class ReportData:
         counts = Counter(check.source or "unknown" for check in self.checks if check.status == "ok")
         return counts.most_common()
 
+    def score(self, which: str) -> Score | None:
+        """The keywords' mean reputation score at the ``start`` or ``end`` of the period."""
+        return Score.mean([keyword.score(which) for keyword in self.keywords])
+
+    def serp_features(self) -> list[FeatureHold]:
+        """Every keyword's result-page features together."""
+        checks = sum(len(keyword.points) for keyword in self.keywords)
+        return _sum_holds([keyword.serp_features for keyword in self.keywords], checks)
+
     def leaders(self, which: str, view: str) -> Counter[str | None]:
         """How many keywords each side leads at the ``start`` or ``end`` of the period."""
         states = [getattr(k, which).get(view) for k in self.keywords]
@@ -382,6 +527,7 @@ def build_report(
     composition = reads.page_one_composition(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
+    shown_features = reads.page_features(session, campaign, queries=queries, start=start, end=end)
     months = month_spans(period)
     month_ends = reads.last_checks(
         session, campaign, [(first, last) for _, first, last in months], queries=queries
@@ -439,6 +585,9 @@ def build_report(
                 paid=[_paid_day(point) for point in lead.paid_days(series.points)],
                 notes=[n for n in notes if n.query in (None, info.query)],
                 composition={p.check_id: composition[p.check_id] for p in series.points},
+                serp_features=_serp_features(
+                    series.points, shown_features, positions_of.get(info.id, [])
+                ),
             )
         )
         _add_month_ends(keywords[-1], months, month_ends, pages, baselines.get(info.id))
@@ -553,6 +702,25 @@ def _composition_by_day(keywords: Sequence[KeywordReport]) -> list[DayCompositio
         )
         for day, found in sorted(by_day.items())
     ]
+
+
+def _serp_features(
+    points: Sequence[CheckPoint],
+    shown: Mapping[int, set[tuple[str, str | None]]],
+    positions: Sequence[UrlPosition],
+) -> list[FeatureHold]:
+    """A keyword's features over its successful checks: ``shown`` says which each check
+    showed, ``positions`` (official and critical results) who held a place in them."""
+    present: Counter[str] = Counter()
+    for point in points:
+        present.update({feature_key(p, b) for p, b in shown.get(point.check_id, ())})
+    held: dict[str, set[tuple[str, int]]] = {"official": set(), "critical": set()}
+    for row in positions:
+        if row.placement != "organic" and row.stance in held:
+            held[row.stance].add((feature_key(row.placement, row.block), row.check_id))
+    official = Counter(key for key, _ in held["official"])
+    critical = Counter(key for key, _ in held["critical"])
+    return _feature_holds(len(points), present, official, critical)
 
 
 def _lead_states(

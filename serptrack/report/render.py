@@ -32,7 +32,7 @@ from ..lead import COMPOSITION, PAGE_ONE, VIEWS, Share
 from ..output import json_default
 from ..vocabulary import failure_words
 from .branding import Branding
-from .build import KeywordReport, LeadState, MonthEnd, Movement, ReportData
+from .build import FeatureHold, KeywordReport, LeadState, MonthEnd, Movement, ReportData, Score
 from .charts import (
     ChartPack,
     campaign_composition_chart,
@@ -85,6 +85,8 @@ def _environment() -> Environment:
         host=_host,
         short_url=_short_url,
         failure=failure_words,
+        score=_score,
+        score_parts=_score_parts,
     )
     return env
 
@@ -186,6 +188,7 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         summary_sentence=executive_summary(data),
         keywords=[_keyword_view(k, data, n) for n, k in enumerate(data.keywords)],
         paid=_paid_view(data),
+        serp_features=_features_view(data.serp_features()),
         methodology=_methodology(data),
         presence_labels=_PRESENCE_LABELS,
     )
@@ -222,6 +225,15 @@ def _headline(data: ReportData) -> list[dict[str, Any]]:
     last = sum(k.critical_on_page_1("end") or 0 for k in data.keywords)
     cards.append(
         {"label": "critical results on page 1 (all keywords)", "end": last, "start": first}
+    )
+    score = {which: data.score(which) for which in ("start", "end")}
+    cards.append(
+        {
+            "label": "reputation score (organic, mean of keywords)",
+            "end": _score(score["end"]),
+            "start": _score(score["start"]),
+            "detail": _score_parts(score["end"]),
+        }
     )
     cards.append(
         {
@@ -300,6 +312,7 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
             for stance in ("official", "critical")
         },
         "first_overtake": first_overtake,
+        "score": {which: keyword.score(which) for which in ("start", "end")},
         # every ad, and the news boxes and other features that hold a labelled result
         "features": [
             item
@@ -307,10 +320,46 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
             if item.placement == "paid" or item.stance != "neutral"
         ],
         "last_ok": last_ok,
+        "serp_features": _features_view(keyword.serp_features),
         "months": _month_table(keyword, data.months),
         "failures": keyword.failures,
         "ok": len(keyword.points),
     }
+
+
+def _score(score: Score | None) -> str:
+    """A reputation score as a client reads it: ``+32``, ``−8``, ``0``."""
+    if score is None:
+        return "–"
+    value = round(score.value)
+    return f"+{value}" if value > 0 else (f"\u2212{-value}" if value < 0 else "0")
+
+
+def _score_parts(score: Score | None) -> str:
+    """The components a score is made of, beside it: ``official 45% − critical 13%``."""
+    if score is None:
+        return "no page-1 result weighs"
+    return (
+        f"official {_pct(score.official)} \u2212 critical {_pct(score.critical)}; "
+        f"neutral {_pct(score.neutral)}"
+    )
+
+
+def _features_view(holds: Sequence[FeatureHold]) -> list[dict[str, Any]]:
+    """Rows of a SERP-features table: the feature, how often it showed, who was in it."""
+    return [
+        {
+            "hold": hold,
+            "present": f"{hold.present} of {hold.checks}",
+            "official": _held(hold.official, hold.present),
+            "critical": _held(hold.critical, hold.present),
+        }
+        for hold in holds
+    ]
+
+
+def _held(count: int, present: int) -> str:
+    return f"{count} ({count / present:.0%})" if present else "–"
 
 
 def _month_table(keyword: KeywordReport, months: Sequence[str]) -> dict[str, Any]:
@@ -494,7 +543,9 @@ def report_document(data: ReportData, branding: Branding) -> dict[str, Any]:
             },
             "overtakes": sum(1 for e in data.events if e.kind == "overtake"),
             "lost": sum(1 for e in data.events if e.kind == "lost"),
+            "score": {which: _score_document(data.score(which)) for which in ("start", "end")},
         },
+        "serp_features": [hold.to_json() for hold in data.serp_features()],
         "events": [event.to_json() for event in data.events],
         "annotations": [
             {"number": n.number, "date": n.date, "text": n.text, "query": n.query}
@@ -553,6 +604,8 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
             else None
             for which in ("start", "end")
         },
+        "score": {which: _score_document(keyword.score(which)) for which in ("start", "end")},
+        "serp_features": [hold.to_json() for hold in keyword.serp_features],
         "events": [event.to_json() for event in keyword.events],
         "first_overtake": {view: _first_overtake(keyword, view, crisis) for view in VIEWS},
         "checks": [
@@ -614,6 +667,10 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
             for day in keyword.paid
         ],
     }
+
+
+def _score_document(score: Score | None) -> dict[str, float] | None:
+    return score.to_json() if score is not None else None
 
 
 def _month_end_document(end: MonthEnd) -> dict[str, Any]:

@@ -52,6 +52,7 @@ __all__ = [
     "keyword_infos",
     "keyword_series",
     "last_checks",
+    "page_features",
     "page_one_composition",
     "page_results",
     "results_by_id",
@@ -217,6 +218,36 @@ def url_positions(
         ):
             found.append(_vetted_position(row)._replace(stance=labels.overlay[row.norm_url][0]))
     found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
+    return found
+
+
+def page_features(
+    session: Session,
+    campaign: Campaign,
+    *,
+    queries: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> dict[int, set[tuple[str, str | None]]]:
+    """Per successful check from ``start`` to before ``end``, the (placement, block) of each
+    result-page feature it showed (ads by block, news box, AI overview ...): every placement
+    but organic, whoever holds it. A placement or block outside the vocabulary reads as
+    :data:`OTHER`."""
+    ids = [k.id for k in keyword_infos(session, campaign, queries)]
+    if not ids:
+        return {}
+    r, c = RESULTS, CHECKS
+    statement = (
+        select(r.c.check_id, r.c.placement, r.c.block)
+        .distinct()
+        .select_from(r.join(c, c.c.id == r.c.check_id))
+        .where(_ok_checks_clause(ids, start, end), r.c.placement != "organic")
+    )
+    found: dict[int, set[tuple[str, str | None]]] = {}
+    for check_id, placement, block in _connection(session).execute(statement):
+        placement = placement if placement in PLACEMENT_VALUES else OTHER
+        block = block if block is None or block in BLOCK_VALUES else OTHER
+        found.setdefault(check_id, set()).add((placement, block))
     return found
 
 

@@ -1,0 +1,200 @@
+"""The report's reputation score and its "SERP features and who holds them" tables.
+
+Two keywords, checked 1-4 April 2026 (4 April has no saved page: a failed check):
+
+    "acme recall"    1 Apr  top ad acme/ad (official); news: critic/story, paper; organic acme/s
+                     2 Apr  bottom ad critic/ad (critical); AI overview cites acme/s, critic/a;
+                            organic critic/a, acme/s
+                     3 Apr  news: paper; People also ask answered by critic/a; organic critic/a
+    "acme statement" 1-3 Apr  organic n1 only (neutral): no feature at all
+
+acme.example is official, critic.example critical; paper.example and n1 are unlabelled.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+
+from tests.conftest import write_snapshot
+from tests.crisis_scenario import invoke
+
+CAMPAIGN = """\
+[campaign]
+name = "recall"
+brand = "Acme"
+
+[defaults]
+provider = "replay"
+country = "us"
+language = "en"
+schedule = "1d"
+
+[providers.replay]
+path = "fixtures"
+
+[[keywords]]
+query = "acme recall"
+
+[[keywords]]
+query = "acme statement"
+
+[labels]
+official = ["acme.example"]
+critical = ["critic.example"]
+"""
+OS, AD = "https://acme.example/s", "https://acme.example/ad"
+CA, CAD, STORY = (
+    "https://critic.example/a",
+    "https://critic.example/ad",
+    "https://critic.example/story",
+)
+PAPER, N1 = "https://paper.example/acme", "https://n1.example/acme"
+
+
+def _result(placement: str, url: str, block: str | None = None) -> dict[str, Any]:
+    found = {"placement": placement, "url": url, "title": f"Page {url[8:]}", "snippet": ""}
+    return {**found, "block": block} if block else found
+
+
+RECALL: dict[str, list[dict[str, Any]]] = {
+    "2026-04-01": [
+        _result("paid", AD, "top"),
+        _result("news", STORY),
+        _result("news", PAPER),
+        _result("organic", OS),
+    ],
+    "2026-04-02": [
+        _result("paid", CAD, "bottom"),
+        _result("ai_overview", OS),
+        _result("ai_overview", CA),
+        _result("organic", CA),
+        _result("organic", OS),
+    ],
+    "2026-04-03": [
+        _result("news", PAPER),
+        _result("people_also_ask", CA),
+        _result("organic", CA),
+    ],
+}
+
+
+@pytest.fixture
+def recall(runner: CliRunner, tmp_path: Path, db_url: str) -> str:
+    for day, results in RECALL.items():
+        at = f"{day}T07:00:00Z"
+        write_snapshot(tmp_path / "fixtures", day, "acme recall", results, observed_at=at)
+        neutral = [_result("organic", N1)]
+        write_snapshot(tmp_path / "fixtures", day, "acme statement", neutral, observed_at=at)
+    (tmp_path / "campaign.toml").write_text(CAMPAIGN, encoding="utf-8")
+    assert invoke(runner, "apply", str(tmp_path / "campaign.toml"), "--db", db_url).exit_code == 0
+    result = invoke(
+        runner, "backfill", "recall", "--from", "2026-04-01", "--to", "2026-04-04", "--db", db_url
+    )
+    assert "failed" in result.output  # 4 April: no saved page
+    return db_url
+
+
+def _report(runner: CliRunner, db: str, tmp_path: Path, *args: str) -> str:
+    out = tmp_path / "recall.out"
+    result = invoke(
+        runner, "report", "recall", "--month", "2026-04", "--db", db, "--out", str(out), *args
+    )
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def _feature(key: str, checks: int, present: int, official: int, critical: int) -> dict[str, Any]:
+    placement, _, block = key.partition("-")
+    return {
+        "feature": key,
+        "placement": placement,
+        "block": block or None,
+        "checks": checks,
+        "present": present,
+        "official": official,
+        "critical": critical,
+    }
+
+
+def test_serp_features_count_the_checks_showing_each_and_who_was_in_it(
+    runner: CliRunner, recall: str, tmp_path: Path
+) -> None:
+    doc = json.loads(_report(runner, recall, tmp_path, "--format", "json"))
+    recall_kw, statement = doc["keywords"]
+    assert recall_kw["serp_features"] == [
+        _feature("paid-top", 3, 1, 1, 0),
+        _feature("paid-bottom", 3, 1, 0, 1),
+        _feature("news", 3, 2, 0, 1),
+        _feature("ai_overview", 3, 1, 1, 1),
+        _feature("people_also_ask", 3, 1, 0, 1),
+    ]
+    assert statement["serp_features"] == []
+    # the campaign: both keywords' successful checks (the failed 4 April counts in neither)
+    assert doc["serp_features"] == [{**row, "checks": 6} for row in recall_kw["serp_features"]]
+
+
+def test_the_reputation_score_is_official_minus_critical_share_with_its_components(
+    runner: CliRunner, recall: str, tmp_path: Path
+) -> None:
+    doc = json.loads(_report(runner, recall, tmp_path, "--format", "json"))
+    recall_kw, statement = doc["keywords"]
+    # 1 April: acme/s alone on page 1; 3 April: critic/a alone
+    assert recall_kw["score"] == {
+        "start": {"score": 100.0, "official": 1.0, "critical": 0.0, "neutral": 0.0},
+        "end": {"score": -100.0, "official": 0.0, "critical": 1.0, "neutral": 0.0},
+    }
+    neutral = {"score": 0.0, "official": 0.0, "critical": 0.0, "neutral": 1.0}
+    assert statement["score"] == {"start": neutral, "end": neutral}
+    assert doc["summary"]["score"] == {
+        "start": {"score": 50.0, "official": 0.5, "critical": 0.0, "neutral": 0.5},
+        "end": {"score": -50.0, "official": 0.0, "critical": 0.5, "neutral": 0.5},
+    }
+    # the score is the shares' difference, in points, wherever it is given
+    for keyword in doc["keywords"]:
+        for which in ("start", "end"):
+            shares = keyword["share_of_voice"][which]["organic"]
+            score = keyword["score"][which]
+            assert score["score"] == pytest.approx(
+                100 * (shares["official"] - shares["critical"]), abs=0.01
+            )
+
+
+def test_the_html_report_shows_the_score_beside_its_components_and_the_features_table(
+    runner: CliRunner, recall: str, tmp_path: Path
+) -> None:
+    soup = BeautifulSoup(_report(runner, recall, tmp_path), "html.parser")
+    card = next(
+        c for c in soup.select(".card") if "reputation score" in c.select_one(".label").get_text()
+    )
+    assert card.select_one(".value").get_text() == "\u221250"
+    assert card.select_one(".detail").get_text() == (
+        "official 0% \u2212 critical 50%; neutral 50%"
+    )
+    assert card.select_one(".was").get_text() == "at the start: +50"
+    score = soup.select_one("#kw-0 .score").get_text(" ", strip=True)
+    assert score == (
+        "Reputation score: +100 (official 100% \u2212 critical 0%; neutral 0%) \u2192 "
+        "\u2212100 (official 0% \u2212 critical 100%; neutral 0%)"
+    )
+    rows = [
+        [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in soup.select("#features-table tbody tr")
+    ]
+    assert rows == [
+        ["Top ads", "1 of 6", "1 (100%)", "0 (0%)"],
+        ["Bottom ads", "1 of 6", "0 (0%)", "1 (100%)"],
+        ["News box (top stories)", "2 of 6", "0 (0%)", "1 (50%)"],
+        ["AI overview (sources cited)", "1 of 6", "1 (100%)", "1 (100%)"],
+        ["People also ask (answer sources)", "1 of 6", "0 (0%)", "1 (100%)"],
+    ]
+    keyword_rows = soup.select("#kw-0 table.held tbody tr")
+    assert [tr.select_one("td").get_text() for tr in keyword_rows] == [r[0] for r in rows]
+    assert soup.select("#kw-1 table.held") == []  # a keyword that never showed a feature
+    formula = soup.select_one("#methodology").get_text()
+    assert "score = 100 × (official − critical)" in formula
