@@ -104,6 +104,41 @@ def show_every_url(page: Any, chart: str = "rank-0") -> None:
     )
 
 
+def overlapping_labels(page: Any) -> list[list[str]]:
+    """Pairs of text labels drawn over each other in one chart: annotations (A1, A2 ...) and
+    marker text, compared by their bounding boxes on screen."""
+    return page.evaluate(
+        """[...document.querySelectorAll('[data-figure]')].flatMap(box => {
+            const labels = [...box.querySelectorAll('g.annotation, .scatterlayer .textpoint')]
+                .map(el => [el.textContent, el.getBoundingClientRect()])
+                .filter(([, r]) => r.width > 0 && r.height > 0);
+            const pairs = [];
+            labels.forEach(([a, r], i) => labels.slice(i + 1).forEach(([b, s]) => {
+                if (r.left < s.right - 1 && s.left < r.right - 1 &&
+                    r.top < s.bottom - 1 && s.top < r.bottom - 1) {
+                    pairs.push([box.id, a, b]);
+                }
+            }));
+            return pairs;
+        })"""
+    )
+
+
+def rank_axis_tops(page: Any) -> list[str]:
+    """The top tick label of every rank chart's rank axis."""
+    return page.evaluate(
+        """[...document.querySelectorAll('[id^=rank-]')].map(box => {
+            const ticks = [...box.querySelectorAll('.yaxislayer-above .ytick text')];
+            ticks.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+            return ticks.length ? ticks[0].textContent : null;
+        })"""
+    )
+
+
+def annotation_count(page: Any) -> int:
+    return page.evaluate("document.querySelectorAll('[id^=rank-] g.annotation').length")
+
+
 def assert_clean(visit: Visit) -> None:
     assert visit.errors == []
     assert visit.dialogs == []
@@ -171,6 +206,9 @@ def test_the_demo_reports(demo_reports: Path, browser: Any) -> None:
         )
         assert all(names[:2] == ["best official result", "best critical result"] for names in drawn)
         assert all(set(names[2:]) <= {"▲ overtake", "▼ lost lead"} for names in drawn)
+        assert annotation_count(visit.page) >= keywords  # the demos are annotated
+        assert overlapping_labels(visit.page) == []
+        assert rank_axis_tops(visit.page) == ["1"] * keywords  # rank 1 labelled on every chart
         months = visit.page.locator("table.months")
         assert months.count() == keywords
         assert visit.page.locator("table.months td.official").count() >= keywords
@@ -270,6 +308,9 @@ def test_a_demo_report_fits_a_phone_screen(demo_reports: Path, name: str, browse
         "Math.max(...[...document.querySelectorAll('[data-figure]')].map(b => b.getBoundingClientRect().right))"
     )
     assert widest <= screen  # the charts resize to the screen
+    assert annotation_count(visit.page) > 0
+    assert overlapping_labels(visit.page) == []  # days a few px apart: labels stacked
+    assert set(rank_axis_tops(visit.page)) == {"1"}
     boxes = visit.page.evaluate(
         """[...document.querySelectorAll('table.months')].map(t => [
             t.parentElement.getBoundingClientRect().right, t.parentElement.scrollWidth,

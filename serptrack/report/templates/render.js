@@ -45,6 +45,40 @@
     }
   }
 
+  // Labels of annotated days (A1, A2 ...) sit at the foot of a chart; on nearby days they
+  // would overlap, and how near is near depends on the width the chart is drawn at. Stack
+  // them in lanes: each label takes the lowest lane where it clears its left neighbour.
+  var LANE = 15;  // px: a label's height and a little air
+
+  function declutter(box) {
+    var notes = (box.layout && box.layout.annotations) || [];
+    var groups = box.querySelectorAll("g.annotation");
+    if (!notes.length || groups.length !== notes.length) {
+      return Promise.resolve();
+    }
+    var items = [];
+    Array.prototype.forEach.call(groups, function (group, index) {
+      var rect = group.getBoundingClientRect();
+      if (notes[index].y === 0 && rect.width > 0) {
+        items.push({ index: index, left: rect.left, right: rect.right });
+      }
+    });
+    items.sort(function (a, b) { return a.left - b.left || a.index - b.index; });
+    var lanes = [];
+    var update = {};
+    items.forEach(function (item) {
+      var lane = 0;
+      while (lane < lanes.length && lanes[lane] + 3 > item.left) {
+        lane += 1;
+      }
+      lanes[lane] = item.right;
+      if ((notes[item.index].yshift || 0) !== lane * LANE) {
+        update["annotations[" + item.index + "].yshift"] = lane * LANE;
+      }
+    });
+    return Object.keys(update).length ? Plotly.relayout(box, update) : Promise.resolve();
+  }
+
   function draw(box) {
     if (box.getAttribute("data-state")) {
       return;
@@ -53,10 +87,15 @@
     try {
       var spec = JSON.parse(document.getElementById(box.getAttribute("data-figure")).textContent);
       var figure = unpack(spec);
-      Plotly.newPlot(box, figure.data, figure.layout, config).then(
-        function () { finished(box, "drawn"); },
-        function (error) { fail(box, error); }
-      );
+      Plotly.newPlot(box, figure.data, figure.layout, config)
+        .then(function () { return declutter(box); })
+        .then(
+          function () {
+            box.on("plotly_afterplot", function () { declutter(box); });  // resized
+            finished(box, "drawn");
+          },
+          function (error) { fail(box, error); }
+        );
     } catch (error) {
       fail(box, error);
     }
