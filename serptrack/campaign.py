@@ -405,8 +405,11 @@ def check_query(value: str) -> str:
 
 
 def check_prompt(value: str) -> str:
-    """A prompt template for answer engines: text with ``{query}`` and no other brace."""
+    """A prompt template for answer engines: text with ``{query}`` and no other brace, or ""
+    (ask the query itself: how a keyword undoes a ``[defaults]`` prompt)."""
     template = value.strip()
+    if not template:
+        return ""
     example = 'e.g. prompt = "What happened with {query}?"'
     if "{query}" not in template:
         raise ValueError(f"a prompt must say where the query goes with {{query}}; {example}")
@@ -589,7 +592,7 @@ def _resolve_keywords(
                     where(),
                     f"provider {provider!r} needs '{setting}' in [providers.{provider}]",
                 )
-        if table.prompt is not None and not cls.answer_engine:
+        if table.prompt and not cls.answer_engine:
             raise CampaignFileError(
                 path,
                 where(),

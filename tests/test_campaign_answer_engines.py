@@ -78,11 +78,13 @@ def test_the_prompt_comes_from_defaults_or_the_keyword(tmp_path: Path) -> None:
         '[[keywords]]\nquery = "acme recall"\n'
         '[[keywords]]\nquery = "acme kettle"\nprompt = "Is {query} safe?"\n'
         '[[keywords]]\nquery = "acme recall"\nprovider = "serpapi"\n'
+        '[[keywords]]\nquery = "acme"\nprompt = ""\n'
     )
     assert keywords(text, tmp_path) == [
         ("acme recall", "perplexity", "perplexity", "What happened with {query}?"),
         ("acme kettle", "perplexity", "perplexity", "Is {query} safe?"),
         ("acme recall", "serpapi", "google", ""),  # a search API ignores the defaults' prompt
+        ("acme", "perplexity", "perplexity", ""),  # "" asks the query itself
     ]
 
 
