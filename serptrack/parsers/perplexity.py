@@ -93,17 +93,11 @@ def parse_perplexity(doc: Any) -> Snapshot:
     citations = results_list(doc, "citations", _API)
     results = results_list(doc, "search_results", _API)
     described = {clean_url(entry.get("url")): entry for entry in entries(results)}
-    if citations:
-        cited = [
-            (
-                url,
-                described.get(clean_url(url), {}).get("title"),
-                described.get(clean_url(url), {}).get("snippet"),
-            )
-            for url in citations
-        ]
-    else:
-        cited = [(e.get("url"), e.get("title"), e.get("snippet")) for e in entries(results)]
+    # citations is the answer's own numbering; search_results (newer) describes each source
+    sources = [
+        {**described.get(clean_url(url), {}), "url": url} for url in citations or ()
+    ] or entries(results)
+    cited = [(source.get("url"), source.get("title"), source.get("snippet")) for source in sources]
     items = citation_items(cited)
     key = "citations" if citations else "search_results"
     require_readable(citations or results, items, _API, key, entry="a source (an http(s) URL)")
