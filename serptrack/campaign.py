@@ -45,6 +45,7 @@ __all__ = [
     "check_country",
     "check_language",
     "check_logo",
+    "check_prompt",
     "check_query",
     "load_campaign_file",
     "logo_path",
@@ -102,6 +103,12 @@ class _KeywordFields(_Strict):
     schedule: str | None = None
     timezone: str | None = None
     tags: list[str] | None = None
+    prompt: str | None = None  # answer engines only: what they are asked, "{query}" the query
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str | None) -> str | None:
+        return check_prompt(value) if value is not None else None
 
     @field_validator("schedule")
     @classmethod
@@ -253,6 +260,7 @@ _BUILTIN_DEFAULTS: dict[str, Any] = {
     "schedule": "1d",
     "timezone": "UTC",
     "tags": [],
+    "prompt": "",
 }
 
 
@@ -394,6 +402,23 @@ def check_query(value: str) -> str:
 
 
 # pycountry is imported where it is used: reports import this module for check_logo alone.
+
+
+def check_prompt(value: str) -> str:
+    """A prompt template for answer engines: text with ``{query}`` and no other brace, or ""
+    (ask the query itself: how a keyword undoes a ``[defaults]`` prompt)."""
+    template = value.strip()
+    if not template:
+        return ""
+    example = 'e.g. prompt = "What happened with {query}?"'
+    if "{query}" not in template:
+        raise ValueError(f"a prompt must say where the query goes with {{query}}; {example}")
+    others = template.replace("{query}", "")
+    if "{" in others or "}" in others:
+        raise ValueError(
+            f"a prompt may hold no brace but those of {{query}}; remove the others ({example})"
+        )
+    return template
 
 
 def _is_country(code: str) -> bool:
@@ -567,10 +592,20 @@ def _resolve_keywords(
                     where(),
                     f"provider {provider!r} needs '{setting}' in [providers.{provider}]",
                 )
+        if table.prompt and not cls.answer_engine:
+            raise CampaignFileError(
+                path,
+                where(),
+                f"prompt is for answer engines ({', '.join(_answer_engines())}), not provider "
+                f"{provider!r}; remove prompt from this keyword",
+            )
+        engine = values["engine"]
+        if cls.answer_engine and table.engine is None and doc.defaults.engine is None:
+            engine = cls.engines[0]  # "google", the built-in default, is no answer engine's
         spec = KeywordSpec(
             query=table.query.strip(),
             provider=provider,
-            engine=values["engine"],
+            engine=engine,
             country=values["country"],
             language=values["language"],
             device=values["device"],
@@ -579,6 +614,7 @@ def _resolve_keywords(
             schedule=values["schedule"],
             timezone=values["timezone"],
             tags=tuple(values["tags"]),
+            prompt=values["prompt"] if cls.answer_engine else "",
         )
         unsupported = _unsupported(cls, spec, providers.get(provider, {}))
         if unsupported is not None:
@@ -606,7 +642,7 @@ def _unsupported(
     """
     who = _provider_label(cls)
     if spec.engine not in cls.engines:
-        able = _able(lambda other: spec.engine in other.engines)
+        able = _able(lambda other: spec.engine in other.engines, spec.engine)
         return (
             "engine",
             f"{who} serves only {', '.join(cls.engines)} results, not {spec.engine}",
@@ -614,14 +650,16 @@ def _unsupported(
         )
     devices: tuple[str, ...] = getattr(cls, "devices", tuple(Device))
     if spec.device not in devices:
-        able = _able(lambda other: spec.device in getattr(other, "devices", tuple(Device)))
+        able = _able(
+            lambda other: spec.device in getattr(other, "devices", tuple(Device)), spec.engine
+        )
         return (
             "device",
             f"{who} cannot emulate a {spec.device} search, only {', '.join(devices)}",
             f'set device = "{devices[0]}"{_or_use(able, "can")}',
         )
     if spec.location and not getattr(cls, "locations", True):
-        able = _able(lambda other: getattr(other, "locations", True))
+        able = _able(lambda other: getattr(other, "locations", True), spec.engine)
         return (
             "location",
             f"{who} cannot target a location",
@@ -644,9 +682,18 @@ def _provider_label(cls: type[Provider]) -> str:
     return f"provider {cls.name!r} ({label})" if label else f"provider {cls.name!r}"
 
 
-def _able(can: Callable[[type[Provider]], bool]) -> list[str]:
-    """The live providers (HTTP APIs) that ``can``, by name."""
-    return sorted(name for name, cls in PROVIDERS.items() if cls.uses_http and can(cls))
+def _able(can: Callable[[type[Provider]], bool], engine: str) -> list[str]:
+    """The live providers (HTTP APIs) that ``can``, by name; an answer engine only for its
+    own engine (it serves no search engine's page, whatever device or location it takes)."""
+    return sorted(
+        name
+        for name, cls in PROVIDERS.items()
+        if cls.uses_http and (not cls.answer_engine or engine in cls.engines) and can(cls)
+    )
+
+
+def _answer_engines() -> list[str]:
+    return sorted(name for name, cls in PROVIDERS.items() if cls.answer_engine)
 
 
 def _or_use(able: list[str], verb: str) -> str:

@@ -123,6 +123,8 @@ class Keyword(SQLModel, table=True):
     active: bool = True
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: an answer engine's prompt template ("" asks the query itself). Schema 0008.
+    prompt: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
 
 
 class LabelRule(SQLModel, table=True):

@@ -33,6 +33,8 @@ class KeywordSpec:
     schedule: str = "1d"
     timezone: str = "UTC"
     tags: tuple[str, ...] = ()
+    #: an answer engine's prompt template ("" asks the query itself); not in the identity
+    prompt: str = ""
 
     @property
     def identity(self) -> tuple[str, ...]:

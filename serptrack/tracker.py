@@ -108,8 +108,10 @@ class CheckOutcome:
 
 
 def _request(keyword: Keyword, as_of: dt.datetime) -> SearchRequest:
-    """What a check of ``keyword`` asks for: its identity, its depth, as of ``as_of``."""
-    return SearchRequest(**identity_fields(keyword), depth=keyword.depth, as_of=as_of)
+    """What a check of ``keyword`` asks for: its identity, depth and prompt, as of ``as_of``."""
+    return SearchRequest(
+        **identity_fields(keyword), depth=keyword.depth, as_of=as_of, prompt=keyword.prompt
+    )
 
 
 def plan_checks(session: Session, campaign: Campaign, as_of: dt.datetime) -> list[CheckTask]:

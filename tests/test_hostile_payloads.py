@@ -43,10 +43,24 @@ ENVIRON = {
     "GOOGLE_CSE_CX": "017576662512468239146:abc",
     "DATAFORSEO_LOGIN": "login@example.com",
     "DATAFORSEO_PASSWORD": "dataforseo-password-1234",
+    "PERPLEXITY_API_KEY": "pplx-secret-key-1234",
+    "OPENAI_API_KEY": "sk-openai-secret-key-1234",
 }
 SETTINGS: dict[str, dict[str, Any]] = {"searxng": {"base_url": "https://searx.example"}}
 GOOD = {"link": "https://good.example/", "title": "Good"}
+GOOD_CITE = {"type": "url_citation", "url": GOOD["link"], "title": "Good"}
 DEEP = 3000
+#: the JSON APIs the shape tests below feed every bare value and an empty object
+SHAPED_APIS = (
+    "serpapi",
+    "serper",
+    "brave",
+    "valueserp",
+    "google_cse",
+    "searxng",
+    "perplexity",
+    "openai",
+)
 
 
 def nested(depth: int) -> bytes:
@@ -64,14 +78,23 @@ def dfs_items(items: Any) -> dict[str, Any]:
     return dfs(result=[{"keyword": "acme recall", "items_count": 3, "items": items}])
 
 
+def answer_of(annotations: Any, text: str = "Acme recalled a kettle.") -> dict[str, Any]:
+    """An OpenAI response whose one message part carries ``annotations``."""
+    part = {"type": "output_text", "text": text, "annotations": annotations}
+    message = {"type": "message", "role": "assistant", "content": [part]}
+    return {"object": "response", "status": "completed", "output": [message]}
+
+
+def sonar(**sources: Any) -> dict[str, Any]:
+    """A Perplexity completion answering "Acme recalled a kettle." with ``sources``."""
+    choice = {"message": {"role": "assistant", "content": "Acme recalled a kettle."}}
+    return {"model": "sonar", "choices": [choice], **sources}
+
+
 #: (provider, JSON body) pairs that are valid JSON but no result page
 WRONG_SHAPES: list[tuple[str, Any]] = [
-    *[(name, {}) for name in ("serpapi", "serper", "brave", "valueserp", "google_cse", "searxng")],
-    *[
-        (name, value)
-        for name in ("serpapi", "serper", "brave", "valueserp", "google_cse", "searxng")
-        for value in (None, 42, "text", [1, 2])
-    ],
+    *[(name, {}) for name in SHAPED_APIS],
+    *[(name, value) for name in SHAPED_APIS for value in (None, 42, "text", [1, 2])],
     ("serpapi", {"organic_results": "nope"}),
     ("serpapi", {"organic_results": None}),
     ("serpapi", {"organic_results": {"0": GOOD}}),
@@ -107,6 +130,15 @@ WRONG_SHAPES: list[tuple[str, Any]] = [
     ("dataforseo", dfs_items("nope")),
     ("dataforseo", dfs_items(["x", 1, {"no": "type"}])),
     ("dataforseo", dfs_items([{"type": "organic", "url": 5}, {"type": "organic"}])),
+    ("perplexity", {"choices": "nope"}),
+    ("perplexity", {"choices": ["x"], "citations": []}),
+    ("perplexity", {"choices": [{"message": {"content": 7}}], "citations": []}),
+    ("perplexity", {"choices": [{"message": {"content": "x"}}], "citations": "nope"}),
+    ("perplexity", {"choices": [{"message": {"content": "x"}}], "citations": [5, None, "a"]}),
+    ("perplexity", {"choices": [{"message": {"content": "x"}}], "search_results": [{"u": 1}]}),
+    ("openai", {"object": "response", "output": "nope"}),
+    ("openai", {"object": "response", "output": [{"type": "message", "content": "x"}]}),
+    ("openai", answer_of([{"type": "url_citation", "url": 5}, {"type": "url_citation"}])),
 ]
 
 
@@ -204,6 +236,10 @@ NO_RESULTS: list[tuple[str, Any]] = [
     ("dataforseo", dfs(task={"status_code": 40102, "status_message": "No Search Results."})),
     ("dataforseo", dfs(result=[{"keyword": "q", "items_count": 0, "items": None}])),
     ("dataforseo", dfs_items([])),
+    ("perplexity", sonar(citations=[], search_results=[])),
+    ("perplexity", sonar()),
+    ("openai", answer_of([])),
+    ("openai", answer_of([{"type": "file_citation", "file_id": "f1"}])),
 ]
 
 
@@ -239,6 +275,9 @@ def test_each_apis_no_results_signal_is_an_empty_page(name: str, doc: Any) -> No
                 ]
             ),
         ),
+        ("perplexity", sonar(citations=[5, None, "ftp://x.example/", GOOD["link"]])),
+        ("perplexity", sonar(search_results=["x", {"url": []}, {"url": GOOD["link"]}])),
+        ("openai", answer_of([{"type": "url_citation", "url": None}, "x", {"url": 1}, GOOD_CITE])),
     ],
 )
 def test_malformed_entries_are_skipped_when_others_are_fine(name: str, doc: Any) -> None:
@@ -328,6 +367,8 @@ def test_every_text_field_of_an_item_and_a_snapshot_is_cleaned() -> None:
                 "results": [{"url": GOOD["link"], "content": "x\ud83d"}],
             },
         ),
+        ("perplexity", sonar(search_results=[{"url": GOOD["link"], "title": "\ud83d"}])),
+        ("openai", answer_of([{**GOOD_CITE, "title": "x\udfff"}])),
     ],
 )
 def test_a_lone_surrogate_from_an_api_is_replaced(name: str, doc: Any) -> None:

@@ -20,7 +20,17 @@ from serptrack.providers import (
 )
 from serptrack.providers.replay import ReplayProvider
 
-HTTP_PROVIDERS = ["brave", "dataforseo", "google_cse", "searxng", "serpapi", "serper", "valueserp"]
+HTTP_PROVIDERS = [
+    "brave",
+    "dataforseo",
+    "google_cse",
+    "openai",
+    "perplexity",
+    "searxng",
+    "serpapi",
+    "serper",
+    "valueserp",
+]
 
 
 def test_the_interface_is_one_abstract_method() -> None:

@@ -27,13 +27,26 @@ KEYS = {
     "GOOGLE_CSE_KEY": "AIza-LEAK-5555",
     "GOOGLE_CSE_CX": "cx-LEAK-6666:abc",
     "VALUESERP_API_KEY": "sk-valueserp-LEAK-7777",
+    "PERPLEXITY_API_KEY": "pplx-LEAK-8888",
+    "OPENAI_API_KEY": "sk-openai-LEAK-9999",
 }
-PROVIDERS = ["serpapi", "serper", "dataforseo", "brave", "google_cse", "valueserp"]
+PROVIDERS = [
+    "serpapi",
+    "serper",
+    "dataforseo",
+    "brave",
+    "google_cse",
+    "valueserp",
+    "perplexity",
+    "openai",
+]
 OK = {
     "/search.json": ("serpapi", "no_ads.json"),
     "/v3/serp/google/organic/live/advanced": ("dataforseo", "live_no_ads.json"),
     "/res/v1/web/search": ("brave", "page1.json"),
     "/customsearch/v1": ("google_cse", "page3.json"),
+    "/chat/completions": ("perplexity", "answer.json"),
+    "/v1/responses": ("openai", "answer.json"),
 }
 
 
@@ -55,6 +68,8 @@ def route(seen: Seen) -> Reply:
     query = seen.query.get("q") or (body.get("q") if isinstance(body, dict) else None)
     if isinstance(body, list):
         query = body[0]["keyword"]
+    if isinstance(body, dict) and not query:  # an answer engine's prompt
+        query = body.get("input") or body.get("messages", [{}])[0].get("content")
     if query and "leak" in query:
         echo = f"Invalid API key in {seen.method} {seen.path}?{seen.query} {seen.headers} {body}"
         return json_reply({"error": echo, "message": echo, "statusCode": 401}, 401)
@@ -121,15 +136,15 @@ def test_no_key_in_output_database_or_recordings(
         )
         history = runner.invoke(cli, ["history", "leaks", "--db", str(db), "--json"])
     assert checked.exit_code == 1
-    assert "12 checks: 6 ok, 6 failed or blocked." in checked.stdout
-    assert "  auth: 6 (e.g. " in checked.stderr
-    assert checked.stderr.strip().endswith("Error: 6 of 12 checks failed")
-    assert as_json.exit_code == 1 and len(json.loads(as_json.stdout)) == 12
+    assert "16 checks: 8 ok, 8 failed or blocked." in checked.stdout
+    assert "  auth: 8 (e.g. " in checked.stderr
+    assert checked.stderr.strip().endswith("Error: 8 of 16 checks failed")
+    assert as_json.exit_code == 1 and len(json.loads(as_json.stdout)) == 16
     assert history.exit_code == 0
     # The echoed requests did reach the store and the recordings, with every key masked.
     assert "Invalid API key in" in history.stdout and "***" in history.stdout
     files = [p for p in recorded.rglob("*") if p.is_file()]
-    assert len(files) == 12
+    assert len(files) == 16
     outputs = {
         "check stdout": checked.stdout,
         "check stderr": checked.stderr,
@@ -145,7 +160,7 @@ def test_no_key_in_output_database_or_recordings(
             for number, (_, body) in enumerate(store.load_payloads(session, check_id)):
                 blobs[f"payload {check_id}.{number}"] = body  # stored compressed
     engine.dispose()
-    assert len([name for name in blobs if name.startswith("payload")]) == 24
+    assert len([name for name in blobs if name.startswith("payload")]) == 32
     for form in leaked_forms():
         for where, output in outputs.items():
             assert form not in output, f"{form!r} leaked into {where}"

@@ -70,6 +70,8 @@ JSON_ORDER: tuple[str, ...] = (
     "brave",  # "type": "search" or "ErrorResponse"
     "dataforseo",  # an envelope with an integer status_code, tasks and status_message
     "google_cse",  # "kind": "customsearch#search", or an error object with an integer code
+    "openai",  # "object": "response" (the Responses API)
+    "perplexity",  # choices next to citations / search_results, or a "sonar" model
     "searxng",  # results next to unresponsive_engines and query
     "serpapi",  # search_metadata (ValueSERP's too, but is_serpapi rejects its request_info)
     "serper",  # searchParameters, or exactly {"message", "statusCode"}

@@ -19,7 +19,9 @@ from . import HTML_FORMATS, HtmlFormat, register_html
 from . import brave as _brave  # noqa: F401
 from . import dataforseo as _dataforseo  # noqa: F401
 from . import google_cse as _google_cse  # noqa: F401
+from . import openai as _openai  # noqa: F401
 from . import payload as _payload  # noqa: F401
+from . import perplexity as _perplexity  # noqa: F401
 from . import searxng as _searxng  # noqa: F401
 from . import serpapi as _serpapi  # noqa: F401
 from . import serper as _serper  # noqa: F401

@@ -22,11 +22,13 @@ from typing import Any
 
 from ..errors import ParseError
 from ..snapshot import Item, Snapshot, clean_text
+from ..urls import normalise_url
 from ..vocabulary import Placement
 from . import JSON_FORMATS, BadResponseError, JsonFormat, register_json
 
 __all__ = [
     "PAGES_FORMAT",
+    "citation_items",
     "clean_url",
     "entries",
     "items_of",
@@ -42,6 +44,7 @@ __all__ = [
     "require_readable",
     "results_list",
     "text",
+    "unix_datetime",
 ]
 
 PAGES_FORMAT = "serptrack-pages/1"
@@ -224,6 +227,46 @@ def payload_datetime(value: Any) -> dt.datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
+
+
+def unix_datetime(value: Any) -> dt.datetime | None:
+    """A UTC datetime from a Unix timestamp in seconds (``"created": 1772521203``), or None."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def citation_items(
+    cited: Iterable[tuple[Any, Any, Any]], placement: str = Placement.AI_ANSWER
+) -> list[Item]:
+    """One item per cited source, from (url, title, snippet) triples in citation order.
+
+    A source cited again is kept once, where it was first cited; URLs are compared
+    normalised, so one a second citation tags ``?utm_source=openai`` is no second source.
+    A later citation may give the title the first one lacked. Entries without an http(s) URL
+    are skipped.
+    """
+    items: list[Item] = []
+    where: dict[str, int] = {}
+    for url_value, title_value, snippet_value in cited:
+        url = clean_url(url_value)
+        if url is None:
+            continue
+        key = normalise_url(url)
+        title, snippet = text(title_value), text(snippet_value)
+        if key in where:
+            first = items[where[key]]
+            if (not first.title and title) or (not first.snippet and snippet):
+                items[where[key]] = replace(
+                    first, title=first.title or title, snippet=first.snippet or snippet
+                )
+            continue
+        where[key] = len(items)
+        items.append(Item(placement, url, title=title, snippet=snippet))
+    return items
 
 
 def merge_pages(snapshots: Sequence[Snapshot]) -> Snapshot:

@@ -55,6 +55,8 @@ def build_provider(
 from . import brave as _brave  # noqa: E402, F401
 from . import dataforseo as _dataforseo  # noqa: E402, F401
 from . import google_cse as _google_cse  # noqa: E402, F401
+from . import openai as _openai  # noqa: E402, F401
+from . import perplexity as _perplexity  # noqa: E402, F401
 from . import replay as _replay  # noqa: E402, F401
 from . import searxng as _searxng  # noqa: E402, F401
 from . import serpapi as _serpapi  # noqa: E402, F401

@@ -79,6 +79,14 @@ class SearchRequest:
     location: str = ""
     depth: int = 10
     as_of: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: what an answer engine is asked, ``{query}`` standing for the query; "" asks the query
+    #: itself. Search APIs ignore it; it is no part of the keyword's identity.
+    prompt: str = ""
+
+    @property
+    def prompt_text(self) -> str:
+        """The text an answer engine is sent: the prompt template filled in, or the query."""
+        return self.prompt.replace("{query}", self.query) if self.prompt else self.query
 
 
 @dataclass
@@ -114,6 +122,9 @@ class Provider(ABC):
     #: placements this source can return (organic, paid, news, ai_overview ...)
     placements: ClassVar[tuple[Placement, ...]] = (Placement.ORGANIC,)
     engines: ClassVar[tuple[str, ...]] = ("google",)
+    #: an answer engine (Perplexity, OpenAI): the query is sent as a prompt (the keyword's
+    #: ``prompt`` template applies), and a keyword that names no engine gets ``engines[0]``
+    answer_engine: ClassVar[bool] = False
     #: whether ``fetch`` asks the network (a page without its own time then gets the fetch time)
     uses_http: ClassVar[bool] = True
     #: settings a campaign file may give under [providers.<name>], with their types

@@ -147,8 +147,9 @@ class ReplayProvider(Provider):
         Placement.PERSPECTIVES,
         Placement.PEOPLE_ALSO_ASK,
         Placement.KNOWLEDGE_PANEL,
+        Placement.AI_ANSWER,
     )
-    engines = ("google", "bing", "duckduckgo", "brave", "searxng")
+    engines = ("google", "bing", "duckduckgo", "brave", "searxng", "perplexity", "openai")
     uses_http = False
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {"path": str}
     required_settings = ("path",)

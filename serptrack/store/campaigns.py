@@ -162,6 +162,7 @@ def _apply_keywords(
             "schedule": spec.schedule,
             "timezone": spec.timezone,
             "tags": list(spec.tags),
+            "prompt": spec.prompt,
         }
         if keyword is None:
             session.add(
