@@ -104,7 +104,7 @@ def show_every_url(page: Any, chart: str = "rank-0") -> None:
     )
 
 
-def overlapping_labels(page: Any) -> list[list[str]]:
+def overlapping_labels(page: Any) -> Any:
     """Pairs of text labels drawn over each other in one chart: annotations (A1, A2 ...) and
     marker text, compared by their bounding boxes on screen."""
     return page.evaluate(
@@ -124,7 +124,7 @@ def overlapping_labels(page: Any) -> list[list[str]]:
     )
 
 
-def rank_axis_tops(page: Any) -> list[str]:
+def rank_axis_tops(page: Any) -> Any:
     """The top tick label of every rank chart's rank axis."""
     return page.evaluate(
         """[...document.querySelectorAll('[id^=rank-]')].map(box => {
@@ -136,7 +136,7 @@ def rank_axis_tops(page: Any) -> list[str]:
 
 
 def annotation_count(page: Any) -> int:
-    return page.evaluate("document.querySelectorAll('[id^=rank-] g.annotation').length")
+    return int(page.evaluate("document.querySelectorAll('[id^=rank-] g.annotation').length"))
 
 
 def assert_clean(visit: Visit) -> None:

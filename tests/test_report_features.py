@@ -109,6 +109,12 @@ def _report(runner: CliRunner, db: str, tmp_path: Path, *args: str) -> str:
     return out.read_text(encoding="utf-8")
 
 
+def _text(node: Any, selector: str) -> str:
+    found = node.select_one(selector)
+    assert found is not None, selector
+    return str(found.get_text(" ", strip=True))
+
+
 def _feature(key: str, checks: int, present: int, official: int, critical: int) -> dict[str, Any]:
     placement, _, block = key.partition("-")
     return {
@@ -169,16 +175,11 @@ def test_the_html_report_shows_the_score_beside_its_components_and_the_features_
     runner: CliRunner, recall: str, tmp_path: Path
 ) -> None:
     soup = BeautifulSoup(_report(runner, recall, tmp_path), "html.parser")
-    card = next(
-        c for c in soup.select(".card") if "reputation score" in c.select_one(".label").get_text()
-    )
-    assert card.select_one(".value").get_text() == "\u221250"
-    assert card.select_one(".detail").get_text() == (
-        "official 0% \u2212 critical 50%; neutral 50%"
-    )
-    assert card.select_one(".was").get_text() == "at the start: +50"
-    score = soup.select_one("#kw-0 .score").get_text(" ", strip=True)
-    assert score == (
+    card = next(c for c in soup.select(".card") if "reputation score" in _text(c, ".label"))
+    assert _text(card, ".value") == "\u221250"
+    assert _text(card, ".detail") == "official 0% \u2212 critical 50%; neutral 50%"
+    assert _text(card, ".was") == "at the start: +50"
+    assert _text(soup, "#kw-0 .score") == (
         "Reputation score: +100 (official 100% \u2212 critical 0%; neutral 0%) \u2192 "
         "\u2212100 (official 0% \u2212 critical 100%; neutral 0%)"
     )
@@ -194,7 +195,7 @@ def test_the_html_report_shows_the_score_beside_its_components_and_the_features_
         ["People also ask (answer sources)", "1 of 6", "0 (0%)", "1 (100%)"],
     ]
     keyword_rows = soup.select("#kw-0 table.held tbody tr")
-    assert [tr.select_one("td").get_text() for tr in keyword_rows] == [r[0] for r in rows]
+    assert [_text(tr, "td") for tr in keyword_rows] == [r[0] for r in rows]
     assert soup.select("#kw-1 table.held") == []  # a keyword that never showed a feature
-    formula = soup.select_one("#methodology").get_text()
+    formula = _text(soup, "#methodology")
     assert "score = 100 × (official − critical)" in formula
