@@ -41,10 +41,16 @@ from .lead import (
     utc_day,
 )
 from .models import Campaign
+from .sampling import citation_shares
 from .store import reads
 from .store.stances import StanceView
 
-__all__ = ["overtakes", "paid_rows", "status"]
+__all__ = ["DEFAULT_SAMPLES_WINDOW", "ai_shares", "overtakes", "paid_rows", "status"]
+
+#: Days of checks whose AI-answer samples ``status`` pools, ending at each keyword's latest
+#: successful check: a week of daily checks of ``samples = 3`` is 21 answers, enough for an
+#: interval of about +-20 points; the latest check alone (3 answers) says next to nothing.
+DEFAULT_SAMPLES_WINDOW = 7
 
 
 def overtakes(
@@ -101,8 +107,14 @@ def status(
     hold: int = 1,
     queries: Sequence[str] | None = None,
     curve: CtrCurve | None = None,
+    samples_window: int = DEFAULT_SAMPLES_WINDOW,
 ) -> dict[str, Any]:
-    """Where each active keyword stands at its latest successful check, as one JSON document."""
+    """Where each active keyword stands at its latest successful check, as one JSON document.
+
+    Its AI placements are read as shares over the successful samples of the checks of the
+    ``samples_window`` days up to that check (0: that check's samples only): see
+    :func:`ai_shares`.
+    """
     curve = curve or curve_from_settings(campaign.settings)
     labels = reads.stance_view(session, campaign)
     all_series = reads.keyword_series(session, campaign, queries=queries, labels=labels)
@@ -113,6 +125,7 @@ def status(
     details = reads.best_results(session, latest.values())
     failed = reads.failed_since_last_ok(connection, [s.keyword.id for s in all_series])
     notes = reads.campaign_annotations(session, campaign)
+    ai = ai_shares(session, campaign, latest, samples_window, labels)
     rows = []
     for series in all_series:
         point = latest.get(series.keyword.id)
@@ -129,15 +142,48 @@ def status(
                 [n for n in notes if n["query"] in (None, series.keyword.query)],
             )
         )
+        rows[-1].update(ai.get(series.keyword.id, {"ai_window": None, "ai": {}}))
     return {
         "campaign": campaign.name,
         "brand": campaign.brand,
         "crisis_start": campaign.crisis_start,
         "hold": hold,
+        "samples_window": samples_window,
         "ctr_curve": curve.describe(),
         "annotations": notes,
         "keywords": rows,
     }
+
+
+def ai_shares(
+    session: Session,
+    campaign: Campaign,
+    latest: Mapping[int, CheckPoint],
+    days: int,
+    labels: StanceView | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Per keyword id of ``latest`` (its latest successful check), ``{"ai_window", "ai"}``:
+    the window of ``days`` days up to that check, and per AI placement cited in it the
+    citation shares by stance over the window's successful samples
+    (:func:`serptrack.sampling.citation_shares`, with 95 % Wilson intervals)."""
+    span = dt.timedelta(days=days) if days > 0 else dt.timedelta(microseconds=1)
+    windows = {keyword_id: (point.at - span, point.at) for keyword_id, point in latest.items()}
+    pools = reads.ai_samples(session, campaign, windows, labels)
+    found = {}
+    for keyword_id, pool in pools.items():
+        shares = citation_shares(pool.samples)
+        found[keyword_id] = {
+            "ai_window": {
+                "days": days,
+                "after": pool.start,
+                "until": pool.end,
+                "checks": pool.checks,
+                "samples": len(pool.samples),
+                "failed_samples": pool.failed_samples,
+            },
+            "ai": {placement: share.to_json() for placement, share in shares.items()},
+        }
+    return found
 
 
 def paid_rows(

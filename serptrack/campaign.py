@@ -33,7 +33,7 @@ from .errors import CampaignFileError, CurveError, ReportError, ScheduleError, S
 from .providers import PROVIDERS, Provider, SettingError, provider_class
 from .providers.dataforseo import COUNTRY_CODES, DataForSeoProvider
 from .schedule import parse_schedule, parse_timezone
-from .specs import AnnotationSpec, CampaignSpec, KeywordSpec
+from .specs import MAX_SAMPLES, MIN_SAMPLES, AnnotationSpec, CampaignSpec, KeywordSpec
 from .vocabulary import Device
 
 __all__ = [
@@ -100,6 +100,7 @@ class _KeywordFields(_Strict):
     device: Device | None = Field(default=None, strict=False)
     location: str | None = None
     depth: int | None = Field(default=None, ge=1, le=500)
+    samples: int | None = None
     schedule: str | None = None
     timezone: str | None = None
     tags: list[str] | None = None
@@ -118,6 +119,17 @@ class _KeywordFields(_Strict):
                 parse_schedule(value)
             except ScheduleError as error:
                 raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("samples")
+    @classmethod
+    def _samples(cls, value: int | None) -> int | None:
+        if value is not None and not MIN_SAMPLES <= value <= MAX_SAMPLES:
+            raise ValueError(
+                f"samples must be from {MIN_SAMPLES} to {MAX_SAMPLES} (got {value}): the "
+                f"provider calls one check makes; set samples = 3 to 5 for an answer engine, "
+                f"1 for a result page"
+            )
         return value
 
     @field_validator("timezone")
@@ -257,6 +269,7 @@ _BUILTIN_DEFAULTS: dict[str, Any] = {
     "device": Device.DESKTOP,
     "location": "",
     "depth": 10,
+    "samples": 1,
     "schedule": "1d",
     "timezone": "UTC",
     "tags": [],
@@ -611,6 +624,7 @@ def _resolve_keywords(
             device=values["device"],
             location=values["location"],
             depth=values["depth"],
+            samples=values["samples"],
             schedule=values["schedule"],
             timezone=values["timezone"],
             tags=tuple(values["tags"]),

@@ -838,26 +838,46 @@ def queries_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("campaign")
 @queries_option
 @hold_option
+@click.option(
+    "--samples-window",
+    type=click.IntRange(min=0),
+    default=7,  # analysis.DEFAULT_SAMPLES_WINDOW (not imported: --help stays light)
+    show_default=True,
+    metavar="DAYS",
+    help="AI citation shares pool the successful samples of the checks of the DAYS days up "
+    "to each keyword's latest successful check (0: that check's samples only).",
+)
 @db_option
 @json_option
 def status(
-    campaign: str, queries: tuple[str, ...], hold: int, db: str | None, as_json: bool
+    campaign: str,
+    queries: tuple[str, ...],
+    hold: int,
+    samples_window: int,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """Where each keyword stands at its latest successful check.
 
     Per keyword and view (organic, page): who leads and since when, the best official and
     critical results, critical results in the organic top 10, CTR-weighted share of voice
     by stance (naming the curve), official ads versus organic, and the days from the crisis
-    start and from each annotation to the first overtake.
+    start and from each annotation to the first overtake. Rank views read each check's
+    sample 1. Per AI placement (ai_overview, ai_mode, ai_answer): over the successful samples
+    of the --samples-window, the share of samples citing an official and a critical source
+    and the share of citations by stance, each with a 95 % Wilson interval (the "ai" key of
+    --json; failed samples are left out, never read as citing nothing).
 
-    Example: serptrack status acme-recall --json
+    Example: serptrack status acme-recall --samples-window 14 --json
     """
     from . import analysis, store, tables
     from .output import write_json, write_rows
 
     with _session(db) as session:
         chosen = store.get_campaign(session, campaign)
-        document = analysis.status(session, chosen, hold=hold, queries=queries or None)
+        document = analysis.status(
+            session, chosen, hold=hold, queries=queries or None, samples_window=samples_window
+        )
     if as_json:
         write_json(document, sys.stdout)
         return
@@ -867,6 +887,12 @@ def status(
         f"\nO vs C: best official and critical positions (organic rank, page position). "
         f"Share of voice: organic top 10 weighted by CTR curve {curve['name']} ({curve['date']})."
     )
+    ai = tables.ai_lines(document)
+    if ai:
+        days = f"{samples_window} days up to" if samples_window else "the samples of"
+        click.echo(f"\nAI citations (share [95 % interval]) over {days} each latest check:")
+        for line in ai:
+            click.echo(f"  {line}")
 
 
 @cli.command()

@@ -36,6 +36,7 @@ __all__ = [
     "Annotation",
     "Campaign",
     "Check",
+    "CheckSample",
     "Keyword",
     "LabelRule",
     "Payload",
@@ -117,6 +118,8 @@ class Keyword(SQLModel, table=True):
     location: str = ""
     provider: str
     depth: int = 10
+    #: provider calls one check makes, each stored as a sample of it (schema 0008)
+    samples: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     schedule: str = "1d"
     timezone: str = "UTC"
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -181,6 +184,30 @@ class Check(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class CheckSample(SQLModel, table=True):
+    """How one sample of a check sampled more than once ended (schema 0008).
+
+    A check whose keyword asks for ``samples = N > 1`` makes N provider calls and has N rows
+    here; a check of one call has none (the check itself is its sample 1). Samples are
+    numbered with the successful answers first, in the order they were asked, then the
+    failed ones: sample 1 of an ok check is always an answer, the one rank views read.
+    """
+
+    __tablename__ = "check_samples"
+
+    check_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("checks.id"), primary_key=True, nullable=False)
+    )
+    sample: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    status: str = CheckStatus.OK.value  # a CheckStatus value
+    error: str | None = None
+    error_kind: str | None = None  # a FailureKind value
+    status_code: int | None = None
+    result_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+
+
 class Payload(SQLModel, table=True):
     """The raw response behind a check, one row per fetched page, zlib-compressed, keys stripped."""
 
@@ -190,7 +217,8 @@ class Payload(SQLModel, table=True):
     check_id: int = Field(
         sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False, index=True)
     )
-    page: int = 1
+    page: int = 1  # 1-based within its sample
+    sample: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     url: str = ""
     content_type: str = ""
     status_code: int | None = None
@@ -213,11 +241,14 @@ class Result(SQLModel, table=True):
             "rank",
             "page_position",
             "block",
+            "sample",  # schema 0008: reads of a check's ranking (sample 1) stay index-only
         ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     check_id: int = Field(sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False))
+    #: which answer of its check (1-based, schema 0008): rank views read sample 1 only
+    sample: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     placement: str  # a Placement value
     block: str | None = None
     rank: int

@@ -15,7 +15,11 @@ from .classify import Rule
 from .ctr import DEFAULT_CURVE
 from .vocabulary import Device, identity_of
 
-__all__ = ["AnnotationSpec", "CampaignSpec", "KeywordSpec"]
+__all__ = ["MAX_SAMPLES", "MIN_SAMPLES", "AnnotationSpec", "CampaignSpec", "KeywordSpec"]
+
+#: the range of a keyword's ``samples`` (provider calls per check): ten answers of an engine
+#: already cost ten searches a check
+MIN_SAMPLES, MAX_SAMPLES = 1, 10
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class KeywordSpec:
     device: Device = Device.DESKTOP
     location: str = ""
     depth: int = 10
+    samples: int = 1  # provider calls per check, each stored as a sample (not identity)
     schedule: str = "1d"
     timezone: str = "UTC"
     tags: tuple[str, ...] = ()

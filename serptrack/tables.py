@@ -7,7 +7,7 @@ from typing import Any
 
 from .lead import Event, ResultRef
 
-__all__ = ["PAID_TABLE_COLUMNS", "event_table", "status_table"]
+__all__ = ["PAID_TABLE_COLUMNS", "ai_lines", "event_table", "status_table"]
 
 PAID_TABLE_COLUMNS = [
     "date",
@@ -61,6 +61,32 @@ def status_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return table
+
+
+def ai_lines(document: Mapping[str, Any]) -> list[str]:
+    """One compact line per keyword and AI placement of a ``status`` document: the samples
+    pooled, the share citing each side and the share of citations by stance, with their
+    95 % intervals (``44% [19-73]``)."""
+    lines = []
+    for row in document["keywords"]:
+        window = row.get("ai_window") or {}
+        failed = window.get("failed_samples") or 0
+        for placement, shares in (row.get("ai") or {}).items():
+            stances = shares["by_stance"]
+            lines.append(
+                f"{row['query']} ({row['country'] or '-'}-{row['language'] or '-'} "
+                f"{row['device']}) {placement}: {shares['samples']} samples of "
+                f"{window.get('checks', 0)} checks"
+                + (f" ({failed} failed, left out)" if failed else "")
+                + f"; cites official {_interval(shares['cites_official'])}, critical "
+                f"{_interval(shares['cites_critical'])}; {shares['citations']} citations: "
+                + ", ".join(f"{stance} {_interval(stances[stance])}" for stance in stances)
+            )
+    return lines
+
+
+def _interval(share: Mapping[str, Any]) -> str:
+    return f"{_percent(share['share'])} [{share['low'] * 100:.0f}-{share['high'] * 100:.0f}]"
 
 
 def _lead_cell(row: Mapping[str, Any], view: str) -> str:

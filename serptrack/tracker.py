@@ -13,7 +13,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from .redaction import redact, redact_bytes
 from .schedule import latest_slot, next_slot, parse_schedule, parse_timezone, slots_between
 from .store import (
     CheckRecord,
+    SampleRecord,
     campaign_keywords,
     checked_slots,
     done_slots,
@@ -69,6 +70,7 @@ class CheckTask:
     claim_token: str | None = None  # the slot's claim, for scheduled checks (claims.py)
     past: bool = False  # stands for a moment a live API can no longer see (refuse_live_past)
     alerts: bool = True  # find alert events when stored (backfill without --alerts: False)
+    samples: int = 1  # provider calls the check makes, each stored as a sample of it
 
 
 @dataclass
@@ -83,6 +85,8 @@ class CheckOutcome:
     error: str | None = None
     error_kind: FailureKind | None = None
     status_code: int | None = None
+    samples: int = 1  # answers asked for
+    samples_ok: int = 1  # of which succeeded (0 for a failed check)
 
     def to_json(self) -> dict[str, Any]:
         """The ``check --json`` object (SPEC section 6), with a few extra fields."""
@@ -104,6 +108,8 @@ class CheckOutcome:
             "error": None if self.status == "ok" else self.error,
             "error_kind": None if self.status == "ok" else self.error_kind,
             "incomplete": self.error if self.status == "ok" else None,
+            "samples": self.samples,
+            "samples_ok": self.samples_ok,
         }
 
 
@@ -117,7 +123,13 @@ def _request(keyword: Keyword, as_of: dt.datetime) -> SearchRequest:
 def plan_checks(session: Session, campaign: Campaign, as_of: dt.datetime) -> list[CheckTask]:
     """One ad-hoc check per active keyword of ``campaign``, as of ``as_of``."""
     return [
-        CheckTask(campaign.name, _id(keyword), keyword.provider, _request(keyword, as_of))
+        CheckTask(
+            campaign.name,
+            _id(keyword),
+            keyword.provider,
+            _request(keyword, as_of),
+            samples=keyword.samples,
+        )
         for keyword in campaign_keywords(session, campaign)
     ]
 
@@ -152,7 +164,13 @@ def plan_backfill(
                 past = current is not None and slot < current
                 tasks.append(
                     CheckTask(
-                        campaign.name, _id(keyword), keyword.provider, request, slot, past=past
+                        campaign.name,
+                        _id(keyword),
+                        keyword.provider,
+                        request,
+                        slot,
+                        past=past,
+                        samples=keyword.samples,
                     )
                 )
     tasks.sort(key=lambda task: (task.request.as_of, task.keyword_id))
@@ -167,7 +185,14 @@ def plan_due(session: Session, campaign: Campaign, now: dt.datetime) -> list[Che
     tasks = []
     for keyword, slot in due_slots(session, campaign, now):
         tasks.append(
-            CheckTask(campaign.name, _id(keyword), keyword.provider, _request(keyword, now), slot)
+            CheckTask(
+                campaign.name,
+                _id(keyword),
+                keyword.provider,
+                _request(keyword, now),
+                slot,
+                samples=keyword.samples,
+            )
         )
     return tasks
 
@@ -302,9 +327,11 @@ async def run_checks_async(
             check_id = await writer.store(record)
         if check_id == 0:  # the slot's claim was taken over meanwhile: the check was not kept
             return _skipped(task, "the slot was taken over by another worker (its lease expired)")
-        if record_dir is not None and record.pages:
+        if record_dir is not None:
             ok = record.status == CheckStatus.OK
-            _record(record_dir, task, record.pages, secrets, ok, unrecorded)
+            for sample, _, _, pages in record.sample_parts():
+                if pages:
+                    _record(record_dir, task, pages, secrets, ok, unrecorded, sample)
         outcome = CheckOutcome(
             task=task,
             check_id=check_id,
@@ -314,6 +341,8 @@ async def run_checks_async(
             error=record.error,
             error_kind=record.error_kind,
             status_code=record.status_code,
+            samples=max(1, len(record.samples)),
+            samples_ok=_samples_ok(record),
         )
         if on_done:
             on_done(outcome)
@@ -427,8 +456,6 @@ class _Writer:
 
         ``record`` itself becomes the failed check, so that the run reports what was stored.
         """
-        from dataclasses import replace
-
         from sqlalchemy.exc import DBAPIError, StatementError
 
         from .snapshot import clean_text
@@ -452,13 +479,16 @@ class _Writer:
             error_kind=FailureKind.BAD_RESPONSE if ok else record.error_kind,
             source=clean_text(record.source) if record.source else record.source,
         )
-        for pages in (record.pages, ()):  # the raw pages are evidence: dropped only if at fault
+        for keep in (True, False):  # the raw pages are evidence: dropped only if at fault
+            pages = record.pages if keep else ()
+            samples = [s if keep else replace(s, pages=()) for s in record.samples]
             try:
-                check_id = record_check(self._engine, replace(failed, pages=pages))
+                check_id = record_check(self._engine, replace(failed, pages=pages, samples=samples))
             except self._failures:
                 continue
             record.status, record.items, record.error = failed.status, (), failed.error
             record.error_kind, record.source, record.pages = failed.error_kind, failed.source, pages
+            record.samples = samples
             return check_id
         return failure
 
@@ -492,8 +522,33 @@ async def _fetch_one(
     clock: Callable[[], dt.datetime],
     fetcher: Fetcher,
 ) -> CheckRecord:
-    """Fetch one check within its time budget; every failure becomes a record, not a raise."""
-    record = CheckRecord(
+    """Fetch one check within its time budget; every failure becomes a record, not a raise.
+
+    A check of ``samples = N > 1`` makes N calls one after the other, all within the one
+    budget of the check and through the provider's rate limiter; a call the budget leaves no
+    time for is a failed sample (``timeout``), never a missing answer. See :func:`_sampled`.
+    """
+    calls: list[CheckRecord] = []
+    wanted = max(1, task.samples)
+    try:
+        async with fetcher.check_budget():
+            while len(calls) < wanted:
+                call = _new_record(task)
+                calls.append(call)
+                await _fetch_call(call, task, provider, client, secrets, clock)
+    except TimeoutError:
+        budget = fetcher.policy.check_budget
+        for call in calls[-1:] if calls else []:
+            _timed_out(call, task, budget)
+        while len(calls) < wanted:
+            calls.append(_timed_out(_new_record(task), task, budget))
+    if wanted == 1:
+        return calls[0]
+    return _sampled(calls)
+
+
+def _new_record(task: CheckTask) -> CheckRecord:
+    return CheckRecord(
         keyword_id=task.keyword_id,
         provider=task.provider,
         observed_at=task.request.as_of,
@@ -501,18 +556,30 @@ async def _fetch_one(
         claim_token=task.claim_token,
         alerts=task.alerts,
     )
+
+
+def _timed_out(record: CheckRecord, task: CheckTask, budget: float) -> CheckRecord:
+    record.status = CheckStatus.FAILED
+    record.items = ()
+    record.error = (
+        f"{task.provider} did not deliver within {budget:g} s (retries included); try again later"
+    )
+    record.error_kind = FailureKind.TIMEOUT
+    return record
+
+
+async def _fetch_call(
+    record: CheckRecord,
+    task: CheckTask,
+    provider: Provider,
+    client: httpx.AsyncClient,
+    secrets: Sequence[str],
+    clock: Callable[[], dt.datetime],
+) -> None:
+    """One provider call into ``record``: its answer, or its failure."""
     fetched: Fetched | None = None
-    budget = fetcher.policy.check_budget
     try:
-        async with fetcher.check_budget():
-            fetched = await provider.fetch(task.request, client)
-    except TimeoutError:
-        record.status = CheckStatus.FAILED
-        record.error = (
-            f"{task.provider} did not deliver within {budget:g} s (retries included); "
-            "try again later"
-        )
-        record.error_kind = FailureKind.TIMEOUT
+        fetched = await provider.fetch(task.request, client)
     except FetchError as error:
         record.status = error.status
         record.error = redact(str(error), secrets)
@@ -537,13 +604,63 @@ async def _fetch_one(
             record.observed_at = snapshot.observed_at
         elif provider.uses_http:
             record.observed_at = clock()
-    return record
+
+
+def _sampled(calls: Sequence[CheckRecord]) -> CheckRecord:
+    """One check from the records of its N calls, each kept as a sample of it.
+
+    Samples are numbered with the successful answers first, in the order they were asked,
+    then the failed ones: sample 1 of an ok check is always an answer, the ranking that rank
+    views read. The check is ``ok`` when one answer came back; its failed samples then make
+    it "ok but incomplete" (``error`` says so, as for a gap). With no answer at all, the check
+    fails as its first call did.
+    """
+    ordered = [c for c in calls if c.status == CheckStatus.OK]
+    ordered += [c for c in calls if c.status != CheckStatus.OK]
+    first = ordered[0]
+    samples = [
+        SampleRecord(
+            sample=number,
+            status=call.status,
+            items=call.items if call.status == CheckStatus.OK else (),
+            pages=call.pages,
+            error=call.error,
+            error_kind=call.error_kind,
+            status_code=call.status_code,
+        )
+        for number, call in enumerate(ordered, start=1)
+    ]
+    check = replace(first, samples=samples)
+    failed = [s for s in samples if s.status != CheckStatus.OK]
+    if first.status == CheckStatus.OK and failed:
+        missing = (
+            f"{len(failed)} of {len(samples)} samples failed "
+            f"(sample {failed[0].sample}: {failed[0].error})"
+        )
+        check.error = f"{first.error}; {missing}" if first.error else missing
+        check.error_kind = first.error_kind or failed[0].error_kind
+    return check
+
+
+def _samples_ok(record: CheckRecord) -> int:
+    if record.status != CheckStatus.OK:
+        return 0
+    return sum(1 for s in record.samples if s.status == CheckStatus.OK) or 1
 
 
 def record_pages(
-    folder: Path, task: CheckTask, pages: Sequence[RawPage], secrets: Sequence[str], *, ok: bool
+    folder: Path,
+    task: CheckTask,
+    pages: Sequence[RawPage],
+    secrets: Sequence[str],
+    *,
+    ok: bool,
+    sample: int = 1,
 ) -> Path | None:
     """Write a check's raw pages where the replay provider will find them (SPEC section 5).
+
+    Sample 1 of a sampled check is the replay file; sample ``k > 1`` goes beside it as
+    ``<slug>.<country>-<language>-<device>.sample-<k>.<ext>`` (kept as evidence, not replayed).
 
     ``<folder>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>`` (the replay
     provider's :func:`~serptrack.providers.replay.fixture_path`): one page as received,
@@ -569,6 +686,8 @@ def record_pages(
     path = fixture_path(
         folder, request.as_of, request.query, request.country, request.language, request.device, ext
     )
+    if sample > 1:
+        path = path.with_name(f"{path.stem}.sample-{sample}{path.suffix}")
     partial = path.with_name(f".{path.name}.partial")
     try:
         if not ok and path.exists():
@@ -590,10 +709,11 @@ def _record(
     secrets: Sequence[str],
     ok: bool,
     unrecorded: list[RecordError],
+    sample: int = 1,
 ) -> None:
     """:func:`record_pages`, keeping a failure in ``unrecorded`` so the run goes on."""
     try:
-        record_pages(folder, task, pages, secrets, ok=ok)
+        record_pages(folder, task, pages, secrets, ok=ok, sample=sample)
     except RecordError as error:
         unrecorded.append(error)
 

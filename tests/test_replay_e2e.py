@@ -141,6 +141,9 @@ def test_backfill_then_history_json(
         "title": "Acme FAQ",
         "snippet": "",
         "stance": "official",
+        "sample": 1,
+        "sample_status": "ok",
+        "sample_error": None,
     }
     day1 = [r for r in rows if r["check_id"] == 1]
     assert [(r["placement"], r["rank"], r["page_position"], r["stance"]) for r in day1] == [
@@ -243,6 +246,8 @@ def test_check_as_of_json_shape(
             "error": None,
             "error_kind": None,
             "incomplete": None,
+            "samples": 1,
+            "samples_ok": 1,
         },
         {
             "campaign": "acme-recall",
@@ -260,6 +265,8 @@ def test_check_as_of_json_shape(
             "error": None,
             "error_kind": None,
             "incomplete": None,
+            "samples": 1,
+            "samples_ok": 1,
         },
     ]
 

@@ -28,6 +28,7 @@ from .campaigns import (
 )
 from .checks import (
     CheckRecord,
+    SampleRecord,
     checked_slots,
     done_slots,
     imported_check,
@@ -43,6 +44,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "ApplySummary",
     "CheckRecord",
+    "SampleRecord",
     "apply_campaign",
     "campaign_keywords",
     "campaign_labeller",

@@ -159,6 +159,7 @@ def _apply_keywords(
         values: dict[str, Any] = {
             "provider": spec.provider,
             "depth": spec.depth,
+            "samples": spec.samples,
             "schedule": spec.schedule,
             "timezone": spec.timezone,
             "tags": list(spec.tags),

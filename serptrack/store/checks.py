@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert, tuple_
 from sqlmodel import Session, col, select
 
 from ..errors import DatabaseError
-from ..models import Check, Payload, utcnow
+from ..models import Check, CheckSample, Payload, utcnow
 from ..snapshot import Item, Snapshot, positions, relaxed_query_error
 from ..vocabulary import CheckStatus, FailureKind
 from . import claims
@@ -23,6 +23,7 @@ from .url_keys import url_keys
 
 __all__ = [
     "CheckRecord",
+    "SampleRecord",
     "checked_slots",
     "done_slots",
     "imported_check",
@@ -34,8 +35,28 @@ __all__ = [
 
 
 @dataclass
+class SampleRecord:
+    """One answer of a check sampled more than once (``samples = N > 1``): how it ended,
+    its results and its raw pages."""
+
+    sample: int  # 1-based: the successful answers first, in the order asked, then the failed
+    status: CheckStatus = CheckStatus.OK
+    items: Sequence[Item] = ()
+    pages: Sequence[Any] = ()
+    error: str | None = None  # a failure, or an ok answer's gap (a block it lacks)
+    error_kind: FailureKind | None = None
+    status_code: int | None = None
+
+
+@dataclass
 class CheckRecord:
-    """Everything stored for one check."""
+    """Everything stored for one check.
+
+    A check of one provider call holds its results and pages itself. A check sampled N > 1
+    times lists every answer in ``samples`` (stored as results and payloads of that sample,
+    and one ``check_samples`` row each); ``items`` and ``pages`` are then sample 1's, and the
+    check's status, error and counts describe the whole check.
+    """
 
     keyword_id: int
     provider: str
@@ -50,6 +71,13 @@ class CheckRecord:
     source: str | None = None
     claim_token: str | None = None  # set when the slot was claimed (worker, check --due)
     alerts: bool = True  # find alert events (backfill without --alerts, --no-alerts: False)
+    samples: Sequence[SampleRecord] = ()  # every answer, when sampled more than once
+
+    def sample_parts(self) -> list[tuple[int, bool, Sequence[Item], Sequence[Any]]]:
+        """(sample, ok, items, pages) of each answer: the check itself when not sampled."""
+        if not self.samples:
+            return [(1, self.status == CheckStatus.OK, self.items, self.pages)]
+        return [(s.sample, s.status == CheckStatus.OK, s.items, s.pages) for s in self.samples]
 
     def take(self, snapshot: Snapshot) -> None:
         """Record ``snapshot``'s results; a page that answers another query is a failed
@@ -72,7 +100,7 @@ class CheckRecord:
 #: CPU (5 % of a stored check's) for 3-4 % more bytes
 _PAYLOAD_LEVEL = 3
 
-_RESULT_COLUMNS = (
+_RESULT_COLUMNS = (  # the outbox reads rows by index: new columns go at the end
     "check_id",
     "placement",
     "block",
@@ -84,6 +112,7 @@ _RESULT_COLUMNS = (
     "title",
     "snippet",
     "tracking_url",
+    "sample",
 )
 
 
@@ -143,33 +172,57 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
         connection,
         {
             item.url
-            for record, count in zip(records, counts, strict=True)
-            if count
-            for item in record.items
+            for record in records
+            if record.status == CheckStatus.OK
+            for _, ok, items, _ in record.sample_parts()
+            if ok
+            for item in items
         },
     )
-    for record, check_id, count in zip(records, check_ids, counts, strict=True):
+    sample_rows: list[dict[str, Any]] = []
+    for record, check_id in zip(records, check_ids, strict=True):
         checks_by_keyword.setdefault(record.keyword_id, []).append(check_id)
-        if count:
-            rows = rows_of[check_id] = _result_rows(check_id, record.items, keys)
+        stored = record.status == CheckStatus.OK  # a failed check keeps no results
+        for sample, ok, items, _ in record.sample_parts() if stored else ():
+            if not (ok and items):
+                continue
+            rows = _result_rows(check_id, sample, items, keys)
+            if sample == 1:  # the check's ranking: what alert finding reads
+                rows_of[check_id] = rows
             result_rows.extend(rows)
             urls_by_keyword.setdefault(record.keyword_id, set()).update(row[at] for row in rows)
-        payload_rows.extend(
+        for sample, _, _, pages in record.sample_parts():
+            payload_rows.extend(
+                {
+                    "check_id": check_id,
+                    "sample": sample,
+                    "page": number,
+                    "url": page.url,
+                    "content_type": page.content_type,
+                    "status_code": page.status_code,
+                    "body": zlib.compress(page.body, _PAYLOAD_LEVEL),
+                }
+                for number, page in enumerate(pages, start=1)
+            )
+        sample_rows.extend(
             {
                 "check_id": check_id,
-                "page": number,
-                "url": page.url,
-                "content_type": page.content_type,
-                "status_code": page.status_code,
-                "body": zlib.compress(page.body, _PAYLOAD_LEVEL),
+                "sample": s.sample,
+                "status": s.status,
+                "error": s.error,
+                "error_kind": s.error_kind,
+                "status_code": s.status_code,
+                "result_count": len(s.items) if s.status == CheckStatus.OK and stored else 0,
             }
-            for number, page in enumerate(record.pages, start=1)
+            for s in record.samples
         )
     if result_rows:
         # A driver-level executemany of plain tuples: the ORM would cost ~30x more per row.
         connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), result_rows)
     if payload_rows:
         connection.execute(insert(Payload), payload_rows)
+    if sample_rows:
+        connection.execute(insert(CheckSample), sample_rows)
     remember_url_stances(connection, urls_by_keyword, checks_by_keyword)
     kept = [
         check_id if _claim_kept(connection, record, check_id) else 0
@@ -218,7 +271,7 @@ def _insert_sql(paramstyle: str) -> str:
 
 
 def _result_rows(
-    check_id: int, items: Sequence[Item], keys: Mapping[str, tuple[str, str]]
+    check_id: int, sample: int, items: Sequence[Item], keys: Mapping[str, tuple[str, str]]
 ) -> list[tuple[Any, ...]]:
     return [
         (
@@ -232,6 +285,7 @@ def _result_rows(
             item.title,
             item.snippet,
             item.tracking_url,
+            sample,
         )
         for item, (rank, page_position) in zip(items, positions(items), strict=True)
     ]
@@ -251,10 +305,10 @@ def imported_check(
 
 
 def load_payloads(session: Session, check_id: int) -> list[tuple[str, bytes]]:
-    """The raw pages of a check, decompressed, as (content type, body)."""
+    """The raw pages of a check's sample 1, decompressed, as (content type, body)."""
     rows = session.exec(
         select(Payload.content_type, Payload.body)
-        .where(col(Payload.check_id) == check_id)
+        .where(col(Payload.check_id) == check_id, col(Payload.sample) == 1)
         .order_by(col(Payload.page))
     )
     return [(content_type, zlib.decompress(body)) for content_type, body in rows]

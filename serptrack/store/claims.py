@@ -24,7 +24,7 @@ from sqlmodel import col
 
 from ..defaults import DEFAULT_LEASE
 from ..errors import DatabaseError
-from ..models import Check, Payload, Result, SlotClaim
+from ..models import Check, CheckSample, Payload, Result, SlotClaim
 from .schema import conflict_insert
 
 __all__ = [
@@ -139,6 +139,7 @@ def discard_check(connection: Connection, check_id: int) -> None:
     """Remove a check written in this transaction whose claim was lost."""
     connection.execute(delete(Result).where(col(Result.check_id) == check_id))
     connection.execute(delete(Payload).where(col(Payload.check_id) == check_id))
+    connection.execute(delete(CheckSample).where(col(CheckSample.check_id) == check_id))
     connection.execute(delete(Check).where(col(Check.id) == check_id))
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 from ..errors import NotFoundError
 from ..models import Campaign, Check, Keyword
 from .campaigns import campaign_keywords
+from .schema import CHECK_SAMPLES
 from .stances import read_view
 
 __all__ = ["HISTORY_COLUMNS", "history_rows"]
@@ -40,6 +41,10 @@ HISTORY_COLUMNS = [
     "title",
     "snippet",
     "stance",
+    # additions (schema 0008), last so that CSV columns keep their places
+    "sample",
+    "sample_status",
+    "sample_error",
 ]
 
 
@@ -86,13 +91,17 @@ def _rows(
             if row[_NORM_URL] not in stances
         }
         stances.update(view.stances_of(connection, new_urls))
+        samples = _samples_by_check(connection, [check.id for check in chunk])
         for check in chunk:
-            yield from _history_rows_of(campaign.name, check, results.get(check.id, ()), stances)
+            yield from _history_rows_of(
+                campaign.name, check, results.get(check.id, ()), stances, samples.get(check.id)
+            )
 
 
 _HISTORY_CHUNK = 500
 _NORM_URL = 8  # where norm_url sits in a row of _results_by_check
-_EMPTY_RESULT = (None,) * 10
+_SAMPLE = 10  # where sample sits in a row of _results_by_check
+_EMPTY_RESULT = (None,) * 11
 
 
 def _require_keyword(session: Session, campaign: Campaign, query: str) -> None:
@@ -142,7 +151,7 @@ def _results_by_check(
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = (
         "SELECT check_id, placement, block, rank, page_position, url, title, snippet, norm_url,"
-        " domain "
+        " domain, sample "
         f"FROM results WHERE check_id IN ({', '.join([marker] * len(check_ids))}) "
         "ORDER BY check_id, page_position"
     )
@@ -154,10 +163,27 @@ def _results_by_check(
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return {
-        check_id: list(group)
-        for check_id, group in itertools.groupby(rows, key=operator.itemgetter(0))
-    }
+    found = {}
+    for check_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+        # in page order, sample by sample (a stable sort of what is mostly sample 1 only)
+        found[check_id] = sorted(group, key=operator.itemgetter(_SAMPLE))
+    return found
+
+
+def _samples_by_check(
+    connection: Any, check_ids: Sequence[int]
+) -> dict[int, list[tuple[int, str, str | None]]]:
+    """(sample, status, error) of each sample of the sampled checks among ``check_ids``."""
+    cs = CHECK_SAMPLES
+    found: dict[int, list[tuple[int, str, str | None]]] = {}
+    statement = (
+        sa_select(cs.c.check_id, cs.c.sample, cs.c.status, cs.c.error)
+        .where(cs.c.check_id.in_(list(check_ids)))
+        .order_by(cs.c.check_id, cs.c.sample)
+    )
+    for row in connection.execute(statement) if check_ids else ():
+        found.setdefault(row.check_id, []).append((row.sample, row.status, row.error))
+    return found
 
 
 def _history_rows_of(
@@ -165,7 +191,10 @@ def _history_rows_of(
     check: Any,
     results: Sequence[tuple[Any, ...]],
     stances: Mapping[str, str],
+    samples: Sequence[tuple[int, str, str | None]] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """A check's rows: each result with its sample; in a sampled ok check, a sample with no
+    result (a failed one, or an answer citing nothing) is one row with null result fields."""
     base = {
         "campaign": name,
         "query": check.query,
@@ -181,9 +210,41 @@ def _history_rows_of(
         "error": None if check.status == "ok" else check.error,
         "incomplete": check.error if check.status == "ok" else None,
     }
-    for _, placement, block, rank, page_position, url, title, snippet, norm_url, domain in (
-        results or [_EMPTY_RESULT]
-    ):
+    if check.status != "ok":  # a failed check is one row, whichever samples it tried
+        base.update(sample=None, sample_status=None, sample_error=None)
+        yield from _result_rows(base, [_EMPTY_RESULT], stances)
+        return
+    if not samples:  # one provider call: the check is its sample 1
+        base.update(sample=1, sample_status=check.status, sample_error=None)
+        yield from _result_rows(base, results or [_EMPTY_RESULT], stances)
+        return
+    by_sample = {
+        sample: list(rows)
+        for sample, rows in itertools.groupby(results, key=operator.itemgetter(_SAMPLE))
+    }
+    for sample, status, error in samples:
+        base.update(
+            sample=sample, sample_status=status, sample_error=None if status == "ok" else error
+        )
+        yield from _result_rows(base, by_sample.get(sample) or [_EMPTY_RESULT], stances)
+
+
+def _result_rows(
+    base: dict[str, Any], results: Sequence[tuple[Any, ...]], stances: Mapping[str, str]
+) -> Iterator[dict[str, Any]]:
+    for (
+        _,
+        placement,
+        block,
+        rank,
+        page_position,
+        url,
+        title,
+        snippet,
+        norm_url,
+        domain,
+        _,
+    ) in results:
         row = base.copy()  # copying a prepared dict is about twice as fast as a 20-key literal
         row["placement"] = placement
         row["block"] = block

@@ -391,7 +391,7 @@ def _history(
                 r.c.page_position,
                 r.c.url,
                 r.c.norm_url,
-            ).where(r.c.check_id.in_(ok[first : first + 500]))
+            ).where(r.c.check_id.in_(ok[first : first + 500]), r.c.sample == 1)
         ):
             rows.setdefault(row.check_id, []).append(row)
     return [

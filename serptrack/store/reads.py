@@ -34,16 +34,19 @@ from ..lead import (
     Share,
 )
 from ..models import Annotation, Campaign
+from ..sampling import AI_PLACEMENTS, SampleCitations
 from ..vocabulary import PLACEMENT_VALUES, CheckStatus
 from .campaigns import campaign_keywords
-from .schema import CHECKS, KEYWORDS, RESULTS, URL_STANCES
+from .schema import CHECK_SAMPLES, CHECKS, KEYWORDS, RESULTS, URL_STANCES
 from .stances import StanceView, batches, read_view
 
 __all__ = [
     "BLOCK_VALUES",
     "OTHER",
+    "AiPool",
     "CheckEntry",
     "UrlPosition",
+    "ai_samples",
     "best_results",
     "campaign_annotations",
     "check_log",
@@ -66,6 +69,11 @@ _MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
 
 #: the blocks an ad can sit in (``results.block``); None when the page does not say
 BLOCK_VALUES = frozenset({"top", "bottom"})
+#: The results every rank view reads: each check's sample 1, its first answer. A check
+#: sampled N times holds N answers (schema 0008); counting them all would count its ranking N
+#: times. Samples are numbered successful answers first, so an ok check always has sample 1.
+_RANKING = RESULTS.c.sample == 1
+
 #: what a report is told of a placement or block outside the vocabulary (SPEC section 3 leaves
 #: placements open, and an import or an older writer may have stored anything): never the raw text
 OTHER = "other"
@@ -137,7 +145,7 @@ def best_results(
     for position, check_ids in sorted(by_position.items()):
         for batch in batches(check_ids):
             rows = connection.execute(
-                statement.where(r.c.page_position == position, r.c.check_id.in_(batch))
+                statement.where(r.c.page_position == position, r.c.check_id.in_(batch), _RANKING)
             ).all()
             for check_id, page_position, placement, block, rank, url, title in rows:
                 ref = ResultRef(url, placement, block, rank, page_position, title)
@@ -205,6 +213,7 @@ def url_positions(
             labels.current(),
             s.c.stance.in_(list(stances)),
             _ok_checks_clause(ids, start, end),
+            _RANKING,
         )
     )
     found = [_vetted_position(row) for row in connection.execute(statement)]
@@ -214,7 +223,7 @@ def url_positions(
             r.join(c, c.c.id == r.c.check_id)
         )
         for row in connection.execute(
-            extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end))
+            extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end), _RANKING)
         ):
             found.append(_vetted_position(row)._replace(stance=labels.overlay[row.norm_url][0]))
     found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
@@ -273,7 +282,7 @@ def page_results(
     )
     found: dict[int, list[UrlPosition]] = {}
     for batch in batches(list(check_ids)):
-        for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
+        for row in connection.execute(statement.where(r.c.check_id.in_(batch), _RANKING)):
             position = _vetted_position(row)
             if position.norm_url in labels.overlay:
                 position = position._replace(stance=labels.overlay[position.norm_url][0])
@@ -306,7 +315,7 @@ def page_one_composition(
         (current, "unlabelled"),
         else_="overlay",  # stale or missing rows: the overlay has their answer
     ).label("kind")
-    on_page = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE)
+    on_page = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE, _RANKING)
     checks = _ok_checks_clause(ids, start, end)
     statement = (
         select(r.c.check_id, kind, func.count().label("n"))
@@ -551,6 +560,7 @@ def _aggregates(
                 s.c.stance == side,
                 in_period,
                 checks,
+                _RANKING,
             )
             .group_by(r.c.check_id)
         )
@@ -563,7 +573,9 @@ def _aggregates(
         extra = select(r.c.check_id, *columns).select_from(r.join(c, c.c.id == r.c.check_id))
         for batch in batches(labels.overlay_urls([side])):
             for row in connection.execute(
-                extra.where(r.c.norm_url.in_(batch), in_period, checks).group_by(r.c.check_id)
+                extra.where(r.c.norm_url.in_(batch), in_period, checks, _RANKING).group_by(
+                    r.c.check_id
+                )
             ):
                 _merge(rows, layout._make(row), _side_columns(side))
         found.append(rows)
@@ -696,7 +708,7 @@ def shares(
         ),
         func.sum(case(page_weights, value=r.c.page_position, else_=0.0)).label("page"),
     )
-    weighed = or_(in_top, r.c.page_position <= len(curve.positions))
+    weighed = and_(or_(in_top, r.c.page_position <= len(curve.positions)), _RANKING)
     stance = _current_stance(labels)
     statement = (
         select(r.c.check_id, stance.label("stance"), *weights)
@@ -836,7 +848,7 @@ def unlabelled_exposure(
         func.max(c.c.observed_at).label("last_seen"),
         func.max(r.c.id).label("latest_result"),
     )
-    seen = and_(c.c.keyword_id.in_(keyword_ids), c.c.status == "ok", r.c.rank <= top)
+    seen = and_(c.c.keyword_id.in_(keyword_ids), c.c.status == "ok", r.c.rank <= top, _RANKING)
     statement = (
         select(*columns)
         .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
@@ -864,3 +876,89 @@ def results_by_id(connection: Connection, result_ids: Sequence[int]) -> dict[int
         for row in connection.execute(statement.where(r.c.id.in_(batch))):
             found[row.id] = row
     return found
+
+
+class AiPool(NamedTuple):
+    """A keyword's pool of AI-answer samples: its successful checks in a window, their
+    successful samples with what each cites, and how many samples failed meanwhile."""
+
+    start: dt.datetime  # the window, start excluded
+    end: dt.datetime  # ... end included (the keyword's latest successful check)
+    checks: int
+    samples: list[SampleCitations]
+    failed_samples: int  # failed or blocked samples of those checks (not in ``samples``)
+
+
+def ai_samples(
+    session: Session,
+    campaign: Campaign,
+    windows: Mapping[int, tuple[dt.datetime, dt.datetime]],
+    labels: StanceView | None = None,
+) -> dict[int, AiPool]:
+    """Per keyword id of ``windows``, the successful samples of its successful checks observed
+    after ``start`` and up to ``end``, each with the stances of the sources its AI placements
+    cite (the input of :func:`serptrack.sampling.citation_shares`).
+
+    Every sample counts here, not sample 1 only: this is the one read of answers as a pool.
+    A check of one call is its own sample 1; a sampled check's samples are its
+    ``check_samples`` rows, and only those that succeeded are in the pool.
+    """
+    if not windows:
+        return {}
+    connection = _connection(session)
+    labels = labels or stance_view(session, campaign)
+    c, cs, r, s = CHECKS, CHECK_SAMPLES, RESULTS, URL_STANCES
+    earliest = min(start for start, _ in windows.values())
+    statement = select(c.c.id, c.c.keyword_id, c.c.observed_at).where(
+        _ok_checks_clause(list(windows), earliest, None)
+    )
+    by_check: dict[int, int] = {}
+    for check_id, keyword_id, at in connection.execute(statement):
+        start, end = windows[keyword_id]
+        if start < at <= end:
+            by_check[check_id] = keyword_id
+    ok_samples: dict[int, list[int]] = {check_id: [] for check_id in by_check}
+    failed: dict[int, int] = {}
+    sampled = select(cs.c.check_id, cs.c.sample, cs.c.status).order_by(cs.c.check_id, cs.c.sample)
+    for batch in batches(sorted(by_check)):
+        for row in connection.execute(sampled.where(cs.c.check_id.in_(batch))):
+            if row.status == CheckStatus.OK:
+                ok_samples[row.check_id].append(row.sample)
+            else:
+                keyword_id = by_check[row.check_id]
+                failed[keyword_id] = failed.get(keyword_id, 0) + 1
+    cited: dict[tuple[int, int], dict[str, list[tuple[str, str]]]] = {}
+    statement = (
+        select(
+            r.c.check_id,
+            r.c.sample,
+            r.c.placement,
+            r.c.norm_url,
+            _current_stance(labels).label("stance"),
+        )
+        .select_from(
+            r.outerjoin(
+                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
+            )
+        )
+        .where(r.c.placement.in_(AI_PLACEMENTS))
+        .order_by(r.c.check_id, r.c.sample, r.c.page_position)
+    )
+    for batch in batches(sorted(by_check)):
+        for hit in connection.execute(statement.where(r.c.check_id.in_(batch))):
+            norm_url: str = hit.norm_url
+            stance: str = labels.overlay[norm_url][0] if norm_url in labels.overlay else hit.stance
+            by_placement = cited.setdefault((hit.check_id, hit.sample), {})
+            by_placement.setdefault(hit.placement, []).append((norm_url, stance))
+    pools = {
+        keyword_id: AiPool(start, end, 0, [], failed.get(keyword_id, 0))
+        for keyword_id, (start, end) in windows.items()
+    }
+    for check_id, keyword_id in sorted(by_check.items()):
+        pool = pools[keyword_id]
+        pools[keyword_id] = pool._replace(checks=pool.checks + 1)
+        for number in ok_samples[check_id] or [1]:  # no rows: a check of one call
+            pool.samples.append(
+                SampleCitations(check_id, number, cited.get((check_id, number), {}))
+            )
+    return pools

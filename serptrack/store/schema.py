@@ -22,6 +22,7 @@ __all__ = [
     "ANNOTATIONS",
     "CAMPAIGNS",
     "CHECKS",
+    "CHECK_SAMPLES",
     "KEYWORDS",
     "LABEL_RULES",
     "PAYLOADS",
@@ -58,6 +59,7 @@ KEYWORDS = _table(_models.Keyword.__tablename__)
 LABEL_RULES = _table(_models.LabelRule.__tablename__)
 ANNOTATIONS = _table(_models.Annotation.__tablename__)
 CHECKS = _table(_models.Check.__tablename__)
+CHECK_SAMPLES = _table(_models.CheckSample.__tablename__)
 PAYLOADS = _table(_models.Payload.__tablename__)
 RESULTS = _table(_models.Result.__tablename__)
 URL_STANCES = _table(_models.UrlStance.__tablename__)
