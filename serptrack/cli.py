@@ -582,7 +582,10 @@ def history(
 ) -> None:
     """Every stored result of a campaign, one row each, with its stance.
 
-    A failed or blocked check is one row with its error and empty result fields.
+    A failed or blocked check is one row with its error and empty result fields. Each row
+    names its sample (which answer of its check: 1 unless the keyword has samples = N) with
+    that sample's sample_status and sample_error; in an ok check of several samples, a
+    sample with no result (a failed one, or an answer citing nothing) is one row of its own.
 
     Example: serptrack history acme-recall --query "acme recall" --csv > history.csv
     """

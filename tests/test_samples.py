@@ -519,3 +519,31 @@ def test_record_writes_each_sample_beside_the_replay_file(
     assert first.name == "acme-recall.us-en-desktop.json"
     assert second.name == "acme-recall.us-en-desktop.sample-2.json"
     assert second.read_bytes() == b'{"n": 2}'
+
+
+# --- the upgrade -------------------------------------------------------------------------------
+
+
+def test_an_existing_database_upgrades_to_samples_of_one(tmp_path: Path) -> None:
+    from tests.conftest import new_database
+    from tests.test_migration_safety import assert_whole, build_old
+
+    target = new_database(tmp_path)
+    counts = build_old(target, "0007", checks=30)
+    assert_whole(target, counts)  # at head, every check and result kept
+    engine = store.connect(target)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT DISTINCT sample FROM results")).all() == [(1,)]
+            assert connection.execute(text("SELECT samples FROM keywords")).all() == [(1,)]
+            assert connection.execute(text("SELECT count(*) FROM check_samples")).scalar() == 0
+            from sqlalchemy import inspect
+
+            (index,) = [
+                i
+                for i in inspect(connection).get_indexes("results")
+                if i["name"] == "ix_results_norm_url_positions"
+            ]
+            assert index["column_names"][-1] == "sample"
+    finally:
+        engine.dispose()

@@ -176,6 +176,16 @@ def expected_breach(ids: dict[tuple[str, str], int]) -> dict[str, Any]:
                 ],
             },
         },
+        # no AI placement in these pages; the window of samples status pools (7 days)
+        "ai_window": {
+            "days": 7,
+            "after": at(7),
+            "until": at(14),
+            "checks": 7,
+            "samples": 7,
+            "failed_samples": 0,
+        },
+        "ai": {},
     }
 
 
@@ -263,6 +273,16 @@ def expected_fuite(ids: dict[tuple[str, str], int]) -> dict[str, Any]:
                 ],
             },
         },
+        # no AI placement in these pages; the window of samples status pools (7 days)
+        "ai_window": {
+            "days": 7,
+            "after": at(1),
+            "until": at(8),
+            "checks": 7,
+            "samples": 7,
+            "failed_samples": 0,
+        },
+        "ai": {},
     }
 
 
@@ -273,6 +293,7 @@ def test_status_json_every_field(runner: CliRunner, scenario: Any) -> None:
         "brand": "Acme",
         "crisis_start": "2026-04-01",
         "hold": 1,
+        "samples_window": 7,
         "ctr_curve": SISTRIX,
         "annotations": NOTES,
         "keywords": [expected_breach(ids), expected_fuite(ids)],
@@ -370,6 +391,8 @@ def test_status_of_a_keyword_never_checked(db_url: str, runner: CliRunner, tmp_p
             "ad_carried_lead_days": [],
         },
         "first_overtake": {"organic": None, "page": None},
+        "ai_window": None,  # never checked: no window
+        "ai": {},
     }
     assert invoke(runner, "status", "quiet", "--db", db).exit_code == 0
 
