@@ -79,7 +79,8 @@ def page(
     return json.dumps(doc).encode()
 
 
-Answer = bytes | int | type[httpx.TransportError]  # a page, an HTTP status, or no answer
+#: a page, an HTTP status (Retry-After: 0), a status with its Retry-After, or no answer
+Answer = bytes | int | tuple[int, int] | type[httpx.TransportError]
 
 
 def serpapi(answers: Sequence[Answer]) -> Callable[[httpx.Request], httpx.Response]:
@@ -94,9 +95,10 @@ def serpapi(answers: Sequence[Answer]) -> Callable[[httpx.Request], httpx.Respon
         answer = queue.pop(0)
         if isinstance(answer, bytes):
             return httpx.Response(200, content=answer, headers={"content-type": "application/json"})
-        if isinstance(answer, int):
+        if isinstance(answer, int | tuple):
+            status, wait = (answer, 0) if isinstance(answer, int) else answer
             body = json.dumps({"error": "Too many requests."}).encode()
-            return httpx.Response(answer, content=body, headers={"retry-after": "0"})
+            return httpx.Response(status, content=body, headers={"retry-after": str(wait)})
         raise answer("connection refused", request=request)
 
     handle.queue = queue  # type: ignore[attr-defined]
@@ -247,6 +249,24 @@ def test_a_failed_first_call_does_not_become_sample_1(
     assert {r.sample for r in rows(engine, RESULTS, outcome.check_id)} == {1}
     # the 429 bodies are kept as evidence of the failed sample
     assert {p.sample for p in rows(engine, PAYLOADS, outcome.check_id)} >= {1}
+
+
+def test_samples_share_the_check_budget_and_the_rate_limit(
+    db_url: str, engine: Any, tmp_path: Path, runner: CliRunner
+) -> None:
+    apply(runner, db_url, campaign_file(tmp_path, "acme-recall", samples=3))
+    # sample 2 is told to wait 100 s, more than the check's 60 s budget: it fails at once, and
+    # sample 3 is not sent at all (the provider's hold applies to it too)
+    outcome = run(engine, "acme-recall", DAY1, [page([ACME]), (429, 100)])
+    assert (outcome.status, outcome.samples_ok) == ("ok", 1)
+    samples = rows(engine, CHECK_SAMPLES, outcome.check_id)
+    assert [(s.sample, s.status, s.error_kind) for s in samples] == [
+        (1, "ok", None),
+        (2, "failed", "http-429"),
+        (3, "failed", "http-429"),
+    ]
+    assert "asks to wait 100 s, longer than the check's remaining budget" in samples[1].error
+    assert "rate limited by SerpApi for 100 s" in samples[2].error
 
 
 def test_every_sample_failing_fails_the_check_with_the_first_error(
@@ -547,3 +567,36 @@ def test_an_existing_database_upgrades_to_samples_of_one(tmp_path: Path) -> None
             assert index["column_names"][-1] == "sample"
     finally:
         engine.dispose()
+
+
+def test_a_bad_value_in_a_later_sample_fails_the_check_whole(
+    db_url: str, engine: Any, tmp_path: Path, runner: CliRunner
+) -> None:
+    import asyncio
+
+    from serptrack.snapshot import Item
+    from serptrack.store import CheckRecord, SampleRecord
+
+    apply(runner, db_url, campaign_file(tmp_path, "acme-recall", samples=2))
+    with Session(engine) as session:
+        (keyword,) = store.campaign_keywords(session, store.get_campaign(session, "acme-recall"))
+    good = [Item("ai_overview", ACME)]
+    bad = [Item("ai_overview", NEWS, rank=10**30)]  # more than any INTEGER column holds
+    raw = [RawPage(b"{}")]
+    record = CheckRecord(
+        keyword_id=keyword.id or 0,
+        provider="serpapi",
+        observed_at=DAY1,
+        items=good,
+        pages=raw,
+        samples=[SampleRecord(1, items=good, pages=raw), SampleRecord(2, items=bad, pages=raw)],
+    )
+
+    async def store_it() -> int:
+        return await tracker._Writer(engine).store(record)
+
+    check_id = asyncio.run(store_it())
+    assert (record.status, record.error_kind) == ("failed", "bad-response")
+    assert rows(engine, RESULTS, check_id) == []  # none of its samples' results
+    assert sorted((p.sample, p.page) for p in rows(engine, PAYLOADS, check_id)) == [(1, 1), (2, 1)]
+    assert [s.result_count for s in rows(engine, CHECK_SAMPLES, check_id)] == [0, 0]
