@@ -536,10 +536,9 @@ async def _fetch_one(
                 call = _new_record(task)
                 calls.append(call)
                 await _fetch_call(call, task, provider, client, secrets, clock)
-    except TimeoutError:
+    except TimeoutError:  # the call in flight was cancelled; the rest cannot start
         budget = fetcher.policy.check_budget
-        for call in calls[-1:] if calls else []:
-            _timed_out(call, task, budget)
+        _timed_out(calls[-1], task, budget)
         while len(calls) < wanted:
             calls.append(_timed_out(_new_record(task), task, budget))
     if wanted == 1:

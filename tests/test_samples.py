@@ -600,3 +600,37 @@ def test_a_bad_value_in_a_later_sample_fails_the_check_whole(
     assert rows(engine, RESULTS, check_id) == []  # none of its samples' results
     assert sorted((p.sample, p.page) for p in rows(engine, PAYLOADS, check_id)) == [(1, 1), (2, 1)]
     assert [s.result_count for s in rows(engine, CHECK_SAMPLES, check_id)] == [0, 0]
+
+
+def test_samples_the_budget_leaves_no_time_for_fail_as_timeouts(
+    db_url: str, engine: Any, tmp_path: Path, runner: CliRunner
+) -> None:
+    import asyncio
+
+    apply(runner, db_url, campaign_file(tmp_path, "acme-recall", samples=3))
+    calls: list[int] = []
+
+    async def slow_second(request: httpx.Request) -> httpx.Response:
+        calls.append(len(calls) + 1)
+        if len(calls) == 2:
+            await asyncio.sleep(30)  # never answers within the check's budget
+        return httpx.Response(200, content=page([ACME]))
+
+    with Session(engine) as session:
+        chosen = store.get_campaign(session, "acme-recall")
+        tasks = tracker.plan_checks(session, chosen, DAY1)
+        providers = tracker.build_providers([chosen], tasks, {"SERPAPI_API_KEY": KEY})
+    client = httpx.AsyncClient(transport=httpx.MockTransport(slow_second))
+    fetcher = Fetcher(RetryPolicy(attempts=1, check_budget=0.5), clock=FakeClock())
+    (outcome,) = tracker.run_checks(engine, tasks, providers, client=client, fetcher=fetcher)
+    assert calls == [1, 2]  # the third call never started
+    assert (outcome.status, outcome.samples_ok) == ("ok", 1)
+    samples = rows(engine, CHECK_SAMPLES, outcome.check_id)
+    assert [(s.sample, s.status, s.error_kind) for s in samples] == [
+        (1, "ok", None),
+        (2, "failed", "timeout"),
+        (3, "failed", "timeout"),
+    ]
+    assert samples[1].error == (
+        "serpapi did not deliver within 0.5 s (retries included); try again later"
+    )
