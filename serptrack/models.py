@@ -118,7 +118,7 @@ class Keyword(SQLModel, table=True):
     location: str = ""
     provider: str
     depth: int = 10
-    #: provider calls one check makes, each stored as a sample of it (schema 0008)
+    #: provider calls one check makes, each stored as a sample of it (schema 0009)
     samples: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     schedule: str = "1d"
     timezone: str = "UTC"
@@ -185,7 +185,7 @@ class Check(SQLModel, table=True):
 
 
 class CheckSample(SQLModel, table=True):
-    """How one sample of a check sampled more than once ended (schema 0008).
+    """How one sample of a check sampled more than once ended (schema 0009).
 
     A check whose keyword asks for ``samples = N > 1`` makes N provider calls and has N rows
     here; a check of one call has none (the check itself is its sample 1). Samples are
@@ -241,13 +241,13 @@ class Result(SQLModel, table=True):
             "rank",
             "page_position",
             "block",
-            "sample",  # schema 0008: reads of a check's ranking (sample 1) stay index-only
+            "sample",  # schema 0009: reads of a check's ranking (sample 1) stay index-only
         ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     check_id: int = Field(sa_column=Column(Integer, ForeignKey("checks.id"), nullable=False))
-    #: which answer of its check (1-based, schema 0008): rank views read sample 1 only
+    #: which answer of its check (1-based, schema 0009): rank views read sample 1 only
     sample: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     placement: str  # a Placement value
     block: str | None = None

@@ -549,7 +549,7 @@ def test_an_existing_database_upgrades_to_samples_of_one(tmp_path: Path) -> None
     from tests.test_migration_safety import assert_whole, build_old
 
     target = new_database(tmp_path)
-    counts = build_old(target, "0007", checks=30)
+    counts = build_old(target, "0008", checks=30)
     assert_whole(target, counts)  # at head, every check and result kept
     engine = store.connect(target)
     try:

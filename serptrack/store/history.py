@@ -41,7 +41,7 @@ HISTORY_COLUMNS = [
     "title",
     "snippet",
     "stance",
-    # additions (schema 0008), last so that CSV columns keep their places
+    # additions (schema 0009), last so that CSV columns keep their places
     "sample",
     "sample_status",
     "sample_error",

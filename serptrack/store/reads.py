@@ -70,7 +70,7 @@ _MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
 #: the blocks an ad can sit in (``results.block``); None when the page does not say
 BLOCK_VALUES = frozenset({"top", "bottom"})
 #: The results every rank view reads: each check's sample 1, its first answer. A check
-#: sampled N times holds N answers (schema 0008); counting them all would count its ranking N
+#: sampled N times holds N answers (schema 0009); counting them all would count its ranking N
 #: times. Samples are numbered successful answers first, so an ok check always has sample 1.
 _RANKING = RESULTS.c.sample == 1
 
@@ -250,7 +250,7 @@ def page_features(
         select(r.c.check_id, r.c.placement, r.c.block)
         .distinct()
         .select_from(r.join(c, c.c.id == r.c.check_id))
-        .where(_ok_checks_clause(ids, start, end), r.c.placement != "organic")
+        .where(_ok_checks_clause(ids, start, end), r.c.placement != "organic", _RANKING)
     )
     found: dict[int, set[tuple[str, str | None]]] = {}
     for check_id, placement, block in _connection(session).execute(statement):
