@@ -634,3 +634,75 @@ def test_samples_the_budget_leaves_no_time_for_fail_as_timeouts(
     assert samples[1].error == (
         "serpapi did not deliver within 0.5 s (retries included); try again later"
     )
+
+
+# --- end to end through the CLI: an answer engine sampled three times --------------------------
+
+
+def test_an_answer_engine_sampled_three_times_end_to_end(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serptrack.sampling import Interval
+
+    from .loopback_server import Reply, Seen, base_url, loopback
+    from .providers_support import fixture
+
+    monkeypatch.setenv("PERPLEXITY_API_KEY", "pplx-SAMPLES-5678")
+    answers = [
+        Reply(body=fixture("perplexity", "answer.json")),  # cites 4 sources
+        Reply(400, fixture("perplexity", "error_model.json")),  # refused: not retried
+        Reply(body=fixture("perplexity", "no_sources.json")),  # answers, cites nobody
+    ]
+
+    def route(seen: Seen) -> Reply:
+        assert seen.path == "/chat/completions"
+        return answers.pop(0)
+
+    db = str(tmp_path / "ai.db")
+    with loopback(route) as server:
+        path = tmp_path / "ai.toml"
+        path.write_text(
+            '[campaign]\nname = "ai"\n[defaults]\nprovider = "perplexity"\ncountry = "us"\n'
+            f'language = "en"\nsamples = 3\n[providers.perplexity]\nbase_url = "{base_url(server)}"\n'
+            '[[keywords]]\nquery = "acme recall"\n'
+            '[labels]\nofficial = ["acme.example"]\n'
+            'critical = ["lawfirm.example", "https://news.example/2026/03/acme-recall"]\n',
+            encoding="utf-8",
+        )
+        assert runner.invoke(cli, ["apply", str(path), "--db", db]).exit_code == 0
+        checked = runner.invoke(cli, ["check", "--db", db, "--json"])
+    assert answers == []
+    assert checked.exit_code == 0, checked.output  # ok: two of its three samples answered
+    (outcome,) = json.loads(checked.stdout)
+    assert (outcome["status"], outcome["error"], outcome["results"]) == ("ok", None, 4)
+    assert (outcome["samples"], outcome["samples_ok"]) == (3, 2)
+    assert outcome["incomplete"].startswith("1 of 3 samples failed (sample 3: ")
+    assert "ok but incomplete: 1 (e.g. 1 of 3 samples failed" in checked.stderr
+    history = invoke_json(runner, "history", "ai", "--db", db, "--json")
+    assert [(r["sample"], r["sample_status"], r["rank"], r["stance"]) for r in history] == [
+        (1, "ok", 1, "critical"),
+        (1, "ok", 2, "neutral"),
+        (1, "ok", 3, "critical"),
+        (1, "ok", 4, "official"),
+        (2, "ok", None, None),  # an answer citing nobody: a sample, not a failure
+        (3, "failed", None, None),  # the refused call: a failed sample, not "no citation"
+    ]
+    assert "Invalid model" in history[-1]["sample_error"]
+    (keyword,) = invoke_json(runner, "status", "ai", "--db", db, "--json")["keywords"]
+    assert keyword["ai_window"]["samples"] == 2
+    assert keyword["ai_window"]["failed_samples"] == 1
+    assert keyword["ai"] == {
+        "ai_answer": {
+            "samples": 2,
+            "shown": Interval(1, 2).to_json(),
+            "cites_official": Interval(1, 2).to_json(),
+            "cites_critical": Interval(1, 2).to_json(),
+            "citations": 4,
+            "by_stance": {
+                "official": Interval(1, 4).to_json(),
+                "critical": Interval(2, 4).to_json(),
+                "neutral": Interval(1, 4).to_json(),
+            },
+        }
+    }
+    assert Interval(1, 2).to_json() == {"count": 1, "share": 0.5, "low": 0.0945, "high": 0.9055}
