@@ -116,7 +116,11 @@ class CheckOutcome:
 def _request(keyword: Keyword, as_of: dt.datetime) -> SearchRequest:
     """What a check of ``keyword`` asks for: its identity, depth and prompt, as of ``as_of``."""
     return SearchRequest(
-        **identity_fields(keyword), depth=keyword.depth, as_of=as_of, prompt=keyword.prompt
+        **identity_fields(keyword),
+        depth=keyword.depth,
+        as_of=as_of,
+        prompt=keyword.prompt,
+        sample=1,  # each call of a sampled check asks with its own (_fetch_one)
     )
 
 
@@ -535,7 +539,8 @@ async def _fetch_one(
             while len(calls) < wanted:
                 call = _new_record(task)
                 calls.append(call)
-                await _fetch_call(call, task, provider, client, secrets, clock)
+                request = replace(task.request, sample=len(calls)) if wanted > 1 else task.request
+                await _fetch_call(call, request, provider, client, secrets, clock)
     except TimeoutError:  # the call in flight was cancelled; the rest cannot start
         budget = fetcher.policy.check_budget
         _timed_out(calls[-1], task, budget)
@@ -569,7 +574,7 @@ def _timed_out(record: CheckRecord, task: CheckTask, budget: float) -> CheckReco
 
 async def _fetch_call(
     record: CheckRecord,
-    task: CheckTask,
+    request: SearchRequest,
     provider: Provider,
     client: httpx.AsyncClient,
     secrets: Sequence[str],
@@ -578,7 +583,7 @@ async def _fetch_call(
     """One provider call into ``record``: its answer, or its failure."""
     fetched: Fetched | None = None
     try:
-        fetched = await provider.fetch(task.request, client)
+        fetched = await provider.fetch(request, client)
     except FetchError as error:
         record.status = error.status
         record.error = redact(str(error), secrets)
@@ -659,7 +664,8 @@ def record_pages(
     """Write a check's raw pages where the replay provider will find them (SPEC section 5).
 
     Sample 1 of a sampled check is the replay file; sample ``k > 1`` goes beside it as
-    ``<slug>.<country>-<language>-<device>.sample-<k>.<ext>`` (kept as evidence, not replayed).
+    ``<slug>.<country>-<language>-<device>.sample-<k>.<ext>``, which the replay provider reads
+    for the check's k-th call.
 
     ``<folder>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>`` (the replay
     provider's :func:`~serptrack.providers.replay.fixture_path`): one page as received,

@@ -670,7 +670,8 @@ def test_an_answer_engine_sampled_three_times_end_to_end(
             encoding="utf-8",
         )
         assert runner.invoke(cli, ["apply", str(path), "--db", db]).exit_code == 0
-        checked = runner.invoke(cli, ["check", "--db", db, "--json"])
+        recorded = tmp_path / "recorded"
+        checked = runner.invoke(cli, ["check", "--db", db, "--json", "--record", str(recorded)])
     assert answers == []
     assert checked.exit_code == 0, checked.output  # ok: two of its three samples answered
     (outcome,) = json.loads(checked.stdout)
@@ -706,3 +707,51 @@ def test_an_answer_engine_sampled_three_times_end_to_end(
         }
     }
     assert Interval(1, 2).to_json() == {"count": 1, "share": 0.5, "low": 0.0945, "high": 0.9055}
+    # --record keeps each sample; a replay with samples = 3 reads each one's own recording
+    (day,) = recorded.iterdir()  # the day the check stood for
+    assert sorted(p.name for p in day.iterdir()) == [
+        "acme-recall.us-en-desktop.json",
+        "acme-recall.us-en-desktop.sample-2.json",
+        "acme-recall.us-en-desktop.sample-3.json",
+    ]
+    replay = tmp_path / "replayed.toml"
+    replay.write_text(
+        '[campaign]\nname = "replayed"\n[defaults]\nprovider = "replay"\ncountry = "us"\n'
+        f'language = "en"\nsamples = 3\n[providers.replay]\npath = "{recorded}"\n'
+        '[[keywords]]\nquery = "acme recall"\nengine = "perplexity"\n'
+        '[labels]\nofficial = ["acme.example"]\n'
+        'critical = ["lawfirm.example", "https://news.example/2026/03/acme-recall"]\n',
+        encoding="utf-8",
+    )
+    assert runner.invoke(cli, ["apply", str(replay), "--db", db]).exit_code == 0
+    replayed = runner.invoke(
+        cli, ["check", "replayed", "--db", db, "--as-of", f"{day.name}T12:00:00Z"]
+    )
+    assert replayed.exit_code == 0, replayed.output
+    again = invoke_json(runner, "history", "replayed", "--db", db, "--json")
+    assert [(r["sample"], r["sample_status"], r["url"]) for r in again] == [
+        (r["sample"], r["sample_status"], r["url"]) for r in history
+    ]
+    (replayed_keyword,) = invoke_json(runner, "status", "replayed", "--db", db, "--json")[
+        "keywords"
+    ]
+    assert replayed_keyword["ai"] == keyword["ai"]
+
+
+def test_replay_never_answers_two_samples_with_one_recording(tmp_path: Path) -> None:
+    from serptrack.providers.replay import fixture_candidates
+
+    folder = tmp_path / "2026-03-03"
+    folder.mkdir()
+    for name in ("acme-recall.us-en-desktop.json", "acme-recall.us-en-desktop.sample-2.json"):
+        (folder / name).write_text("{}", encoding="utf-8")
+    (folder / "acme-recall.sample-3.json").write_text("{}", encoding="utf-8")
+
+    def names(sample: int) -> list[str]:
+        found = fixture_candidates(tmp_path, DAY1, "acme recall", "us", "en", "desktop", sample)
+        return [p.name for p in found]
+
+    assert names(1) == ["acme-recall.us-en-desktop.json"]
+    assert names(2) == ["acme-recall.us-en-desktop.sample-2.json"]
+    assert names(3) == ["acme-recall.sample-3.json"]
+    assert names(4) == []  # a missing recording: that sample fails (missing-fixture)

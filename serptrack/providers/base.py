@@ -82,6 +82,9 @@ class SearchRequest:
     #: what an answer engine is asked, ``{query}`` standing for the query; "" asks the query
     #: itself. Search APIs ignore it; it is no part of the keyword's identity.
     prompt: str = ""
+    #: which of a sampled check's calls this is (1-based; ``samples = N``): an API is simply
+    #: asked again, the replay provider reads that sample's own recording
+    sample: int = 1
 
     @property
     def prompt_text(self) -> str:

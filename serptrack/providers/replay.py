@@ -103,12 +103,25 @@ def fixture_path(
 
 
 def fixture_candidates(
-    root: Path, day: dt.date, query: str, country: str, language: str, device: str
+    root: Path,
+    day: dt.date,
+    query: str,
+    country: str,
+    language: str,
+    device: str,
+    sample: int = 1,
 ) -> list[Path]:
     """The files in ``<root>/<day>/`` that could hold a query's page, most specific first:
-    ``<slug>.<country>-<language>-<device>.<ext>`` files, then plain ``<slug>.<ext>`` ones."""
+    ``<slug>.<country>-<language>-<device>.<ext>`` files, then plain ``<slug>.<ext>`` ones.
+
+    Sample ``k > 1`` of a sampled check has files of its own, as ``check --record`` writes
+    them (``<slug>.<country>-<language>-<device>.sample-<k>.<ext>``, or ``<slug>.sample-<k>``):
+    a replay never answers two samples with the same recording.
+    """
     directory = root / replay_day(day)
     specific, plain = _stems(query, country, language, device)
+    if sample > 1:
+        specific, plain = f"{specific}.sample-{sample}", f"{plain}.sample-{sample}"
     if not directory.is_dir():
         return []
     found: dict[int, list[Path]] = {0: [], 1: []}
@@ -126,7 +139,13 @@ def fixture_candidates(
 def replay_file_candidates(folder: Path, request: SearchRequest) -> list[Path]:
     """The files that could hold ``request``'s page, most specific first."""
     return fixture_candidates(
-        folder, request.as_of, request.query, request.country, request.language, request.device
+        folder,
+        request.as_of,
+        request.query,
+        request.country,
+        request.language,
+        request.device,
+        request.sample,
     )
 
 
@@ -172,9 +191,11 @@ class ReplayProvider(Provider):
         day = replay_day(request.as_of)
         candidates = replay_file_candidates(folder, request)
         if not candidates:
+            which = f"sample {request.sample} of " if request.sample > 1 else ""
+            suffix = f".*sample-{request.sample}" if request.sample > 1 else ""
             raise FetchError(
-                f"no replay file for {request.query!r} on {day} "
-                f"(looked for {folder / day / slugify(request.query)}.*)",
+                f"no replay file for {which}{request.query!r} on {day} "
+                f"(looked for {folder / day / slugify(request.query)}{suffix}.*)",
                 kind=FailureKind.MISSING_FIXTURE,
             )
         path = candidates[0]
