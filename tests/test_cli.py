@@ -72,8 +72,9 @@ def test_providers_json_names_keys_but_never_values(
             "perspectives",
             "people_also_ask",
             "knowledge_panel",
+            "ai_mode",
         ],
-        "engines": ["google", "bing", "duckduckgo", "brave", "searxng"],
+        "engines": ["google", "bing", "duckduckgo", "brave", "searxng", "google_ai_mode"],
         "uses_http": False,
         "notes": "needs no key; [providers.replay] path is relative to the campaign file",
     }
