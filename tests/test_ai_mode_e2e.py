@@ -102,6 +102,11 @@ def test_ai_mode_sources_are_stored_labelled_recorded_and_replayed(
     for file in recorded.rglob("*.json"):
         assert KEY.encode() not in file.read_bytes()
 
+    table = invoke(runner, "status", "live", "--db", str(db)).stdout.splitlines()
+    assert [line.split("  ")[0] for line in table[2:4]] == [
+        "acme recall",
+        "acme recall [google_ai_mode]",
+    ]
     replay = campaign(tmp_path, "replayed", "replay", f'path = "{recorded}"')
     invoke(runner, "apply", str(replay), "--db", str(db))
     invoke(runner, "check", "replayed", "--db", str(db), "--as-of", AS_OF)
