@@ -567,7 +567,14 @@ def record_pages(
     elif sniff_kind(data) != "json":
         ext = "txt"
     path = fixture_path(
-        folder, request.as_of, request.query, request.country, request.language, request.device, ext
+        folder,
+        request.as_of,
+        request.query,
+        request.country,
+        request.language,
+        request.device,
+        ext,
+        request.engine,
     )
     partial = path.with_name(f".{path.name}.partial")
     try:

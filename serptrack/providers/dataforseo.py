@@ -1,5 +1,8 @@
 """DataForSEO Google Organic Live Advanced: organic, paid (top/bottom inferred), AI overview
-sources and top stories, in one call whose ``depth`` asks DataForSEO to paginate."""
+sources and top stories, in one call whose ``depth`` asks DataForSEO to paginate.
+
+A keyword with ``engine = "google_ai_mode"`` asks the Google AI Mode Live Advanced endpoint
+instead: the same task without ``depth`` (the endpoint refuses it: an answer has no pages)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import httpx
 
 from ..errors import FetchError
 from ..parsers.dataforseo import dataforseo_error, parse_dataforseo
+from ..parsers.payload import AI_MODE_ENGINE
 from ..snapshot import Snapshot
 from ..vocabulary import Device, FailureKind, Placement
 from . import register
@@ -32,6 +36,8 @@ COUNTRY_CODES: dict[str, int] = {
 }  # fmt: skip
 
 _MAX_DEPTH = 200  # the Live endpoint's limit since September 2025
+#: each engine's SERP API endpoint, ``/v3/serp/google/<endpoint>/live/advanced``
+_ENDPOINTS = {"google": "organic", AI_MODE_ENGINE: "ai_mode"}
 
 
 @register
@@ -41,7 +47,8 @@ class DataForSeoProvider(HttpProvider):
     name = "dataforseo"
     label = "DataForSEO"
     description = (
-        "Google via DataForSEO: organic, paid (top/bottom), AI overview sources, top stories"
+        "Google via DataForSEO: organic, paid (top/bottom), AI overview sources, top stories; "
+        "AI mode sources"
     )
     key_env = ("DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD")
     placements = (
@@ -50,7 +57,9 @@ class DataForSeoProvider(HttpProvider):
         Placement.AI_OVERVIEW,
         Placement.NEWS,
         Placement.FEATURED_SNIPPET,
+        Placement.AI_MODE,
     )
+    engines = ("google", AI_MODE_ENGINE)
     default_base_url = "https://api.dataforseo.com"
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         **HttpProvider.settings_types,
@@ -77,15 +86,17 @@ class DataForSeoProvider(HttpProvider):
         collected: int,
         previous: Any,
     ) -> httpx.Request | None:
-        """``POST /v3/serp/google/organic/live/advanced`` with one task; no second page."""
+        """``POST /v3/serp/google/<organic|ai_mode>/live/advanced`` with one task; no second page."""
         if previous is not None:
             return None
         task: dict[str, Any] = {
             "keyword": request.query,
             "language_code": request.language or "en",
             "device": Device.MOBILE if request.device == Device.MOBILE else Device.DESKTOP,
-            "depth": min(max(request.depth, 10), _MAX_DEPTH),
         }
+        endpoint = _ENDPOINTS.get(request.engine, "organic")
+        if endpoint == "organic":
+            task["depth"] = min(max(request.depth, 10), _MAX_DEPTH)
         task.update(self._location(request))
         headers = {
             "Authorization": basic_auth(
@@ -95,7 +106,7 @@ class DataForSeoProvider(HttpProvider):
         return self.build_request(
             client,
             "POST",
-            "/v3/serp/google/organic/live/advanced",
+            f"/v3/serp/google/{endpoint}/live/advanced",
             json_body=[task],
             headers=headers,
         )
