@@ -36,6 +36,8 @@ COUNTRY_CODES: dict[str, int] = {
 }  # fmt: skip
 
 _MAX_DEPTH = 200  # the Live endpoint's limit since September 2025
+#: the task parameter that waits for an AI overview Google loads after the page (billed extra)
+_LOAD_ASYNC = "load_async_ai_overview"
 #: each engine's SERP API endpoint, ``/v3/serp/google/<endpoint>/live/advanced``
 _ENDPOINTS = {"google": "organic", AI_MODE_ENGINE: "ai_mode"}
 
@@ -64,6 +66,7 @@ class DataForSeoProvider(HttpProvider):
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         **HttpProvider.settings_types,
         "location_code": int,
+        _LOAD_ASYNC: bool,
     }
     notes = (
         "one call per check (depth up to 200, billed per 10 results); a country maps to its "
@@ -72,10 +75,16 @@ class DataForSeoProvider(HttpProvider):
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
-        """Also check ``location_code`` (a DataForSEO location, e.g. 2840 for the US)."""
-        resolved = super().check_settings(settings, base_dir)
+        """Also check ``location_code`` (a DataForSEO location, e.g. 2840 for the US) and
+        ``load_async_ai_overview`` (true or false)."""
+        rest = {k: v for k, v in settings.items() if k != _LOAD_ASYNC}
+        resolved = super().check_settings(rest, base_dir)
         if "location_code" in resolved and resolved["location_code"] <= 0:
             raise SettingError("location_code must be a DataForSEO location code, e.g. 2840")
+        if _LOAD_ASYNC in settings:
+            if not isinstance(settings[_LOAD_ASYNC], bool):
+                raise SettingError(f"{_LOAD_ASYNC} must be true or false")
+            resolved[_LOAD_ASYNC] = settings[_LOAD_ASYNC]
         return resolved
 
     def page_request(
@@ -97,6 +106,8 @@ class DataForSeoProvider(HttpProvider):
         endpoint = _ENDPOINTS.get(request.engine, "organic")
         if endpoint == "organic":
             task["depth"] = min(max(request.depth, 10), _MAX_DEPTH)
+            if self.settings.get(_LOAD_ASYNC):
+                task[_LOAD_ASYNC] = True
         task.update(self._location(request))
         headers = {
             "Authorization": basic_auth(
