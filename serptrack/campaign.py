@@ -34,7 +34,7 @@ from .providers import PROVIDERS, Provider, SettingError, provider_class
 from .providers.dataforseo import COUNTRY_CODES, DataForSeoProvider
 from .schedule import parse_schedule, parse_timezone
 from .specs import MAX_SAMPLES, MIN_SAMPLES, AnnotationSpec, CampaignSpec, KeywordSpec
-from .vocabulary import Device
+from .vocabulary import Device, Ownership
 
 __all__ = [
     "LOGO_TYPES",
@@ -189,10 +189,18 @@ class _AnnotationTable(_Strict):
     query: str | None = None
 
 
+class _OwnershipTable(_Strict):
+    owned: list[str] = []
+    earned: list[str] = []
+    third_party: list[str] = []
+    hostile: list[str] = []
+
+
 class _LabelsTable(_Strict):
     official: list[str] = []
     critical: list[str] = []
     neutral: list[str] = []
+    ownership: _OwnershipTable = _OwnershipTable()
 
 
 class _AnalysisTable(_Strict):
@@ -311,6 +319,7 @@ def parse_campaign(
     providers = _resolve_providers(path, doc, base_dir)
     keywords = _resolve_keywords(path, text, doc, providers)
     rules = _resolve_rules(path, text, doc.labels)
+    ownership = _resolve_ownership(path, text, doc.labels.ownership)
     domains, accounts = _resolve_brand(path, text, doc.campaign)
     try:
         ctr_curve = resolve_curve_setting(doc.analysis.ctr_curve, base_dir)
@@ -335,6 +344,7 @@ def parse_campaign(
         crisis_start=doc.campaign.crisis_start,
         keywords=keywords,
         rules=rules,
+        ownership=ownership,
         annotations=[AnnotationSpec(a.date, a.text, a.query) for a in doc.annotations],
         providers=providers,
         domains=domains,
@@ -798,6 +808,28 @@ def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:
         raise CampaignFileError(
             path,
             f"labels{_line_of_value(text, second.pattern)}",
+            f"pattern {second.pattern!r} is under both {first.stance} and {second.stance}; keep one",
+        )
+    return rules
+
+
+def _resolve_ownership(path: str, text: str, table: _OwnershipTable) -> list[Rule]:
+    """The ``[labels.ownership]`` rules: the label-rule patterns, one class per pattern."""
+    classes = [member.value for member in Ownership]
+    rules = []
+    for name in classes:
+        for index, pattern in enumerate(getattr(table, name)):
+            try:
+                rules.append(parse_rule(name, pattern, classes))
+            except RuleError as error:
+                line = _line_of_value(text, pattern)
+                raise CampaignFileError(
+                    path, f"labels.ownership.{name}[{index}]{line}", str(error)
+                ) from None
+    for first, second in duplicate_patterns(rules):
+        raise CampaignFileError(
+            path,
+            f"labels.ownership{_line_of_value(text, second.pattern)}",
             f"pattern {second.pattern!r} is under both {first.stance} and {second.stance}; keep one",
         )
     return rules

@@ -43,10 +43,14 @@ class Rule:
     key: str  # the normalised pattern: two rules with the same key are the same rule
 
 
-def parse_rule(stance: str, pattern: str) -> Rule:
-    """Turn a pattern written by the user into a :class:`Rule`, or raise :class:`RuleError`."""
-    if stance not in STANCES:
-        raise RuleError(f"unknown stance {stance!r}; use one of {', '.join(STANCES)}")
+def parse_rule(stance: str, pattern: str, classes: Sequence[str] = STANCES) -> Rule:
+    """Turn a pattern written by the user into a :class:`Rule`, or raise :class:`RuleError`.
+
+    ``classes`` are the labels a rule may give: the stances, or another set matched with the
+    same patterns and precedence (the ownership classes).
+    """
+    if stance not in classes:
+        raise RuleError(f"unknown stance {stance!r}; use one of {', '.join(classes)}")
     text = pattern.strip()
     if not text:
         raise RuleError("empty pattern")

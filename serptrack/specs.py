@@ -67,6 +67,7 @@ class CampaignSpec:
     crisis_start: dt.date | None = None
     keywords: list[KeywordSpec] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    ownership: list[Rule] = field(default_factory=list)  # [labels.ownership], by class
     annotations: list[AnnotationSpec] = field(default_factory=list)
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     domains: list[str] = field(default_factory=list)
@@ -87,4 +88,5 @@ class CampaignSpec:
             "brand": {"domains": self.domains, "accounts": self.accounts},
             "report": self.report,
             "alerts": self.alerts.to_settings(),
+            "ownership": [[rule.stance, rule.pattern] for rule in self.ownership],
         }

@@ -46,7 +46,9 @@ def status_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
         share = (row["share_of_voice"] or {}).get("organic") or {}
         table.append(
             {
-                "query": row["query"],
+                # a query tracked on two engines (Google and its AI mode) must tell its rows apart
+                "query": row["query"]
+                + ("" if row["engine"] == "google" else f" [{row['engine']}]"),
                 "locale": "-".join(p for p in (row["country"], row["language"]) if p)
                 + f" {row['device']}",
                 "checked": row["observed_at"].date().isoformat() if row["observed_at"] else "never",

@@ -689,7 +689,14 @@ def record_pages(
     elif sniff_kind(data) != "json":
         ext = "txt"
     path = fixture_path(
-        folder, request.as_of, request.query, request.country, request.language, request.device, ext
+        folder,
+        request.as_of,
+        request.query,
+        request.country,
+        request.language,
+        request.device,
+        ext,
+        request.engine,
     )
     if sample > 1:
         path = path.with_name(f"{path.stem}.sample-{sample}{path.suffix}")

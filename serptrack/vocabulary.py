@@ -29,6 +29,7 @@ __all__ = [
     "Device",
     "FailureKind",
     "OutcomeStatus",
+    "Ownership",
     "Placement",
     "Stance",
     "View",
@@ -203,6 +204,23 @@ class Stance(enum.StrEnum):
     OFFICIAL = "official"
     CRITICAL = "critical"
     NEUTRAL = "neutral"  # no rule matches
+
+
+class Ownership(enum.StrEnum):
+    """Who controls a result (optional ``[labels.ownership]``): beside its stance, never
+    instead of it."""
+
+    # An addition to SPEC section 2 (README "Ownership classes"): the keys of
+    # [labels.ownership] and `ownership` of report --format json rows.
+    OWNED = "owned"  # the brand's own pages and accounts
+    EARNED = "earned"  # coverage the brand did not pay for or write
+    THIRD_PARTY = "third_party"  # reference and other pages nobody on either side controls
+    HOSTILE = "hostile"  # pages written against the brand
+
+    @property
+    def words(self) -> str:
+        """The class as a client reads it (``third-party``)."""
+        return self.value.replace("_", "-")
 
 
 class View(enum.StrEnum):

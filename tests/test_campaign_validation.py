@@ -234,6 +234,12 @@ CAPABILITY_ERRORS = [
         "location_code in [providers.dataforseo]",
     ),
     (
+        rappel('provider = "serper"\nengine = "google_ai_mode"\n'),
+        WHERE + "provider 'serper' (Serper) serves only google results, not google_ai_mode "
+        '(engine = "google_ai_mode", line 26); set engine = "google" or use a provider that '
+        "serves google_ai_mode: dataforseo, serpapi",
+    ),
+    (
         GOOD.replace('provider = "replay"', 'provider = "serper"\ndevice = "mobile"'),
         "keywords #1 ('acme recall', line 18): provider 'serper' (Serper) cannot emulate a mobile "
         'search, only desktop (device = "mobile" in [defaults], line 9); set device = "desktop"',
@@ -251,6 +257,7 @@ CAPABILITY_ERRORS = [
         "cse-location",
         "searxng-tablet",
         "dataforseo-country",
+        "serper-ai-mode",
         "from-defaults",
     ],
 )

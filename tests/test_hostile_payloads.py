@@ -285,6 +285,126 @@ def test_malformed_entries_are_skipped_when_others_are_fine(name: str, doc: Any)
     assert [item.url for item in fetched.snapshot.results] == [GOOD["link"]]
 
 
+# --- 1b. Google AI mode: a malformed answer fails, a missing one fails, odd citations do not --
+
+AI_MODE = SearchRequest("acme recall", engine="google_ai_mode", country="us", language="en")
+SERPAPI_AI_MODE = {"search_parameters": {"engine": "google_ai_mode", "q": "acme recall"}}
+
+
+def dfs_ai_mode(items: Any, count: int = 1) -> dict[str, Any]:
+    """A DataForSEO AI Mode envelope whose result holds ``items`` (``count`` of them)."""
+    result = {"keyword": "acme recall", "type": "ai_mode", "items_count": count, "items": items}
+    task = {"id": "t1", "status_code": 20000, "status_message": "Ok.", "result": [result]}
+    return dfs(task={**task, "data": {"se_type": "ai_mode"}})
+
+
+def dfs_answer(refs: Any = None, **fields: Any) -> dict[str, Any]:
+    return {"type": "ai_overview", "references": refs, **fields}
+
+
+def ai_mode_fetch(name: str, body: bytes, calls: list[httpx.Request] | None = None) -> Any:
+    async def go() -> Any:
+        async with httpx.AsyncClient(transport=answering(body, calls)) as client:
+            return await http_provider(name).fetch(AI_MODE, client)
+
+    return asyncio.run(go())
+
+
+WRONG_AI_MODE: list[tuple[str, Any]] = [
+    ("serpapi", SERPAPI_AI_MODE),
+    ("serpapi", {**SERPAPI_AI_MODE, "text_blocks": "nope"}),
+    ("serpapi", {**SERPAPI_AI_MODE, "text_blocks": None, "references": []}),
+    ("serpapi", {**SERPAPI_AI_MODE, "references": {"0": GOOD}}),
+    ("serpapi", {**SERPAPI_AI_MODE, "text_blocks": [], "references": ["x", {"link": 5}, None]}),
+    ("dataforseo", dfs_ai_mode("nope")),
+    ("dataforseo", dfs_ai_mode([dfs_answer("nope")])),
+    ("dataforseo", dfs_ai_mode([dfs_answer([{"url": 5}, "x", {"title": "no url"}])])),
+    ("dataforseo", dfs_ai_mode([dfs_answer(items=[{"references": {"url": GOOD["link"]}}])])),
+]
+
+
+@pytest.mark.parametrize(("name", "doc"), WRONG_AI_MODE)
+def test_an_ai_mode_answer_of_the_wrong_shape_fails_with_bad_response(name: str, doc: Any) -> None:
+    calls: list[httpx.Request] = []
+    with pytest.raises(FetchError) as caught:
+        ai_mode_fetch(name, json.dumps(doc).encode(), calls)
+    assert caught.value.kind == FailureKind.BAD_RESPONSE, str(caught.value)
+    assert "\n" not in str(caught.value) and len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "doc"),
+    [
+        (
+            "serpapi",
+            {**SERPAPI_AI_MODE, "error": "Google hasn't returned any results for this query."},
+        ),
+        ("serpapi", {**SERPAPI_AI_MODE, "text_blocks": [], "references": [], "error": "No answer"}),
+        ("dataforseo", dfs_ai_mode(None, count=0)),
+        ("dataforseo", dfs_ai_mode([{"type": "organic", "url": GOOD["link"]}])),
+    ],
+)
+def test_an_ai_mode_result_without_an_answer_fails_never_zero_citations(
+    name: str, doc: Any
+) -> None:
+    with pytest.raises(FetchError) as caught:
+        ai_mode_fetch(name, json.dumps(doc).encode())
+    assert caught.value.kind == FailureKind.PROVIDER_ERROR, str(caught.value)
+
+
+ODD_URL = "https://odd.example/"
+ODD: dict[str, Any] = {"link": ODD_URL, "title": "Odd", "index": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "doc"),
+    [
+        (
+            "serpapi",
+            {
+                **SERPAPI_AI_MODE,
+                "text_blocks": [
+                    {"reference_indexes": 5},
+                    {"reference_indexes": ["x", True, None, -1, 99, 1.0]},
+                    {"list": "nope"},
+                    {"list": [{"list": [{"list": [{"reference_indexes": [1]}]}]}]},
+                    "x",
+                    7,
+                ],
+                "references": [
+                    "x",
+                    {"link": 5, "index": 0},
+                    {**GOOD, "index": "2"},
+                    ODD,
+                    {**ODD, "link": ODD_URL + "#:~:text=odd"},
+                ],
+            },
+        ),
+        (
+            "dataforseo",
+            dfs_ai_mode(
+                [
+                    "x",
+                    dfs_answer(
+                        None,
+                        items=[
+                            "x",
+                            {"references": None},
+                            {"references": [{"url": ODD_URL}, 3]},
+                        ],
+                    ),
+                    dfs_answer([{"url": GOOD["link"]}, {"url": ODD_URL}]),
+                ]
+            ),
+        ),
+    ],
+)
+def test_odd_citations_are_read_as_far_as_they_make_sense(name: str, doc: Any) -> None:
+    fetched = ai_mode_fetch(name, json.dumps(doc).encode())
+    assert [item.url for item in fetched.snapshot.results] == [ODD_URL, GOOD["link"]]
+    assert {item.placement for item in fetched.snapshot.results} == {"ai_mode"}
+
+
 def test_a_bare_json_value_is_json_of_the_wrong_shape_not_a_body_that_is_not_json() -> None:
     for body in (b"null", b"42", b" -1.5e3\n", b"true", b'"Internal error"', b"\xef\xbb\xbfnull"):
         assert sniff_kind(body) == "json"

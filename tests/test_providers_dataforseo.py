@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,23 @@ def test_results_for_a_corrected_keyword_are_flagged(
     doc = json.loads(fixture("dataforseo", "live_full.json"))
     doc["tasks"][0]["result"][0]["spell"] = spell
     assert parse_content(json.dumps(doc).encode()).answered_query == answered
+
+
+def test_load_async_ai_overview_is_sent_when_the_campaign_asks_for_it() -> None:
+    expect = task(fixture("dataforseo", "live_no_ads.json"), load_async_ai_overview=True)
+    fetch(provider(load_async_ai_overview=True), REQUEST, Script(expect))
+    fetch(
+        provider(load_async_ai_overview=False),
+        REQUEST,
+        Script(task(fixture("dataforseo", "live_no_ads.json"))),
+    )
+
+
+@pytest.mark.parametrize("value", ["yes", 1])
+def test_load_async_ai_overview_must_be_true_or_false(value: object, tmp_path: Path) -> None:
+    from serptrack.providers import SettingError, provider_class
+
+    with pytest.raises(SettingError, match="load_async_ai_overview must be true or false"):
+        provider_class("dataforseo").check_settings({"load_async_ai_overview": value}, tmp_path)
+    settings = {"load_async_ai_overview": True, "location_code": 2840}
+    assert provider_class("dataforseo").check_settings(settings, tmp_path) == settings

@@ -199,3 +199,94 @@ def test_the_html_report_shows_the_score_beside_its_components_and_the_features_
     assert soup.select("#kw-1 table.held") == []  # a keyword that never showed a feature
     formula = _text(soup, "#methodology")
     assert "score = 100 × (official − critical)" in formula
+
+
+OWNERSHIP = """
+[labels.ownership]
+owned = ["acme.example"]
+earned = ["paper.example"]
+hostile = ["critic.example"]
+third_party = ["re:n1\\\\.example"]
+"""
+
+
+@pytest.fixture
+def owned(runner: CliRunner, recall: str, tmp_path: Path) -> str:
+    """The same campaign with ownership classes (applied again: the history is kept)."""
+    path = tmp_path / "campaign.toml"
+    path.write_text(CAMPAIGN + OWNERSHIP, encoding="utf-8")
+    assert invoke(runner, "apply", str(path), "--db", recall).exit_code == 0
+    return recall
+
+
+def test_ownership_classes_sit_beside_the_stance_where_the_campaign_gives_them(
+    runner: CliRunner, owned: str, recall: str, tmp_path: Path
+) -> None:
+    doc = json.loads(_report(runner, owned, tmp_path, "--format", "json"))
+    recall_kw, statement = doc["keywords"]
+    assert [(r["url"], r["stance"], r["ownership"]) for r in recall_kw["top10"]] == [
+        (CA, "critical", "hostile")
+    ]
+    assert recall_kw["page_one_ownership"] == {
+        "owned": 0,
+        "earned": 0,
+        "third_party": 0,
+        "hostile": 1,
+        "unclassified": 0,
+    }
+    assert statement["page_one_ownership"]["third_party"] == 1
+    assert doc["methodology"]["ownership"] == {
+        "owned": ["acme.example"],
+        "earned": ["paper.example"],
+        "third_party": ["re:n1\\.example"],
+        "hostile": ["critic.example"],
+    }
+    tops = [r["ownership"] for end in recall_kw["month_end_top10"] for r in end["top10"]]
+    assert tops == ["hostile"]
+    # the classes change no number: the score is the stances'
+    assert recall_kw["score"]["end"]["score"] == -100.0
+    soup = BeautifulSoup(_report(runner, owned, tmp_path), "html.parser")
+    assert [b.get_text() for b in soup.select("#kw-0 .top10 .badge")] == [
+        "critical",
+        "hostile",
+    ]
+    assert _text(soup, "#kw-1 .ownership") == (
+        "Page 1 by ownership: owned 0 · earned 0 · third-party 1 · hostile 0 · unclassified 0"
+    )
+    assert "third-party re:n1\\.example" in _text(soup, "#methodology")
+
+
+def test_without_ownership_classes_the_report_shows_none(
+    runner: CliRunner, recall: str, tmp_path: Path
+) -> None:
+    doc = json.loads(_report(runner, recall, tmp_path, "--format", "json"))
+    assert doc["keywords"][0]["page_one_ownership"] is None
+    assert doc["keywords"][0]["top10"][0]["ownership"] is None
+    assert doc["methodology"]["ownership"] is None
+    soup = BeautifulSoup(_report(runner, recall, tmp_path), "html.parser")
+    assert soup.select(".ownership, .badge.owner") == []
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            '[labels.ownership]\nowned = ["acme.example/*/x*"]\n',
+            "labels.ownership.owned[0] (line 24): 'acme.example/*/x*' is not a host or URL followed by '*'",
+        ),
+        (
+            '[labels.ownership]\nowned = ["acme.example"]\nhostile = ["acme.example"]\n',
+            "pattern 'acme.example' is under both owned and hostile; keep one",
+        ),
+        ('[labels.ownership]\npaid = ["acme.example"]\n', "unknown key 'paid'"),
+    ],
+)
+def test_ownership_rules_are_checked_at_apply(
+    runner: CliRunner, tmp_path: Path, db_url: str, table: str, message: str
+) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(CAMPAIGN + table, encoding="utf-8")
+    (tmp_path / "fixtures").mkdir()
+    result = invoke(runner, "apply", str(path), "--db", db_url)
+    assert result.exit_code == 1
+    assert message in result.output

@@ -710,9 +710,9 @@ def test_an_answer_engine_sampled_three_times_end_to_end(
     # --record keeps each sample; a replay with samples = 3 reads each one's own recording
     (day,) = recorded.iterdir()  # the day the check stood for
     assert sorted(p.name for p in day.iterdir()) == [
-        "acme-recall.us-en-desktop.json",
-        "acme-recall.us-en-desktop.sample-2.json",
-        "acme-recall.us-en-desktop.sample-3.json",
+        "acme-recall.perplexity.us-en-desktop.json",  # answer engines' names carry the engine
+        "acme-recall.perplexity.us-en-desktop.sample-2.json",
+        "acme-recall.perplexity.us-en-desktop.sample-3.json",
     ]
     replay = tmp_path / "replayed.toml"
     replay.write_text(
@@ -748,7 +748,9 @@ def test_replay_never_answers_two_samples_with_one_recording(tmp_path: Path) -> 
     (folder / "acme-recall.sample-3.json").write_text("{}", encoding="utf-8")
 
     def names(sample: int) -> list[str]:
-        found = fixture_candidates(tmp_path, DAY1, "acme recall", "us", "en", "desktop", sample)
+        found = fixture_candidates(
+            tmp_path, DAY1, "acme recall", "us", "en", "desktop", sample=sample
+        )
         return [p.name for p in found]
 
     assert names(1) == ["acme-recall.us-en-desktop.json"]

@@ -40,9 +40,11 @@ PROVIDERS = [
     "perplexity",
     "openai",
 ]
+AI_MODE = ("serpapi", "dataforseo")  # the providers that serve engine google_ai_mode
 OK = {
     "/search.json": ("serpapi", "no_ads.json"),
     "/v3/serp/google/organic/live/advanced": ("dataforseo", "live_no_ads.json"),
+    "/v3/serp/google/ai_mode/live/advanced": ("dataforseo", "ai_mode.json"),
     "/res/v1/web/search": ("brave", "page1.json"),
     "/customsearch/v1": ("google_cse", "page3.json"),
     "/chat/completions": ("perplexity", "answer.json"),
@@ -75,6 +77,10 @@ def route(seen: Seen) -> Reply:
         return json_reply({"error": echo, "message": echo, "statusCode": 401}, 401)
     if seen.path == "/search" and seen.method == "POST":
         return Reply(body=fixture("serper", "plain.json"))
+    if seen.query.get("engine") == "google_ai_mode":  # an answer citing a page titled by the key
+        doc = json.loads(fixture("serpapi", "ai_mode.json"))
+        doc["references"][0]["title"] = f"Recall {seen.query['api_key']}"
+        return json_reply(doc)
     if seen.path == "/search":  # ValueSERP echoes the request URL, key included, in its metadata
         doc = json.loads(fixture("valueserp", "no_ads.json"))
         doc["search_metadata"]["json_url"] = f"https://api.valueserp.com/search?{seen.query}"
@@ -93,6 +99,10 @@ def campaign_file(folder: Path, url: str) -> Path:
             lines += ["[[keywords]]", f'query = "{query}"', f'provider = "{name}"']
             if name == "brave":  # Brave serves its own results only
                 lines.append('engine = "brave"')
+    for name in AI_MODE:
+        for query in (f"acme ai {name}", f"acme leak ai {name}"):
+            lines += ["[[keywords]]", f'query = "{query}"', f'provider = "{name}"']
+            lines.append('engine = "google_ai_mode"')
     path = folder / "leaks.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -136,15 +146,16 @@ def test_no_key_in_output_database_or_recordings(
         )
         history = runner.invoke(cli, ["history", "leaks", "--db", str(db), "--json"])
     assert checked.exit_code == 1
-    assert "16 checks: 8 ok, 8 failed or blocked." in checked.stdout
-    assert "  auth: 8 (e.g. " in checked.stderr
-    assert checked.stderr.strip().endswith("Error: 8 of 16 checks failed")
-    assert as_json.exit_code == 1 and len(json.loads(as_json.stdout)) == 16
+    assert "20 checks: 10 ok, 10 failed or blocked." in checked.stdout
+    assert "  auth: 10 (e.g. " in checked.stderr
+    assert checked.stderr.strip().endswith("Error: 10 of 20 checks failed")
+    assert as_json.exit_code == 1 and len(json.loads(as_json.stdout)) == 20
     assert history.exit_code == 0
     # The echoed requests did reach the store and the recordings, with every key masked.
     assert "Invalid API key in" in history.stdout and "***" in history.stdout
+    assert '"placement": "ai_mode"' in history.stdout and "Recall ***" in history.stdout
     files = [p for p in recorded.rglob("*") if p.is_file()]
-    assert len(files) == 16
+    assert len(files) == 20
     outputs = {
         "check stdout": checked.stdout,
         "check stderr": checked.stderr,
@@ -160,7 +171,7 @@ def test_no_key_in_output_database_or_recordings(
             for number, (_, body) in enumerate(store.load_payloads(session, check_id)):
                 blobs[f"payload {check_id}.{number}"] = body  # stored compressed
     engine.dispose()
-    assert len([name for name in blobs if name.startswith("payload")]) == 32
+    assert len([name for name in blobs if name.startswith("payload")]) == 40
     for form in leaked_forms():
         for where, output in outputs.items():
             assert form not in output, f"{form!r} leaked into {where}"

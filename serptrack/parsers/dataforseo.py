@@ -4,6 +4,11 @@ Every item has ``rank_absolute`` (its place among all SERP elements), which give
 order. DataForSEO has no top/bottom field for ads: a paid item before the first organic
 result is a top ad, one after it a bottom ad. HTTP is 200 for almost everything; the
 ``status_code`` at the top level and in each task says what happened.
+
+The Google AI Mode endpoint (``serp/google/ai_mode/live/advanced``) answers in the same
+envelope, its task's ``data.se_type`` (and its result's ``type``) ``ai_mode``: the answer is an
+item of type ``ai_overview`` whose elements and ``references`` carry the cited sources,
+stored as placement ``ai_mode`` in the order the answer cites them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from ..snapshot import Gap, Item, Snapshot
 from ..vocabulary import FailureKind, Placement
 from . import BadResponseError, JsonFormat, register_json
 from .payload import (
+    AI_MODE_ENGINE,
     clean_url,
+    distinct_urls,
     entries,
     json_type,
     mapping,
@@ -101,6 +108,8 @@ def parse_dataforseo(doc: Any) -> Snapshot:
         raw_items, found, "DataForSEO", "items", entry="an item (an object with a type)"
     )
     found.sort(key=_absolute)
+    if _AI_MODE in (data.get("se_type"), result.get("type")):
+        return _ai_mode(found, result, data)
     first_organic = min((_absolute(i) for i in found if i.get("type") == "organic"), default=None)
     items: list[Item] = []
     organic: list[dict[str, Any]] = []
@@ -124,6 +133,51 @@ def parse_dataforseo(doc: Any) -> Snapshot:
         answered_query=_answered_query(result.get("spell")),
         gaps=tuple(_empty_async_overview(entry) for entry in found if _unloaded(entry)),
     )
+
+
+_AI_MODE = "ai_mode"  # the se_type of the AI Mode endpoint
+
+
+def _ai_mode(found: list[dict[str, Any]], result: dict[str, Any], data: dict[str, Any]) -> Snapshot:
+    """An AI-mode result: the sources its ``ai_overview`` item cites (none when the answer cites
+    nobody); a result with no such item, or "No Search Results.", is no answer."""
+    answers = [entry for entry in found if entry.get("type") == "ai_overview"]
+    if not answers:
+        raise FetchError(
+            "DataForSEO's AI mode result holds no answer (no ai_overview item)",
+            kind=FailureKind.PROVIDER_ERROR,
+        )
+    items = distinct_urls(
+        item for entry in answers for item in _references(entry, Placement.AI_MODE)
+    )
+    cited = [reference for entry in answers for reference in _raw_references(entry)]
+    require_readable(cited, items, "DataForSEO's AI mode", "references")
+    return Snapshot(
+        query=text(result.get("keyword") or data.get("keyword")),
+        results=items,
+        engine=AI_MODE_ENGINE,
+        language=text(result.get("language_code") or data.get("language_code")) or None,
+        device=text(data.get("device")) or None,
+        location=text(data.get("location_name")) or None,
+        observed_at=payload_datetime(result.get("datetime")),
+        source=f"dataforseo/{AI_MODE_ENGINE}",
+    )
+
+
+def _raw_references(entry: dict[str, Any]) -> list[Any]:
+    """Every reference an answer item lists, as sent: ``null`` lists none, any other value
+    that is no list is no answer (bad-response)."""
+    lists = [element.get("references") for element in entries(entry.get("items"))]
+    lists.append(entry.get("references"))
+    found: list[Any] = []
+    for value in lists:
+        if value is not None and not isinstance(value, list):
+            raise BadResponseError(
+                f"DataForSEO sent an answer's 'references' as {json_type(value)} instead of a "
+                "list: not an AI-mode answer"
+            )
+        found += value or []
+    return found
 
 
 def _unloaded(entry: dict[str, Any]) -> bool:
@@ -215,7 +269,9 @@ def _map(entry: dict[str, Any], first_organic: int | None) -> list[Item]:
     return []
 
 
-def _references(entry: dict[str, Any]) -> list[Item]:
+def _references(entry: dict[str, Any], placement: str = Placement.AI_OVERVIEW) -> list[Item]:
+    """The sources an AI answer item cites: each element's references in reading order (the
+    order of first citation), then the item's own list; a URL once."""
     found: list[dict[str, Any]] = []
     for element in entries(entry.get("items")):
         found += entries(element.get("references"))
@@ -227,7 +283,7 @@ def _references(entry: dict[str, Any]) -> list[Item]:
             seen.add(url)
             items.append(
                 Item(
-                    Placement.AI_OVERVIEW,
+                    placement,
                     url,
                     title=text(reference.get("title")),
                     snippet=text(reference.get("text")),

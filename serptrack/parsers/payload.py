@@ -27,9 +27,11 @@ from ..vocabulary import Placement
 from . import JSON_FORMATS, BadResponseError, JsonFormat, register_json
 
 __all__ = [
+    "AI_MODE_ENGINE",
     "PAGES_FORMAT",
     "citation_items",
     "clean_url",
+    "distinct_urls",
     "entries",
     "items_of",
     "json_type",
@@ -48,6 +50,10 @@ __all__ = [
 ]
 
 PAGES_FORMAT = "serptrack-pages/1"
+
+#: Google AI mode, an engine a keyword can choose (``engine = "google_ai_mode"``): SerpApi's
+#: engine name, and the ``engine`` of every snapshot of an AI-mode answer, whoever served it
+AI_MODE_ENGINE = "google_ai_mode"
 
 _TAG = re.compile(r"<[^>]+>")
 _GLUED = re.compile(r"^https?://[^/?#]*?(https?://.+)$")
@@ -267,6 +273,19 @@ def citation_items(
         where[key] = len(items)
         items.append(Item(placement, url, title=title, snippet=snippet))
     return items
+
+
+def distinct_urls(items: Iterable[Item]) -> list[Item]:
+    """``items`` without a repeated URL, the first kept; URLs compare normalised, so the same
+    page cited with another ``#:~:text=`` fragment is the same source."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        key = normalise_url(item.url)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 def merge_pages(snapshots: Sequence[Snapshot]) -> Snapshot:

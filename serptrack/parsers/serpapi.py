@@ -5,6 +5,11 @@ Reading order on the page, as SerpApi gives no absolute position for blocks: top
 overview's references, the featured snippet, top stories, organic results, then middle,
 bottom and right-hand ads.
 
+Google AI mode (``engine=google_ai_mode``, serpapi.com/google-ai-mode-api) answers with a page
+of its own: ``text_blocks`` and the ``references`` they cite (:func:`parse_serpapi` tells the
+two apart by ``search_parameters.engine``). Its sources are placement ``ai_mode``, ranked in
+the order the answer first cites them.
+
 SerpApi sometimes defers the AI overview: the search's ``ai_overview`` holds only a
 ``page_token`` (:func:`deferred_overview`), and a second request with
 ``engine=google_ai_overview`` answers it. That answer parses here too, as a follow-up page
@@ -15,6 +20,7 @@ sits on the first page. A deferred overview without its follow-up leaves a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import FetchError
@@ -22,7 +28,9 @@ from ..snapshot import Gap, Item, Snapshot
 from ..vocabulary import FailureKind, Placement
 from . import BadResponseError, JsonFormat, register_json
 from .payload import (
+    AI_MODE_ENGINE,
     clean_url,
+    distinct_urls,
     entries,
     items_of,
     json_type,
@@ -37,6 +45,7 @@ from .payload import (
 )
 
 __all__ = [
+    "AI_MODE_ENGINE",
     "OVERVIEW_ENGINE",
     "deferred_overview",
     "is_serpapi",
@@ -124,6 +133,8 @@ def parse_serpapi(doc: Any) -> Snapshot:
     params = mapping(doc.get("search_parameters"))
     if params.get("engine") == OVERVIEW_ENGINE:
         return _overview_page(doc)
+    if params.get("engine") == AI_MODE_ENGINE:
+        return _ai_mode_page(doc, params)
     raw_organic = results_list(doc, "organic_results", "SerpApi")
     if raw_organic is None and not serpapi_empty(doc):
         raise no_result_page(
@@ -208,6 +219,68 @@ def _overview_page(doc: dict[str, Any]) -> Snapshot:
         source=f"serpapi/{OVERVIEW_ENGINE}",
         follow_up=True,
     )
+
+
+def _ai_mode_page(doc: dict[str, Any], params: dict[str, Any]) -> Snapshot:
+    """An ``engine=google_ai_mode`` answer: the sources its ``text_blocks`` cite.
+
+    An answer with text and no reference is an answer citing nobody; one with neither (often
+    with an ``error`` such as "Google hasn't returned any results") is no answer at all.
+    """
+    api = "SerpApi's AI mode"
+    blocks = results_list(doc, "text_blocks", api)
+    references = results_list(doc, "references", api)
+    if not blocks and not references:
+        said = text(doc.get("error"))
+        if not said:
+            raise no_result_page(api, "text_blocks")
+        raise FetchError(
+            f"SerpApi's AI mode gave no answer: {said}", kind=FailureKind.PROVIDER_ERROR
+        )
+    cited = entries(references)
+    cited.sort(key=_first_citation(entries(blocks)))
+    items = distinct_urls(items_of(cited, Placement.AI_MODE))
+    require_readable(references, items, api, "references")
+    metadata = mapping(doc.get("search_metadata"))
+    return Snapshot(
+        query=text(params.get("q")),
+        results=items,
+        engine=AI_MODE_ENGINE,
+        country=text(params.get("gl")) or None,
+        language=text(params.get("hl")) or None,
+        device=text(params.get("device")) or None,
+        location=text(params.get("location_requested") or params.get("location")) or None,
+        observed_at=payload_datetime(metadata.get("created_at")),
+        source=f"serpapi/{AI_MODE_ENGINE}",
+    )
+
+
+def _first_citation(blocks: list[dict[str, Any]]) -> Callable[[dict[str, Any]], int]:
+    """A sort key putting references in the order the answer first cites them (a block's
+    ``reference_indexes``, then its list items'), the uncited ones after (a stable sort keeps
+    them in list order)."""
+    order: dict[int, int] = {}
+    for cited in _reference_indexes(blocks):
+        order.setdefault(cited, len(order))
+    uncited = len(order)
+
+    def key(reference: dict[str, Any]) -> int:
+        return order.get(number(reference.get("index"), -1), uncited)
+
+    return key
+
+
+def _reference_indexes(blocks: list[dict[str, Any]], depth: int = 0) -> Iterator[int]:
+    """Every ``reference_indexes`` entry of ``blocks`` and their nested lists, in reading order."""
+    if depth > 8:  # the documented shapes nest a list in a block; deeper is no answer's
+        return
+    for block in blocks:
+        cited_here = block.get("reference_indexes")
+        for cited in cited_here if isinstance(cited_here, list) else ():
+            if isinstance(cited, int) and not isinstance(cited, bool):
+                yield cited
+        yield from _reference_indexes(entries(block.get("list")), depth + 1)
+        yield from _reference_indexes(entries(block.get("text_blocks")), depth + 1)
 
 
 def _answered_query(info: dict[str, Any]) -> str | None:

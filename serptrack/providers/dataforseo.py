@@ -1,5 +1,8 @@
 """DataForSEO Google Organic Live Advanced: organic, paid (top/bottom inferred), AI overview
-sources and top stories, in one call whose ``depth`` asks DataForSEO to paginate."""
+sources and top stories, in one call whose ``depth`` asks DataForSEO to paginate.
+
+A keyword with ``engine = "google_ai_mode"`` asks the Google AI Mode Live Advanced endpoint
+instead: the same task without ``depth`` (the endpoint refuses it: an answer has no pages)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import httpx
 
 from ..errors import FetchError
 from ..parsers.dataforseo import dataforseo_error, parse_dataforseo
+from ..parsers.payload import AI_MODE_ENGINE
 from ..snapshot import Snapshot
 from ..vocabulary import Device, FailureKind, Placement
 from . import register
@@ -32,6 +36,10 @@ COUNTRY_CODES: dict[str, int] = {
 }  # fmt: skip
 
 _MAX_DEPTH = 200  # the Live endpoint's limit since September 2025
+#: the task parameter that waits for an AI overview Google loads after the page (billed extra)
+_LOAD_ASYNC = "load_async_ai_overview"
+#: each engine's SERP API endpoint, ``/v3/serp/google/<endpoint>/live/advanced``
+_ENDPOINTS = {"google": "organic", AI_MODE_ENGINE: "ai_mode"}
 
 
 @register
@@ -41,7 +49,8 @@ class DataForSeoProvider(HttpProvider):
     name = "dataforseo"
     label = "DataForSEO"
     description = (
-        "Google via DataForSEO: organic, paid (top/bottom), AI overview sources, top stories"
+        "Google via DataForSEO: organic, paid (top/bottom), AI overview sources, top stories; "
+        "AI mode sources"
     )
     key_env = ("DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD")
     placements = (
@@ -50,11 +59,14 @@ class DataForSeoProvider(HttpProvider):
         Placement.AI_OVERVIEW,
         Placement.NEWS,
         Placement.FEATURED_SNIPPET,
+        Placement.AI_MODE,
     )
+    engines = ("google", AI_MODE_ENGINE)
     default_base_url = "https://api.dataforseo.com"
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         **HttpProvider.settings_types,
         "location_code": int,
+        _LOAD_ASYNC: bool,
     }
     notes = (
         "one call per check (depth up to 200, billed per 10 results); a country maps to its "
@@ -63,10 +75,16 @@ class DataForSeoProvider(HttpProvider):
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
-        """Also check ``location_code`` (a DataForSEO location, e.g. 2840 for the US)."""
-        resolved = super().check_settings(settings, base_dir)
+        """Also check ``location_code`` (a DataForSEO location, e.g. 2840 for the US) and
+        ``load_async_ai_overview`` (true or false)."""
+        rest = {k: v for k, v in settings.items() if k != _LOAD_ASYNC}
+        resolved = super().check_settings(rest, base_dir)
         if "location_code" in resolved and resolved["location_code"] <= 0:
             raise SettingError("location_code must be a DataForSEO location code, e.g. 2840")
+        if _LOAD_ASYNC in settings:
+            if not isinstance(settings[_LOAD_ASYNC], bool):
+                raise SettingError(f"{_LOAD_ASYNC} must be true or false")
+            resolved[_LOAD_ASYNC] = settings[_LOAD_ASYNC]
         return resolved
 
     def page_request(
@@ -77,15 +95,19 @@ class DataForSeoProvider(HttpProvider):
         collected: int,
         previous: Any,
     ) -> httpx.Request | None:
-        """``POST /v3/serp/google/organic/live/advanced`` with one task; no second page."""
+        """``POST /v3/serp/google/<organic|ai_mode>/live/advanced`` with one task; no second page."""
         if previous is not None:
             return None
         task: dict[str, Any] = {
             "keyword": request.query,
             "language_code": request.language or "en",
             "device": Device.MOBILE if request.device == Device.MOBILE else Device.DESKTOP,
-            "depth": min(max(request.depth, 10), _MAX_DEPTH),
         }
+        endpoint = _ENDPOINTS.get(request.engine, "organic")
+        if endpoint == "organic":
+            task["depth"] = min(max(request.depth, 10), _MAX_DEPTH)
+            if self.settings.get(_LOAD_ASYNC):
+                task[_LOAD_ASYNC] = True
         task.update(self._location(request))
         headers = {
             "Authorization": basic_auth(
@@ -95,7 +117,7 @@ class DataForSeoProvider(HttpProvider):
         return self.build_request(
             client,
             "POST",
-            "/v3/serp/google/organic/live/advanced",
+            f"/v3/serp/google/{endpoint}/live/advanced",
             json_body=[task],
             headers=headers,
         )

@@ -3,6 +3,13 @@
 Files live at ``<path>/<YYYY-MM-DD>/<slug>.<ext>``; a ``<slug>.<country>-<language>-<device>.<ext>``
 file wins over the plain one. The content is detected by :mod:`serptrack.parsers`.
 
+Google AI mode is asked of the same APIs with the same query and locale as the Google result
+page, so its recordings carry the engine (``<slug>.google_ai_mode.<country>-<language>-<device>.<ext>``,
+which a slug, having no ``_`` nor ``.``, can never spell): a campaign tracking a query both ways
+records and replays two files, not one overwritten. The answer engines' recordings do the same
+(``<slug>.perplexity...``, ``<slug>.openai...``). An AI-mode replay still reads the plain names
+after its own, and an answer of one engine never stands for the other.
+
 This module is also the one home of that layout: :func:`fixture_path` names the file
 ``check --record`` writes and :func:`fixture_candidates` the files a replay reads, both from
 :func:`slugify`.
@@ -22,6 +29,7 @@ import httpx
 
 from ..errors import FetchError, ParseError
 from ..parsers import parse_content, sniff_kind
+from ..parsers.payload import AI_MODE_ENGINE
 from ..vocabulary import FailureKind, Placement
 from . import register
 from .base import Fetched, Provider, RawPage, SearchRequest, SettingError
@@ -84,21 +92,36 @@ def replay_day(when: dt.date) -> str:
     return when.isoformat()
 
 
-def _stems(query: str, country: str, language: str, device: str) -> tuple[str, str]:
-    """(the locale-specific file stem, the plain one) of a query."""
+#: engines whose recordings carry the engine in their names (see the module docstring): AI
+#: mode and the answer engines, asked the same query as the search engines
+_NAMED_ENGINES = frozenset({AI_MODE_ENGINE, "perplexity", "openai"})
+
+
+def _stems(query: str, country: str, language: str, device: str, engine: str) -> list[str]:
+    """A query's file stems, most specific first: locale-specific, then plain (each first
+    with the engine, for an engine recorded under its name)."""
     slug = slugify(query)
-    return f"{slug}.{country}-{language}-{device}", slug
+    bases = [f"{slug}.{engine}", slug] if engine in _NAMED_ENGINES else [slug]
+    return [f"{base}.{country}-{language}-{device}" for base in bases] + bases
 
 
 def fixture_path(
-    root: Path, day: dt.date, query: str, country: str, language: str, device: str, ext: str
+    root: Path,
+    day: dt.date,
+    query: str,
+    country: str,
+    language: str,
+    device: str,
+    ext: str,
+    engine: str = "google",
 ) -> Path:
     """Where ``check --record`` writes a page (SPEC section 5).
 
-    ``<root>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>``; ``day`` is a date, or
-    a datetime whose UTC date is taken.
+    ``<root>/<YYYY-MM-DD>/<slug>.<country>-<language>-<device>.<ext>``
+    (``<slug>.google_ai_mode.<country>-…`` for AI mode); ``day`` is a date, or a datetime
+    whose UTC date is taken.
     """
-    specific, _plain = _stems(query, country, language, device)
+    specific = _stems(query, country, language, device, engine)[0]
     return root / replay_day(day) / f"{specific}.{ext}"
 
 
@@ -109,31 +132,31 @@ def fixture_candidates(
     country: str,
     language: str,
     device: str,
+    engine: str = "google",
     sample: int = 1,
 ) -> list[Path]:
     """The files in ``<root>/<day>/`` that could hold a query's page, most specific first:
-    ``<slug>.<country>-<language>-<device>.<ext>`` files, then plain ``<slug>.<ext>`` ones.
+    ``<slug>.<country>-<language>-<device>.<ext>`` files, then plain ``<slug>.<ext>`` ones
+    (for AI mode, the same names with the engine first).
 
     Sample ``k > 1`` of a sampled check has files of its own, as ``check --record`` writes
-    them (``<slug>.<country>-<language>-<device>.sample-<k>.<ext>``, or ``<slug>.sample-<k>``):
-    a replay never answers two samples with the same recording.
+    them (the same names ending ``.sample-<k>`` before the extension): a replay never answers
+    two samples with the same recording.
     """
     directory = root / replay_day(day)
-    specific, plain = _stems(query, country, language, device)
+    stems = _stems(query, country, language, device, engine)
     if sample > 1:
-        specific, plain = f"{specific}.sample-{sample}", f"{plain}.sample-{sample}"
+        stems = [f"{stem}.sample-{sample}" for stem in stems]
     if not directory.is_dir():
         return []
-    found: dict[int, list[Path]] = {0: [], 1: []}
+    found: list[list[Path]] = [[] for _ in stems]
     for entry in sorted(directory.iterdir()):
         if not entry.is_file():
             continue
         stem, _, _ext = entry.name.rpartition(".")
-        if stem == specific:
-            found[0].append(entry)
-        elif stem == plain:
-            found[1].append(entry)
-    return found[0] + found[1]
+        if stem in stems:
+            found[stems.index(stem)].append(entry)
+    return [path for paths in found for path in paths]
 
 
 def replay_file_candidates(folder: Path, request: SearchRequest) -> list[Path]:
@@ -145,7 +168,8 @@ def replay_file_candidates(folder: Path, request: SearchRequest) -> list[Path]:
         request.country,
         request.language,
         request.device,
-        request.sample,
+        request.engine,
+        sample=request.sample,
     )
 
 
@@ -167,8 +191,18 @@ class ReplayProvider(Provider):
         Placement.PEOPLE_ALSO_ASK,
         Placement.KNOWLEDGE_PANEL,
         Placement.AI_ANSWER,
+        Placement.AI_MODE,
     )
-    engines = ("google", "bing", "duckduckgo", "brave", "searxng", "perplexity", "openai")
+    engines = (
+        "google",
+        "bing",
+        "duckduckgo",
+        "brave",
+        "searxng",
+        AI_MODE_ENGINE,
+        "perplexity",
+        "openai",
+    )
     uses_http = False
     settings_types: ClassVar[dict[str, type | tuple[type, ...]]] = {"path": str}
     required_settings = ("path",)
@@ -215,12 +249,11 @@ class ReplayProvider(Provider):
             raise
         except ParseError as error:
             raise FetchError(str(error), kind=FailureKind.PARSE_ERROR, pages=[page]) from None
-        if snapshot.source.endswith("-html") and snapshot.engine != request.engine:
-            # File names carry no engine: a Bing keyword must not store a saved Google page.
+        if _mismatched(snapshot.source, snapshot.engine, request.engine):
+            # Plain file names carry no engine: a Bing keyword must not store a saved Google page.
             raise FetchError(
                 f"{path} is a saved {snapshot.engine} page but {request.query!r} is tracked on "
-                f"{request.engine}; replay file names carry no engine, so keep each engine's "
-                "pages in a replay folder of its own",
+                f"{request.engine}; {_keep_apart(snapshot.engine, request.engine)}",
                 kind=FailureKind.ENGINE_MISMATCH,
                 pages=[page],
             )
@@ -233,6 +266,30 @@ class ReplayProvider(Provider):
             location=request.location,
         )
         return Fetched(snapshot, [page])
+
+
+def _mismatched(source: str, found: str, asked: str) -> bool:
+    """Whether a replayed page of engine ``found`` cannot stand for a check of ``asked``.
+
+    A saved HTML page names its engine; an API payload is read as the keyword's engine unless
+    it is an AI-mode answer, which is never a result page, nor the other way round.
+    """
+    if source.endswith("-html"):
+        return found != asked
+    return found != asked and AI_MODE_ENGINE in (found, asked)
+
+
+def _keep_apart(found: str, asked: str) -> str:
+    """How to keep two engines' recordings of one query apart."""
+    if AI_MODE_ENGINE in (found, asked):
+        return (
+            f"name AI-mode answers <slug>.{AI_MODE_ENGINE}.<country>-<language>-<device>.json "
+            "(as check --record does), so they never stand for a Google page or the reverse"
+        )
+    return (
+        "replay file names carry no engine, so keep each engine's pages in a replay folder of "
+        "its own"
+    )
 
 
 def _content_type(path: Path, data: bytes) -> str:

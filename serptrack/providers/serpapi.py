@@ -4,6 +4,9 @@ top stories, paginated with ``start`` (Google serves 10 results a page).
 A deferred AI overview (``ai_overview.page_token``) is fetched right after the first page with
 ``engine=google_ai_overview`` (serpapi.com/google-ai-overview-api): one more request, one more
 search credit, one more raw page. Its failure leaves a gap on the check, never a failed check.
+
+A keyword with ``engine = "google_ai_mode"`` asks ``engine=google_ai_mode``
+(serpapi.com/google-ai-mode-api) instead: one request, one search credit, no pages.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import httpx
 
 from ..errors import FetchError
 from ..parsers.serpapi import (
+    AI_MODE_ENGINE,
     OVERVIEW_ENGINE,
     deferred_overview,
     overview_gap,
@@ -38,7 +42,10 @@ class SerpApiProvider(HttpProvider):
 
     name = "serpapi"
     label = "SerpApi"
-    description = "Google via SerpApi: organic, ads (top/bottom), AI overview sources, top stories"
+    description = (
+        "Google via SerpApi: organic, ads (top/bottom), AI overview sources, top stories; "
+        "AI mode sources"
+    )
     key_env = ("SERPAPI_API_KEY",)
     placements = (
         Placement.ORGANIC,
@@ -46,7 +53,9 @@ class SerpApiProvider(HttpProvider):
         Placement.AI_OVERVIEW,
         Placement.NEWS,
         Placement.FEATURED_SNIPPET,
+        Placement.AI_MODE,
     )
+    engines = ("google", AI_MODE_ENGINE)
     devices = (Device.DESKTOP, Device.MOBILE, Device.TABLET)
     default_base_url = "https://serpapi.com"
     notes = "10 results a page (paginates with start); HTTP 429 also means the searches ran out"
@@ -58,6 +67,14 @@ class SerpApiProvider(HttpProvider):
         number: int,
         collected: int,
         previous: Any,
+    ) -> httpx.Request | None:
+        """The request of the keyword's engine: a Google result page, or the AI-mode answer."""
+        if request.engine == AI_MODE_ENGINE:
+            return self._ai_mode_request(client, request) if previous is None else None
+        return self._search_request(client, request, number, previous)
+
+    def _search_request(
+        self, client: httpx.AsyncClient, request: SearchRequest, number: int, previous: Any
     ) -> httpx.Request | None:
         """``GET /search.json?engine=google&q=..&start=..`` (``start`` from the last page's next link)."""
         start: int | None = 0
@@ -73,6 +90,20 @@ class SerpApiProvider(HttpProvider):
             "device": request.device,
             "location": request.location,
             "start": start or None,
+            "api_key": self.keys["SERPAPI_API_KEY"],
+        }
+        return self.build_request(client, "GET", "/search.json", params=params)
+
+    def _ai_mode_request(self, client: httpx.AsyncClient, request: SearchRequest) -> httpx.Request:
+        """``GET /search.json?engine=google_ai_mode&q=..``: the whole answer at once (AI mode
+        has no pages, so ``depth`` does not apply)."""
+        params = {
+            "engine": AI_MODE_ENGINE,
+            "q": request.query,
+            "gl": request.country,
+            "hl": request.language,
+            "device": request.device,
+            "location": request.location,
             "api_key": self.keys["SERPAPI_API_KEY"],
         }
         return self.build_request(client, "GET", "/search.json", params=params)

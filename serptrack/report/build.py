@@ -19,12 +19,14 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import __version__, analysis, lead, store
+from ..classify import Labeller, parse_rule
 from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
 from ..lead import CheckPoint, Event, KeywordInfo
 from ..models import Campaign
 from ..store import reads
 from ..store.reads import CheckEntry, UrlPosition
+from ..vocabulary import Ownership
 
 __all__ = [
     "FEATURES",
@@ -37,6 +39,7 @@ __all__ = [
     "MonthEnd",
     "Movement",
     "Note",
+    "OwnershipRules",
     "PaidDay",
     "Period",
     "ReportData",
@@ -251,6 +254,43 @@ class Movement:
     rank: int  # its rank on the page it is on (the later one when it entered)
 
 
+class OwnershipRules:
+    """A campaign's optional ``[labels.ownership]``: which class (owned, earned, third-party,
+    hostile) a URL is in, by the label-rule patterns and precedence. Empty without it."""
+
+    CLASSES: tuple[str, ...] = tuple(member.value for member in Ownership)
+
+    def __init__(self, rules: Sequence[Sequence[str]]) -> None:
+        """``rules`` as stored in the campaign's settings: ``[class, pattern]`` pairs."""
+        self.patterns: dict[str, list[str]] = {name: [] for name in self.CLASSES}
+        parsed = []
+        for name, pattern in rules:
+            if name in self.patterns:  # a class of another release is left out
+                parsed.append(parse_rule(name, pattern, self.CLASSES))
+                self.patterns[name].append(pattern)
+        self._labeller = Labeller(parsed) if parsed else None
+
+    def __bool__(self) -> bool:
+        """Whether the campaign has ownership rules."""
+        return self._labeller is not None
+
+    def of(self, norm_url: str) -> str | None:
+        """The class of ``norm_url``, or None (no rule matches, or no ownership rules)."""
+        if self._labeller is None:
+            return None
+        rule = self._labeller.rule_for(norm_url)
+        return rule.stance if rule else None
+
+    def count(self, rows: Sequence[UrlPosition]) -> dict[str, int] | None:
+        """How many of ``rows`` are in each class (and ``unclassified``); None without rules."""
+        if self._labeller is None:
+            return None
+        counts = dict.fromkeys((*self.CLASSES, "unclassified"), 0)
+        for row in rows:
+            counts[self.of(row.norm_url) or "unclassified"] += 1
+        return counts
+
+
 @dataclass(frozen=True)
 class Score:
     """The reputation score of a page: the official side's share of voice minus the critical
@@ -454,6 +494,7 @@ class ReportData:
     rules: dict[str, list[str]]
     composition_by_day: list[DayComposition] = field(default_factory=list)
     months: list[str] = field(default_factory=list)  # the month-end table's columns
+    ownership: OwnershipRules = field(default_factory=lambda: OwnershipRules([]))
     version: str = __version__
 
     @property
@@ -607,6 +648,7 @@ def build_report(
         events=[e for e in events if e.at >= start],
         share_by_day=_share_by_day(keywords),
         rules=_rules(session, campaign),
+        ownership=OwnershipRules((campaign.settings or {}).get("ownership") or []),
         composition_by_day=_composition_by_day(keywords),
         months=shown[first_used:],
     )

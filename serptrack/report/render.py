@@ -32,7 +32,16 @@ from ..lead import COMPOSITION, PAGE_ONE, VIEWS, Share
 from ..output import json_default
 from ..vocabulary import failure_words
 from .branding import Branding
-from .build import FeatureHold, KeywordReport, LeadState, MonthEnd, Movement, ReportData, Score
+from .build import (
+    FeatureHold,
+    KeywordReport,
+    LeadState,
+    MonthEnd,
+    Movement,
+    OwnershipRules,
+    ReportData,
+    Score,
+)
 from .charts import (
     ChartPack,
     campaign_composition_chart,
@@ -321,6 +330,10 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
         ],
         "last_ok": last_ok,
         "serp_features": _features_view(keyword.serp_features),
+        "ownership": {
+            "rows": {item.norm_url: data.ownership.of(item.norm_url) for item in keyword.top},
+            "counts": data.ownership.count(keyword.top),
+        },
         "months": _month_table(keyword, data.months),
         "failures": keyword.failures,
         "ok": len(keyword.points),
@@ -503,6 +516,7 @@ def _methodology(data: ReportData) -> dict[str, Any]:
         "curve": data.curve,
         "curve_top": [f"{value:g}%" for value in data.curve.positions[:10]],
         "rules": data.rules,
+        "ownership": data.ownership.patterns if data.ownership else {},
     }
 
 
@@ -579,6 +593,7 @@ def report_document(data: ReportData, branding: Branding) -> dict[str, Any]:
             ],
             "sources": [{"source": source, "checks": n} for source, n in data.sources()],
             "labels": data.rules,
+            "ownership": data.ownership.patterns if data.ownership else None,
         },
     }
 
@@ -647,9 +662,10 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
             }
             for series in keyword.urls
         ],
-        "top10": [_result_document(item) for item in keyword.top],
-        "page_features": [_result_document(item) for item in keyword.features],
-        "month_end_top10": [_month_end_document(end) for end in keyword.month_ends],
+        "top10": [_result_document(item, data.ownership) for item in keyword.top],
+        "page_one_ownership": data.ownership.count(keyword.top),
+        "page_features": [_result_document(item, data.ownership) for item in keyword.features],
+        "month_end_top10": [_month_end_document(end, data.ownership) for end in keyword.month_ends],
         "page_one_changes": {
             "since": keyword.since,
             "entered": [_movement_document(m) for m in keyword.entered],
@@ -673,7 +689,7 @@ def _score_document(score: Score | None) -> dict[str, float] | None:
     return score.to_json() if score is not None else None
 
 
-def _month_end_document(end: MonthEnd) -> dict[str, Any]:
+def _month_end_document(end: MonthEnd, ownership: OwnershipRules) -> dict[str, Any]:
     return {
         "month": end.month,
         "at": end.at,
@@ -686,6 +702,7 @@ def _month_end_document(end: MonthEnd) -> dict[str, Any]:
                 "stance": row.stance,
                 "move": end.moves.get(row.norm_url),
                 "new": row.norm_url in end.moves and end.moves[row.norm_url] is None,
+                "ownership": ownership.of(row.norm_url),
             }
             for row in end.top
         ],
@@ -744,7 +761,7 @@ def _first_overtake(
     }
 
 
-def _result_document(item: Any) -> dict[str, Any]:
+def _result_document(item: Any, ownership: OwnershipRules) -> dict[str, Any]:
     return {
         "placement": item.placement,
         "block": item.block,
@@ -753,6 +770,7 @@ def _result_document(item: Any) -> dict[str, Any]:
         "url": item.url,
         "title": item.title,
         "stance": item.stance,
+        "ownership": ownership.of(item.norm_url),
     }
 
 
