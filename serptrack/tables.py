@@ -75,8 +75,9 @@ def ai_lines(document: Mapping[str, Any]) -> list[str]:
         failed = window.get("failed_samples") or 0
         for placement, shares in (row.get("ai") or {}).items():
             stances = shares["by_stance"]
+            engine = "" if row["engine"] == "google" else f" [{row['engine']}]"
             lines.append(
-                f"{row['query']} ({row['country'] or '-'}-{row['language'] or '-'} "
+                f"{row['query']}{engine} ({row['country'] or '-'}-{row['language'] or '-'} "
                 f"{row['device']}) {placement}: {shares['samples']} samples of "
                 f"{window.get('checks', 0)} checks"
                 + (f" ({failed} failed, left out)" if failed else "")

@@ -707,6 +707,11 @@ def test_an_answer_engine_sampled_three_times_end_to_end(
         }
     }
     assert Interval(1, 2).to_json() == {"count": 1, "share": 0.5, "low": 0.0945, "high": 0.9055}
+    shown = runner.invoke(cli, ["status", "ai", "--db", db]).stdout
+    assert (
+        "  acme recall [perplexity] (us-en desktop) ai_answer: 2 samples of 1 checks (1 failed"
+        in shown
+    )
     # --record keeps each sample; a replay with samples = 3 reads each one's own recording
     (day,) = recorded.iterdir()  # the day the check stood for
     assert sorted(p.name for p in day.iterdir()) == [
