@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from serptrack.cli import cli
 from serptrack.report.pdf import LAUNCH_ARGS
 from tests.test_report import EVIL_LINK, EVIL_SCRIPT, build_crisis, build_evil
+from tests.test_report_ai import build_answers
 from tests.test_report_hostile import build_phish
 
 
@@ -365,3 +366,33 @@ def test_report_pdf_prints_the_report_offline_with_every_table_whole(
     )
     assert "Warning" not in result.output  # no table wider than the page
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.fixture
+def answers_report(runner: CliRunner, tmp_path: Path, db_url: str) -> Path:
+    build_answers(runner, tmp_path, db_url)
+    path = tmp_path / "answers.html"
+    args = ["report", "answers", "--month", "2026-04", "--db", db_url, "--out", str(path)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_the_ai_answers_chart_draws_its_lines_and_bands(answers_report: Path, browser: Any) -> None:
+    path = answers_report
+    for width in (1400, 390):
+        visit = Visit(browser, path, width=width)
+        charts = {c["id"]: c for c in visit.wait_for_charts()}
+        ai = charts["ai-0"]
+        assert ai["state"] == "drawn" and ai["svg"] >= 1
+        assert ai["traces"] == 4 and ai["drawn"] == 4  # two lines, each with its band
+        fills = visit.page.evaluate(
+            "document.querySelectorAll('#ai-0 .scatterlayer .trace path.js-fill').length"
+        )
+        assert fills == 2
+        width_now, screen = visit.page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert width_now <= screen
+        assert_clean(visit)
+        visit.close()

@@ -27,7 +27,7 @@ from tests.crisis_scenario import CN, CW, DAYS, OAD, OS, invoke, json_of, write_
 from tests.html_support import attr, string, tag
 
 PLOTLY_JS = embedded_plotly_js()
-SECTIONS = ("summary", "page-one", "keywords", "paid", "features", "share", "methodology")
+SECTIONS = ("summary", "page-one", "keywords", "paid", "features", "ai", "share", "methodology")
 
 
 # --- helpers (test_browser.py uses them too) --------------------------------------------------

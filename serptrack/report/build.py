@@ -24,6 +24,7 @@ from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
 from ..lead import CheckPoint, Event, KeywordInfo
 from ..models import Campaign
+from ..sampling import PlacementShares, SampleCitations, citation_shares
 from ..store import reads
 from ..store.reads import CheckEntry, UrlPosition
 from ..vocabulary import Ownership
@@ -31,6 +32,7 @@ from ..vocabulary import Ownership
 __all__ = [
     "FEATURES",
     "MONTHS",
+    "AiDay",
     "DayComposition",
     "DayShare",
     "FeatureHold",
@@ -292,6 +294,15 @@ class OwnershipRules:
 
 
 @dataclass(frozen=True)
+class AiDay:
+    """One UTC day of a keyword's AI answers: who they cite, over that day's samples."""
+
+    day: dt.date
+    samples: int  # successful samples that day
+    shares: dict[str, PlacementShares]  # by AI placement (those cited at least once that day)
+
+
+@dataclass(frozen=True)
 class Score:
     """The reputation score of a page: the official side's share of voice minus the critical
     side's, in points (-100: every click goes to critical results, +100: all to official ones),
@@ -444,6 +455,11 @@ class KeywordReport:
     left: list[Movement] = field(default_factory=list)
     since: dt.datetime | None = None  # what entered and left is compared with
     serp_features: list[FeatureHold] = field(default_factory=list)  # over the period
+    #: who the AI answers cite over the period's successful samples, by AI placement
+    ai: dict[str, PlacementShares] = field(default_factory=dict)
+    ai_days: list[AiDay] = field(default_factory=list)  # the same, day by day (days with any)
+    ai_samples: int = 0  # successful samples in the period
+    ai_failed_samples: int = 0  # failed or blocked samples of the period's successful checks
 
     @property
     def failures(self) -> list[CheckEntry]:
@@ -568,6 +584,10 @@ def build_report(
     composition = reads.page_one_composition(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
+    tick = dt.timedelta(microseconds=1)  # ai_samples' windows exclude their start
+    ai_pools = reads.ai_samples(
+        session, campaign, {s.keyword.id: (start - tick, end - tick) for s in current}, labels
+    )
     shown_features = reads.page_features(session, campaign, queries=queries, start=start, end=end)
     months = month_spans(period)
     month_ends = reads.last_checks(
@@ -631,6 +651,7 @@ def build_report(
                 ),
             )
         )
+        _add_ai(keywords[-1], ai_pools.get(info.id))
         _add_month_ends(keywords[-1], months, month_ends, pages, baselines.get(info.id))
     shown = [month for month, _, _ in months]
     used = {end.month for keyword in keywords for end in keyword.month_ends if end.at is not None}
@@ -743,6 +764,24 @@ def _composition_by_day(keywords: Sequence[KeywordReport]) -> list[DayCompositio
             len(found),
         )
         for day, found in sorted(by_day.items())
+    ]
+
+
+def _add_ai(keyword: KeywordReport, pool: reads.AiPool | None) -> None:
+    """A keyword's AI answers over the period and day by day (nothing when none cites)."""
+    if pool is None or not pool.samples:
+        return
+    keyword.ai = citation_shares(pool.samples)
+    if not keyword.ai:
+        return
+    keyword.ai_samples, keyword.ai_failed_samples = len(pool.samples), pool.failed_samples
+    day_of = {check.check_id: lead.utc_day(check.at) for check in keyword.checks}
+    by_day: dict[dt.date, list[SampleCitations]] = {}
+    for sample in pool.samples:
+        by_day.setdefault(day_of[sample.check_id], []).append(sample)
+    keyword.ai_days = [
+        AiDay(day, len(samples), citation_shares(samples))
+        for day, samples in sorted(by_day.items())
     ]
 
 

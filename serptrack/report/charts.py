@@ -29,15 +29,18 @@ from urllib.parse import urlsplit
 import plotly.graph_objects as go
 
 from ..lead import COMPOSITION, PAGE_ONE, Event
+from ..sampling import wilson_interval
 from ..schedule import Interval, parse_schedule
 from ..store.reads import CheckEntry, UrlPosition
 from ..vocabulary import failure_words
-from .build import DayShare, KeywordReport, Note, Period, ReportData, UrlSeries
+from .build import AiDay, DayShare, KeywordReport, Note, Period, ReportData, UrlSeries
 
 __all__ = [
+    "AI_NAMES",
     "COMPOSITION_COLOURS",
     "STANCE_COLOURS",
     "ChartPack",
+    "ai_chart",
     "campaign_composition_chart",
     "composition_base",
     "composition_chart",
@@ -665,6 +668,119 @@ def share_segments(data: ReportData) -> list[list[DayShare]]:
     )
     segments: list[list[DayShare]] = []
     for day in data.share_by_day:
+        previous = segments[-1][-1].day if segments else None
+        if previous is None or any(previous < gap < day.day for gap in failed):
+            segments.append([])
+        segments[-1].append(day)
+    return segments
+
+
+# --- AI answers ------------------------------------------------------------------------------
+
+#: the words of each AI placement in a report, and the dash of its lines
+AI_NAMES = {"ai_overview": "AI overview", "ai_mode": "AI mode", "ai_answer": "AI answer"}
+_AI_DASH = {"ai_overview": "solid", "ai_mode": "dash", "ai_answer": "dot"}
+_BANDS = {"official": "rgba(21,128,61,0.15)", "critical": "rgba(185,28,28,0.15)"}
+_AI_HOVER = (
+    "%{fullData.name}: %{y:.0f}% of %{customdata[2]} samples "
+    "(95% interval %{customdata[0]:.0f}–%{customdata[1]:.0f}%)<br>%{x|%d %b %Y}<extra></extra>"
+)
+
+
+def ai_chart(keyword: KeywordReport, period: Period) -> go.Figure:
+    """Per UTC day, the share of the AI answers' samples that cite an official source and a
+    critical one, each with its 95 % Wilson interval as a band: how sure each day's figure
+    is. One pair of lines per AI placement the keyword's answers show. A day whose checks or
+    samples all failed is a gap (a day without a check is not: a weekly keyword is no gap six
+    days a week)."""
+    traces: list[dict[str, Any]] = []
+    segments = _ai_segments(keyword)
+    for placement in keyword.ai:
+        for stance in ("official", "critical"):
+            name = f"{AI_NAMES[placement]}: cites {stance}"
+            x: list[str | None] = []
+            y: list[float | None] = []
+            custom: list[list[float] | None] = []
+            for number, segment in enumerate(segments):
+                points = [_ai_point(day, placement, stance) for day in segment]
+                days = [_day(day.day) for day in segment]
+                if number:
+                    x.append(days[0])  # the gap: no line drawn into this segment
+                    y.append(None)
+                    custom.append(None)
+                x += days
+                y += [share for share, _, _, _ in points]
+                custom += [[low, high, n] for _, low, high, n in points]
+                traces.append(
+                    {
+                        "type": "scatter",
+                        "x": days + days[::-1],
+                        "y": [p[2] for p in points] + [p[1] for p in points][::-1],
+                        "fill": "toself",
+                        "fillcolor": _BANDS[stance],
+                        "line": {"width": 0},
+                        "mode": "lines",
+                        "hoverinfo": "skip",
+                        "showlegend": False,
+                        "legendgroup": name,
+                        "name": f"{name} (95% interval)",
+                    }
+                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": y,
+                    "name": name,
+                    "legendgroup": name,
+                    "mode": "lines+markers",
+                    "connectgaps": False,
+                    "line": {"color": STANCE_COLOURS[stance], "dash": _AI_DASH[placement]},
+                    "customdata": custom,
+                    "hovertemplate": _AI_HOVER,
+                }
+            )
+    layout = {
+        "template": _template(""),
+        "height": 320,
+        "margin": {"l": 56, "r": 16, "t": 24, "b": 40},
+        "xaxis": {
+            "type": "date",
+            "range": [_day(period.first), _day(period.last)],
+            "gridcolor": "#eef0f3",
+        },
+        "yaxis": {
+            "range": [0, 100],
+            "ticksuffix": "%",
+            "title": {"text": "samples citing"},
+            "gridcolor": "#eef0f3",
+        },
+        "legend": {"orientation": "h", "y": -0.15},
+        "hovermode": "closest",
+    }
+    return go.Figure(data=traces, layout=layout)
+
+
+def _ai_point(day: AiDay, placement: str, stance: str) -> tuple[float, float, float, int]:
+    """(share, low, high) in percent and the samples of one day (a placement the day's
+    answers did not cite is cited by none of them: 0 of n, never no data)."""
+    shares = day.shares.get(placement)
+    count = getattr(shares, f"cites_{stance}").count if shares else 0
+    low, high = wilson_interval(count, day.samples)
+    return (
+        round(100 * count / day.samples, 1),
+        round(100 * low, 1),
+        round(100 * high, 1),
+        day.samples,
+    )
+
+
+def _ai_segments(keyword: KeywordReport) -> list[list[AiDay]]:
+    """The keyword's AI days in runs that no failed day interrupts (as share_segments)."""
+    sampled = {day.day for day in keyword.ai_days}
+    failed = sorted({c.at.astimezone(dt.UTC).date() for c in keyword.checks} - sampled)
+    segments: list[list[AiDay]] = []
+    for day in keyword.ai_days:
         previous = segments[-1][-1].day if segments else None
         if previous is None or any(previous < gap < day.day for gap in failed):
             segments.append([])

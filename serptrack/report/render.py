@@ -30,6 +30,7 @@ from plotly.offline.offline import get_plotlyjs_version
 from ..defaults import PLOTLYJS_MODES
 from ..lead import COMPOSITION, PAGE_ONE, VIEWS, Share
 from ..output import json_default
+from ..sampling import Interval, PlacementShares
 from ..vocabulary import failure_words
 from .branding import Branding
 from .build import (
@@ -43,7 +44,9 @@ from .build import (
     Score,
 )
 from .charts import (
+    AI_NAMES,
     ChartPack,
+    ai_chart,
     campaign_composition_chart,
     composition_base,
     composition_chart,
@@ -168,6 +171,11 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         {"id": f"page-{n}", "json": Markup(pack.add(composition_chart(k, data.period), page_base))}
         for n, k in enumerate(data.keywords)
     ]
+    ai_charts = {
+        n: {"id": f"ai-{n}", "json": Markup(pack.add(ai_chart(k, data.period)))}
+        for n, k in enumerate(data.keywords)
+        if k.ai
+    }
     share = {"id": "share-chart", "json": Markup(pack.add(share_chart(data)))}
     page_one = {"id": "page-all", "json": Markup(pack.add(campaign_composition_chart(data)))}
     scripts = [_renderer()]
@@ -191,6 +199,8 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         charts=charts,
         page_charts=pages,
         share_chart=share,
+        ai_charts=ai_charts,
+        ai_names=AI_NAMES,
         page_one_chart=page_one,
         shared=Markup(pack.shared_json()),
         headline=_headline(data),
@@ -330,6 +340,7 @@ def _keyword_view(keyword: KeywordReport, data: ReportData, number: int) -> dict
         ],
         "last_ok": last_ok,
         "serp_features": _features_view(keyword.serp_features),
+        "ai": [_ai_row(shares) for shares in keyword.ai.values()],
         "ownership": {
             "rows": {item.norm_url: data.ownership.of(item.norm_url) for item in keyword.top},
             "counts": data.ownership.count(keyword.top),
@@ -369,6 +380,27 @@ def _features_view(holds: Sequence[FeatureHold]) -> list[dict[str, Any]]:
         }
         for hold in holds
     ]
+
+
+def _ai_row(shares: PlacementShares) -> dict[str, Any]:
+    """One AI placement of a keyword over the period, each share with its interval."""
+    return {
+        "placement": AI_NAMES.get(shares.placement, shares.placement),
+        "samples": shares.samples,
+        "shown": _interval(shares.shown),
+        "official": _interval(shares.cites_official),
+        "critical": _interval(shares.cites_critical),
+        "citations": shares.citations,
+        "by_stance": {stance: _interval(i) for stance, i in shares.by_stance.items()},
+    }
+
+
+def _interval(interval: Interval) -> str:
+    """``67% (21–94%)``: a share and its 95 % Wilson interval."""
+    if interval.share is None:
+        return "–"
+    low, high = interval.bounds()
+    return f"{interval.share:.0%} ({100 * low:.0f}\u2013{100 * high:.0f}%)"
 
 
 def _held(count: int, present: int) -> str:
@@ -621,6 +653,19 @@ def _keyword_document(keyword: KeywordReport, data: ReportData) -> dict[str, Any
         },
         "score": {which: _score_document(keyword.score(which)) for which in ("start", "end")},
         "serp_features": [hold.to_json() for hold in keyword.serp_features],
+        "ai": {
+            "samples": keyword.ai_samples,
+            "failed_samples": keyword.ai_failed_samples,
+            "placements": {p: shares.to_json() for p, shares in keyword.ai.items()},
+            "by_day": [
+                {
+                    "date": day.day,
+                    "samples": day.samples,
+                    "placements": {p: sh.to_json() for p, sh in day.shares.items()},
+                }
+                for day in keyword.ai_days
+            ],
+        },
         "events": [event.to_json() for event in keyword.events],
         "first_overtake": {view: _first_overtake(keyword, view, crisis) for view in VIEWS},
         "checks": [
