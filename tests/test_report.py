@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
@@ -140,7 +141,8 @@ def build_evil(runner: CliRunner, folder: Path, db: str) -> None:
 
 def figures(html: str) -> dict[str, dict[str, Any]]:
     """Every chart of a report as plotly draws it: the JSON blocks with the shared x values and
-    base layout put back, as the page script does."""
+    base layout put back, as the page script does, each validated against plotly's schema
+    (the report builds its figures as plain data, unvalidated)."""
     soup = BeautifulSoup(html, "html.parser")
     shared = json.loads(string(soup.find("script", id="chart-shared")))
     found: dict[str, dict[str, Any]] = {}
@@ -156,6 +158,7 @@ def figures(html: str) -> dict[str, dict[str, Any]]:
                 layout[key] = value + layout.get(key, [])
             else:
                 layout.setdefault(key, value)
+        go.Figure(figure)  # plotly's schema: raises on a property plotly.js does not know
         found[attr(box, "id")] = figure
     return found
 
@@ -739,7 +742,7 @@ def test_a_day_whose_checks_all_failed_is_a_gap_in_the_share_chart() -> None:
         period=SimpleNamespace(first=days[0].day, last=days[-1].day),
     )
     assert [[d.day.day for d in run] for run in share_segments(data)] == [[1, 2], [4, 5, 12]]
-    figure = share_chart(data).to_plotly_json()
+    figure = share_chart(data)
     organic = [t for t in figure["data"] if t["stackgroup"].startswith("organic")]
     assert [(t["stackgroup"], t["name"], len(t["x"])) for t in organic] == [
         ("organic", "official", 2),

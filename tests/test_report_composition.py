@@ -182,7 +182,7 @@ def test_lead_shading_stops_at_now_in_a_report_of_the_month_so_far(recall: str) 
     (keyword,) = data.keywords
     at = dt.datetime(2026, 4, 14, 7, tzinfo=dt.UTC)
     assert lead_ranges(keyword, data.period, made_on)[-1] == (at, made_on)
-    figure = rank_chart(keyword, data.period, made_on).to_plotly_json()
+    figure = rank_chart(keyword, data.period, made_on)
     xs = {x for trace in figure["data"] for x in trace.get("x") or []}
     assert max(xs) == _x("2026-04-14")  # nothing drawn after the last check, no failure mark
 

@@ -1,6 +1,6 @@
 """The report's charts as plotly figures, built from :class:`~serptrack.report.build.ReportData`.
 
-Pure: plain data in, ``plotly.graph_objects.Figure`` out. Titles, snippets and URLs come from
+Pure: plain data in, plotly figures (as plain :data:`Figure` dicts) out. Titles, snippets and URLs come from
 strangers, and plotly.js reads trace names, hover text and annotations as a small HTML
 dialect (``<a href>`` makes a working link, ``<b>``, ``<br>``, ``<span style>`` ...), so every
 such string is HTML-escaped where it enters a figure (plotly shows the escaped text literally)
@@ -25,8 +25,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
-
-import plotly.graph_objects as go
 
 from ..lead import COMPOSITION, PAGE_ONE, Event
 from ..sampling import wilson_interval
@@ -130,6 +128,18 @@ def _inert_figure(value: Any) -> Any:
     return value
 
 
+#: A figure as plotly.js takes it: ``{"data": [trace, ...], "layout": {...}}``. Built as plain
+#: data, not ``plotly.graph_objects.Figure``: plotly.py's validation of every property of every
+#: trace was most of a report's build time. The test suite validates every figure of a report
+#: against plotly's schema instead (tests/test_report.py).
+Figure = dict[str, Any]
+
+
+def figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> Figure:
+    """A :data:`Figure` of ``data`` traces drawn with ``layout``."""
+    return {"data": data, "layout": layout}
+
+
 def host_of(url: str) -> str:
     """A URL's host without ``www.``; empty when it has none (or is not a URL)."""
     try:
@@ -157,7 +167,7 @@ def _day(day: dt.date) -> str:
 # --- the rank chart of one keyword -----------------------------------------------------------
 
 
-def rank_chart(keyword: KeywordReport, period: Period, now: dt.datetime | None = None) -> go.Figure:
+def rank_chart(keyword: KeywordReport, period: Period, now: dt.datetime | None = None) -> Figure:
     """The question first: the best official and the best critical organic rank at each check
     (two bold lines, rank 1 on top), page 1 and the checks the official side led shaded, each
     organic overtake and lost lead marked once; every official and critical URL's own line
@@ -227,7 +237,7 @@ def rank_chart(keyword: KeywordReport, period: Period, now: dt.datetime | None =
     layout["shapes"].extend(_lead_bands(lead_ranges(keyword, period, now)))
     if url_lines:
         layout["updatemenus"] = [_url_buttons(len(traces), url_lines)]
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def schedule_step(schedule: str) -> dt.timedelta:
@@ -595,7 +605,7 @@ def rank_ticks(worst: int) -> list[int]:
     return [1, *range(step, top + 1, step)]
 
 
-def share_chart(data: ReportData) -> go.Figure:
+def share_chart(data: ReportData) -> Figure:
     """Share of voice by stance per day, averaged over keywords, stacked; organic and page
     views behind two buttons. A day whose checks all failed is a gap in the areas, never a
     line drawn across it (nor a drop to zero)."""
@@ -655,7 +665,7 @@ def share_chart(data: ReportData) -> go.Figure:
             }
         ],
     }
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def share_segments(data: ReportData) -> list[list[DayShare]]:
@@ -687,7 +697,7 @@ _AI_HOVER = (
 )
 
 
-def ai_chart(keyword: KeywordReport, period: Period) -> go.Figure:
+def ai_chart(keyword: KeywordReport, period: Period) -> Figure:
     """Per UTC day, the share of the AI answers' samples that cite an official source and a
     critical one, each with its 95 % Wilson interval as a band: how sure each day's figure
     is. One pair of lines per AI placement the keyword's answers show. A day whose checks or
@@ -758,7 +768,7 @@ def ai_chart(keyword: KeywordReport, period: Period) -> go.Figure:
         "legend": {"orientation": "h", "y": -0.15},
         "hovermode": "closest",
     }
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def _ai_point(day: AiDay, placement: str, stance: str) -> tuple[float, float, float, int]:
@@ -796,7 +806,7 @@ _COMPOSITION_HOVER = "%{fullData.name}: %{y}<br>%{x|%d %b %Y %H:%M} UTC<extra></
 _DAY_COMPOSITION_HOVER = "%{fullData.name}: %{y:.1f}<br>%{x|%d %b %Y}<extra></extra>"
 
 
-def composition_chart(keyword: KeywordReport, period: Period) -> go.Figure:
+def composition_chart(keyword: KeywordReport, period: Period) -> Figure:
     """The organic top 10 of each successful check split by stance, one stacked bar per check:
     the page turning. A failed check or a day without one has no bar (never a zero). The
     layout is :func:`composition_base`'s, shared by every keyword (:class:`ChartPack`)."""
@@ -806,7 +816,7 @@ def composition_chart(keyword: KeywordReport, period: Period) -> go.Figure:
         [keyword.composition.get(p.check_id, {}).get(kind, 0) for p in points]
         for kind in COMPOSITION
     ]
-    return go.Figure(data=_bars(x, series), layout=composition_base(period))
+    return figure(_bars(x, series), composition_base(period))
 
 
 def composition_base(period: Period) -> dict[str, Any]:
@@ -816,7 +826,7 @@ def composition_base(period: Period) -> dict[str, Any]:
     )
 
 
-def campaign_composition_chart(data: ReportData) -> go.Figure:
+def campaign_composition_chart(data: ReportData) -> Figure:
     """Page 1 of every keyword by stance per UTC day (each keyword's last successful check of
     the day, averaged over the keywords checked that day), stacked bars."""
     days = data.composition_by_day
@@ -825,7 +835,7 @@ def campaign_composition_chart(data: ReportData) -> go.Figure:
     start = _day(data.period.first - dt.timedelta(days=1)) + " 12:00"
     end = _day(data.period.last) + " 12:00"
     layout = _composition_layout([start, end], _DAY_COMPOSITION_HOVER, "page 1 per keyword (mean)")
-    return go.Figure(data=_bars(x, series), layout=layout)
+    return figure(_bars(x, series), layout)
 
 
 def _bars(x: Sequence[str], series: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
@@ -874,13 +884,13 @@ class ChartPack:
         """Start a page with nothing shared yet."""
         self._ids: dict[str, str] = {}
         self._shared: dict[str, dict[str, Any]] = {"arrays": {}, "bases": {}}
-        # a base layout is validated by plotly once per page, not once per figure (each is
-        # kept with its JSON, so its id() cannot be reused while the pack lives)
+        # a base layout is made inert once per page, not once per figure (each is kept with
+        # its JSON, so its id() cannot be reused while the pack lives)
         self._bases: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
-    def add(self, figure: go.Figure, base: dict[str, Any] | None = None) -> str:
+    def add(self, chart: Figure, base: dict[str, Any] | None = None) -> str:
         """The figure's JSON, safe inside ``<script type="application/json">``."""
-        spec: dict[str, Any] = _inert_figure(figure.to_plotly_json())
+        spec: dict[str, Any] = _inert_figure(chart)
         document: dict[str, Any] = {"figure": spec}
         if base is not None:
             shared = self._base_json(base)
@@ -904,7 +914,7 @@ class ChartPack:
     def _base_json(self, base: dict[str, Any]) -> dict[str, Any]:
         known = self._bases.get(id(base))
         if known is None:
-            known = self._bases[id(base)] = (base, _inert_figure(go.Layout(base).to_plotly_json()))
+            known = self._bases[id(base)] = (base, _inert_figure(base))
         return known[1]
 
     def shared_json(self) -> str:

@@ -14,7 +14,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select, true
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
@@ -216,7 +227,8 @@ def url_positions(
             _RANKING,
         )
     )
-    found = [_vetted_position(row) for row in connection.execute(statement)]
+    times = _CheckTimes()
+    found = [_vetted_position(row, times) for row in connection.execute(statement)]
     overlay = labels.overlay_urls(stances)
     for batch in batches(overlay):
         extra = select(*_position_columns(r.c.norm_url)).select_from(
@@ -225,7 +237,8 @@ def url_positions(
         for row in connection.execute(
             extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end), _RANKING)
         ):
-            found.append(_vetted_position(row)._replace(stance=labels.overlay[row.norm_url][0]))
+            position = _vetted_position(row, times)
+            found.append(position._replace(stance=labels.overlay[row.norm_url][0]))
     found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
     return found
 
@@ -281,9 +294,10 @@ def page_results(
         .order_by(r.c.check_id, r.c.page_position)
     )
     found: dict[int, list[UrlPosition]] = {}
+    times = _CheckTimes()
     for batch in batches(list(check_ids)):
         for row in connection.execute(statement.where(r.c.check_id.in_(batch), _RANKING)):
-            position = _vetted_position(row)
+            position = _vetted_position(row, times)
             if position.norm_url in labels.overlay:
                 position = position._replace(stance=labels.overlay[position.norm_url][0])
             found.setdefault(position.check_id, []).append(position)
@@ -431,11 +445,15 @@ def check_log(
 
 
 def _position_columns(stance: Any) -> tuple[Any, ...]:
-    """The columns of a :class:`UrlPosition`, with ``stance`` as its stance."""
+    """The columns of a :class:`UrlPosition`, with ``stance`` as its stance.
+
+    ``observed_at`` comes as the driver gives it (see :class:`_CheckTimes`): a column typed
+    :class:`~serptrack.models.UTCDateTime` costs a Python call per row, and every result of a
+    check repeats the check's time."""
     return (
         RESULTS.c.check_id,
         CHECKS.c.keyword_id,
-        CHECKS.c.observed_at,
+        type_coerce(CHECKS.c.observed_at, DateTime()),
         stance.label("stance"),
         RESULTS.c.placement,
         RESULTS.c.block,
@@ -447,11 +465,24 @@ def _position_columns(stance: Any) -> tuple[Any, ...]:
     )
 
 
-def _vetted_position(row: Sequence[Any]) -> UrlPosition:
+class _CheckTimes(dict[int, dt.datetime]):
+    """Check id -> its ``observed_at`` as an aware UTC datetime, made once per check from the
+    driver's value (naive UTC on SQLite, aware on PostgreSQL), as UTCDateTime would."""
+
+    def of(self, check_id: int, raw: dt.datetime) -> dt.datetime:
+        found = self.get(check_id)
+        if found is None:
+            found = self[check_id] = (
+                raw.replace(tzinfo=dt.UTC) if raw.tzinfo is None else raw.astimezone(dt.UTC)
+            )
+        return found
+
+
+def _vetted_position(row: Sequence[Any], times: _CheckTimes) -> UrlPosition:
     """A :class:`UrlPosition` whose placement is a :class:`~serptrack.vocabulary.Placement`
     value and whose block is ``top``, ``bottom`` or None: anything else stored reads as
     :data:`OTHER`, so no stored string reaches a report's labels unchecked."""
-    position = UrlPosition(*row)
+    position = UrlPosition(row[0], row[1], times.of(row[0], row[2]), *row[3:])
     placement, block = position.placement, position.block
     if placement in PLACEMENT_VALUES and (block is None or block in BLOCK_VALUES):
         return position
