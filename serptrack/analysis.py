@@ -41,11 +41,17 @@ from .lead import (
     utc_day,
 )
 from .models import Campaign
-from .sampling import citation_shares
+from .sampling import AI_PLACEMENTS, PlacementShares, SampleCitations, citation_shares
 from .store import reads
 from .store.stances import StanceView
 
-__all__ = ["DEFAULT_SAMPLES_WINDOW", "ai_shares", "overtakes", "paid_rows", "status"]
+__all__ = ["AI_VIEW", "DEFAULT_SAMPLES_WINDOW", "ai_shares", "overtakes", "paid_rows", "status"]
+
+#: ``overtakes``' view of AI answers: a side leads a check when more of the check's samples
+#: cite it, per AI placement (an addition beside SPEC section 6's organic and page views)
+AI_VIEW = "ai"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NEVER = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 #: Days of checks whose AI-answer samples ``status`` pools, ending at each keyword's latest
 #: successful check: a week of daily checks of ``samples = 3`` is 21 answers, enough for an
@@ -70,34 +76,95 @@ def overtakes(
     events are returned, never change them.
     """
     for view in views:
-        if view not in VIEWS:
+        if view not in VIEWS and view != AI_VIEW:
             raise ValueError(f"unknown view {view!r}")
     found: list[tuple[int, KeywordInfo, str, LeadChange, CheckPoint]] = []
     all_series = reads.keyword_series(session, campaign, queries=queries, labels=labels)
     for order, series in enumerate(all_series):
-        for view in views:
+        for view in (v for v in views if v != AI_VIEW):
             for change in lead_changes(leaders(series.points, view), hold):
                 point = series.points[change.index]
                 if change.kind is None or not _within(point.at, start, end):
                     continue
                 found.append((order, series.keyword, view, change, point))
     details = reads.best_results(session, [item[4] for item in found])
-    found.sort(key=lambda item: (item[4].at, item[0], VIEWS.index(item[2])))
-    events = []
-    for _order, keyword, view, change, point in found:
+    events: list[tuple[dt.datetime, int, int, Event]] = []
+    for order, keyword, view, change, point in found:
         best = details.get(point.check_id, {})
-        events.append(
-            Event(
-                keyword,
-                view,
-                change.kind or "",
-                point.check_id,
-                point.at,
-                best.get((view, "official")),
-                best.get((view, "critical")),
-            )
+        event = Event(
+            keyword,
+            view,
+            change.kind or "",
+            point.check_id,
+            point.at,
+            best.get((view, "official")),
+            best.get((view, "critical")),
         )
-    return events
+        events.append((point.at, order, VIEWS.index(view), event))
+    if AI_VIEW in views:
+        events += _ai_events(session, campaign, all_series, hold, start, end, labels)
+    events.sort(key=lambda item: item[:3])
+    return [event for *_, event in events]
+
+
+def _ai_events(
+    session: Session,
+    campaign: Campaign,
+    all_series: Sequence[KeywordSeries],
+    hold: int,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    labels: StanceView | None,
+) -> list[tuple[dt.datetime, int, int, Event]]:
+    """The lead changes of the AI view: at each successful check, per AI placement, the side
+    more of the check's samples cite leads (a tie, or no citation, leads nobody: that breaks a
+    streak but ends no lead, as in the other views); followed over the whole history."""
+    windows = {s.keyword.id: (_EPOCH, _NEVER) for s in all_series if s.points}
+    pools = reads.ai_samples(session, campaign, windows, labels)
+    found = []
+    for order, series in enumerate(all_series):
+        pool = pools.get(series.keyword.id)
+        if pool is None or not pool.samples:
+            continue
+        by_check: dict[int, list[SampleCitations]] = {}
+        for sample in pool.samples:
+            by_check.setdefault(sample.check_id, []).append(sample)
+        shares = [citation_shares(by_check.get(p.check_id, [])) for p in series.points]
+        for rank, placement in enumerate(AI_PLACEMENTS, start=len(VIEWS)):
+            placed = [found_shares.get(placement) for found_shares in shares]
+            if not any(placed):
+                continue
+            for change in lead_changes([_ai_leader(s) for s in placed], hold):
+                point, cited = series.points[change.index], placed[change.index]
+                if change.kind is None or cited is None or not _within(point.at, start, end):
+                    continue
+                event = Event(
+                    series.keyword,
+                    AI_VIEW,
+                    change.kind,
+                    point.check_id,
+                    point.at,
+                    None,
+                    None,
+                    placement=placement,
+                    shares={
+                        "samples": cited.samples,
+                        "cites_official": cited.cites_official.to_json(),
+                        "cites_critical": cited.cites_critical.to_json(),
+                    },
+                )
+                found.append((point.at, order, rank, event))
+    return found
+
+
+def _ai_leader(shares: PlacementShares | None) -> str | None:
+    """Who leads a check's AI placement: the side cited by more of its samples."""
+    if shares is None:
+        return None
+    official, critical = shares.cites_official.count, shares.cites_critical.count
+    if official == critical:
+        return None
+    return "official" if official > critical else "critical"
 
 
 def status(

@@ -902,10 +902,12 @@ def status(
 @click.argument("campaign")
 @click.option(
     "--view",
-    type=click.Choice([*(v.value for v in View), "both"]),
+    type=click.Choice([*(v.value for v in View), "both", "ai", "all"]),
     default="both",
     show_default=True,
-    help="organic: organic ranks only; page: page positions, ads included.",
+    help="organic: organic ranks only; page: page positions, ads included; both: those "
+    "two; ai: AI answers (the side more of a check's samples cite leads, per AI placement); "
+    "all: the three.",
 )
 @hold_option
 @queries_option
@@ -933,7 +935,7 @@ def overtakes(
     from .output import write_json, write_rows
 
     start, end = _day_range(first_day, last_day)
-    views = lead.VIEWS if view == "both" else (view,)
+    views = {"both": lead.VIEWS, "all": (*lead.VIEWS, analysis.AI_VIEW)}.get(view, (view,))
     with _session(db) as session:
         chosen = store.get_campaign(session, campaign)
         events = analysis.overtakes(

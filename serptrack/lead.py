@@ -227,10 +227,16 @@ class Event:
     at: dt.datetime
     official: ResultRef | None
     critical: ResultRef | None
+    #: the ``ai`` view only: the AI placement led, and the check's shares of samples citing
+    #: each side (``{"samples", "cites_official", "cites_critical"}``)
+    placement: str | None = None
+    shares: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``overtakes --json`` object: the SPEC fields, then engine, location, check_id."""
+        """The ``overtakes --json`` object: the SPEC fields, then engine, location, check_id
+        (and, in the ``ai`` view, placement and shares)."""
         k = self.keyword
+        extra = {"placement": self.placement, "shares": self.shares} if self.placement else {}
         return {
             "query": k.query,
             "country": k.country,
@@ -246,6 +252,7 @@ class Event:
             "engine": k.engine,
             "location": k.location,
             "check_id": self.check_id,
+            **extra,
         }
 
 

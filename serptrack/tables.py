@@ -32,8 +32,8 @@ def event_table(events: Sequence[Event]) -> list[dict[str, Any]]:
             "locale": event.keyword.locale,
             "view": event.view,
             "kind": event.kind,
-            "official": _ref_cell(event.official, event.view),
-            "critical": _ref_cell(event.critical, event.view),
+            "official": _side_cell(event, "official"),
+            "critical": _side_cell(event, "critical"),
         }
         for event in events
     ]
@@ -98,6 +98,14 @@ def _lead_cell(row: Mapping[str, Any], view: str) -> str:
     o = official[key] if official else "-"
     c = critical[key] if critical else "-"
     return f"{row[view]['leader'] or 'nobody'} ({o} vs {c})"
+
+
+def _side_cell(event: Event, side: str) -> str:
+    """One side of an event: its best result, or (AI view) how many samples cite it."""
+    if event.shares is not None:
+        cited = event.shares[f"cites_{side}"]
+        return f"{cited['count']}/{event.shares['samples']} samples cite it ({event.placement})"
+    return _ref_cell(getattr(event, side), event.view)
 
 
 def _ref_cell(ref: ResultRef | None, view: str) -> str:

@@ -182,7 +182,7 @@ def test_no_events(runner: CliRunner, scenario: Any) -> None:
         (["--hold", "0"], "Invalid value for '--hold': 0 is not in the range x>=1."),
         (
             ["--view", "ads"],
-            "Invalid value for '--view': 'ads' is not one of 'organic', 'page', 'both'.",
+            "Invalid value for '--view': 'ads' is not one of 'organic', 'page', 'both', 'ai', 'all'.",
         ),
         (
             ["--from", "2026-04-10", "--to", "2026-04-01"],

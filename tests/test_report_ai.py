@@ -213,3 +213,65 @@ def test_a_day_whose_samples_all_failed_is_a_gap_in_the_chart(
     assert line["x"][2] == line["x"][3]
     bands = [t for t in chart["data"] if t["name"] == "AI answer: cites official (95% interval)"]
     assert len(bands) == 2  # one band per unbroken run of days
+
+
+def test_overtakes_view_ai_follows_the_side_more_samples_cite(
+    runner: CliRunner, answers: str, tmp_path: Path
+) -> None:
+    # 4 April: the one sample cites only acme/s (3 April's samples all fail: skipped)
+    write_snapshot(
+        tmp_path / "fixtures",
+        "2026-04-04",
+        "acme recall",
+        _cited([OS]),
+        engine="perplexity",
+        observed_at="2026-04-04T07:00:00Z",
+    )
+    invoke(
+        runner, "backfill", "answers", "--from", "2026-04-03", "--to", "2026-04-04", "--db", answers
+    )
+    result = invoke(runner, "overtakes", "answers", "--view", "ai", "--db", answers, "--json")
+    assert result.exit_code == 0, result.output
+    events = [
+        (e["view"], e["kind"], e["at"][:10], e["placement"], e["shares"])
+        for e in json.loads(result.stdout)
+    ]
+    # 1 April: 2 of 3 samples cite the official side, 1 the critical (official leads: the
+    # first leader is no event); 2 April: 1 of 2 against 2 of 2; 4 April: 1 of 1 against 0
+    assert events == [
+        (
+            "ai",
+            "lost",
+            "2026-04-02",
+            "ai_answer",
+            {"samples": 2, "cites_official": _share(1, 2), "cites_critical": _share(2, 2)},
+        ),
+        (
+            "ai",
+            "overtake",
+            "2026-04-04",
+            "ai_answer",
+            {"samples": 1, "cites_official": _share(1, 1), "cites_critical": _share(0, 1)},
+        ),
+    ]
+    held = invoke(
+        runner, "overtakes", "answers", "--view", "ai", "--hold", "2", "--db", answers, "--json"
+    )
+    assert json.loads(held.stdout) == []  # no side led two checks running after the first
+    table = invoke(runner, "overtakes", "answers", "--view", "all", "--db", answers)
+    assert table.exit_code == 0, table.output
+    assert "1/2 samples cite it (ai_answer)" in table.output
+    both = invoke(runner, "overtakes", "answers", "--db", answers, "--json")
+    assert all(e["view"] in ("organic", "page") for e in json.loads(both.stdout))
+
+
+def test_the_methodology_says_how_many_answers_each_check_asks_for(
+    runner: CliRunner, answers: str, tmp_path: Path
+) -> None:
+    soup = BeautifulSoup(_report(runner, answers, tmp_path), "html.parser")
+    method = soup.select_one("#methodology")
+    assert method is not None
+    assert "3 answers per check" in method.get_text()
+    heads = [th.get_text() for th in method.select("table thead th")]
+    row = [td.get_text() for td in method.select("table tbody tr")[0].select("td")]
+    assert row[heads.index("Samples")] == "3"

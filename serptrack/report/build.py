@@ -455,6 +455,7 @@ class KeywordReport:
     left: list[Movement] = field(default_factory=list)
     since: dt.datetime | None = None  # what entered and left is compared with
     serp_features: list[FeatureHold] = field(default_factory=list)  # over the period
+    samples: int = 1  # calls (answers) per check
     #: who the AI answers cite over the period's successful samples, by AI placement
     ai: dict[str, PlacementShares] = field(default_factory=dict)
     ai_days: list[AiDay] = field(default_factory=list)  # the same, day by day (days with any)
@@ -627,6 +628,7 @@ def build_report(
                 keyword=info,
                 provider=stored.provider,
                 depth=stored.depth,
+                samples=stored.samples,
                 schedule=stored.schedule,
                 timezone=stored.timezone,
                 checks=checks_of.get(info.id, []),

@@ -540,6 +540,7 @@ def _methodology(data: ReportData) -> dict[str, Any]:
         ),
         "devices": sorted({k.keyword.device for k in keywords}),
         "depths": sorted({k.depth for k in keywords}),
+        "samples": sorted({k.samples for k in keywords}),
         "schedules": sorted({f"{k.schedule} ({k.timezone})" for k in keywords}),
         "checks": len(checks),
         "statuses": statuses,
