@@ -87,6 +87,9 @@ class CheckOutcome:
     status_code: int | None = None
     samples: int = 1  # answers asked for
     samples_ok: int = 1  # of which succeeded (0 for a failed check)
+    #: the provider's raw responses kept as evidence, every sample's: what a paid API bills
+    #: for (a SerpApi check whose AI overview is deferred has two: the search and its follow-up)
+    pages: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The ``check --json`` object (SPEC section 6), with a few extra fields."""
@@ -110,6 +113,7 @@ class CheckOutcome:
             "incomplete": self.error if self.status == "ok" else None,
             "samples": self.samples,
             "samples_ok": self.samples_ok,
+            "pages": self.pages,
         }
 
 
@@ -347,6 +351,7 @@ async def run_checks_async(
             status_code=record.status_code,
             samples=max(1, len(record.samples)),
             samples_ok=_samples_ok(record),
+            pages=sum(len(pages) for _, _, _, pages in record.sample_parts()),
         )
         if on_done:
             on_done(outcome)

@@ -123,6 +123,14 @@ def test_ai_overview_ai_mode_and_answer_engines_sampled_three_times(
     assert sorted((o["provider"], o["engine"], o["status"], o["samples_ok"]) for o in outcomes) == [
         (provider, engine, "ok", 3) for provider, engine in sorted(KEYWORDS)
     ]
+    # what was paid for: the Google keyword's three searches each deferred its overview
+    pages = {(o["provider"], o["engine"]): o["pages"] for o in outcomes}
+    assert pages == {
+        ("serpapi", "google"): 6,
+        ("serpapi", "google_ai_mode"): 3,
+        ("perplexity", "perplexity"): 3,
+        ("openai", "openai"): 3,
+    }
     # each API answered three samples (the deferred overview: three follow-ups)
     assert apis.calls == {
         "google_ai_overview": 3,

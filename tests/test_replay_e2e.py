@@ -248,6 +248,7 @@ def test_check_as_of_json_shape(
             "incomplete": None,
             "samples": 1,
             "samples_ok": 1,
+            "pages": 1,
         },
         {
             "campaign": "acme-recall",
@@ -267,6 +268,7 @@ def test_check_as_of_json_shape(
             "incomplete": None,
             "samples": 1,
             "samples_ok": 1,
+            "pages": 1,
         },
     ]
 

@@ -77,6 +77,8 @@ def live_then_replay(
     (outcome,) = json.loads(checked.stdout)
     assert (outcome["status"], outcome["error"]) == ("ok", None)  # SPEC: error null when ok
     assert (outcome["incomplete"] is None) == (overview_status == 200)
+    # the search and its follow-up: two SerpApi searches billed (a refused follow-up: one)
+    assert outcome["pages"] == (2 if overview_status == 200 else 1)
     replay = campaign(tmp_path, "replayed", "replay", f'path = "{recorded}"')
     assert run(runner, "apply", str(replay), "--db", str(db)).exit_code == 0
     replayed = run(runner, "check", "replayed", "--db", str(db), "--as-of", AS_OF)
