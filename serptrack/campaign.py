@@ -794,28 +794,21 @@ def _alert_where(text: str, loc: tuple[str, ...]) -> str:
 
 
 def _resolve_rules(path: str, text: str, labels: _LabelsTable) -> list[Rule]:
-    rules = []
-    for stance in ("official", "critical", "neutral"):
-        for index, pattern in enumerate(getattr(labels, stance)):
-            try:
-                rules.append(parse_rule(stance, pattern))
-            except RuleError as error:
-                line = _line_of_value(text, pattern)
-                raise CampaignFileError(
-                    path, f"labels.{stance}[{index}]{line}", str(error)
-                ) from None
-    for first, second in duplicate_patterns(rules):
-        raise CampaignFileError(
-            path,
-            f"labels{_line_of_value(text, second.pattern)}",
-            f"pattern {second.pattern!r} is under both {first.stance} and {second.stance}; keep one",
-        )
-    return rules
+    """The ``[labels]`` rules, by stance."""
+    return _resolve_patterns(path, text, labels, ("official", "critical", "neutral"), "labels")
 
 
 def _resolve_ownership(path: str, text: str, table: _OwnershipTable) -> list[Rule]:
     """The ``[labels.ownership]`` rules: the label-rule patterns, one class per pattern."""
-    classes = [member.value for member in Ownership]
+    classes = tuple(member.value for member in Ownership)
+    return _resolve_patterns(path, text, table, classes, "labels.ownership")
+
+
+def _resolve_patterns(
+    path: str, text: str, table: _Strict, classes: tuple[str, ...], where: str
+) -> list[Rule]:
+    """The rules of ``table``'s pattern lists, one per class in ``classes``; a pattern under
+    two classes is refused."""
     rules = []
     for name in classes:
         for index, pattern in enumerate(getattr(table, name)):
@@ -824,12 +817,12 @@ def _resolve_ownership(path: str, text: str, table: _OwnershipTable) -> list[Rul
             except RuleError as error:
                 line = _line_of_value(text, pattern)
                 raise CampaignFileError(
-                    path, f"labels.ownership.{name}[{index}]{line}", str(error)
+                    path, f"{where}.{name}[{index}]{line}", str(error)
                 ) from None
     for first, second in duplicate_patterns(rules):
         raise CampaignFileError(
             path,
-            f"labels.ownership{_line_of_value(text, second.pattern)}",
+            f"{where}{_line_of_value(text, second.pattern)}",
             f"pattern {second.pattern!r} is under both {first.stance} and {second.stance}; keep one",
         )
     return rules

@@ -192,10 +192,8 @@ def test_a_report_without_ai_answers_says_so(
     assert soup.select("[id^=ai-kw-]") == []
 
 
-def test_a_day_whose_samples_all_failed_is_a_gap_in_the_chart(
-    runner: CliRunner, answers: str, tmp_path: Path
-) -> None:
-    # 3 April: no recording at all (every sample fails); 4 April: one sample cites acme/s
+def add_two_days(runner: CliRunner, tmp_path: Path, db: str) -> None:
+    """3 April: no recording at all (every sample fails); 4 April: one sample, citing acme/s."""
     write_snapshot(
         tmp_path / "fixtures",
         "2026-04-04",
@@ -204,9 +202,13 @@ def test_a_day_whose_samples_all_failed_is_a_gap_in_the_chart(
         engine="perplexity",
         observed_at="2026-04-04T07:00:00Z",
     )
-    invoke(
-        runner, "backfill", "answers", "--from", "2026-04-03", "--to", "2026-04-04", "--db", answers
-    )
+    invoke(runner, "backfill", "answers", "--from", "2026-04-03", "--to", "2026-04-04", "--db", db)
+
+
+def test_a_day_whose_samples_all_failed_is_a_gap_in_the_chart(
+    runner: CliRunner, answers: str, tmp_path: Path
+) -> None:
+    add_two_days(runner, tmp_path, answers)
     chart = figures(_report(runner, answers, tmp_path))["ai-0"]
     line = next(t for t in chart["data"] if t["name"] == "AI answer: cites official")
     assert line["y"] == [66.7, 50.0, None, 100.0]  # no line drawn across 3 April
@@ -218,18 +220,7 @@ def test_a_day_whose_samples_all_failed_is_a_gap_in_the_chart(
 def test_overtakes_view_ai_follows_the_side_more_samples_cite(
     runner: CliRunner, answers: str, tmp_path: Path
 ) -> None:
-    # 4 April: the one sample cites only acme/s (3 April's samples all fail: skipped)
-    write_snapshot(
-        tmp_path / "fixtures",
-        "2026-04-04",
-        "acme recall",
-        _cited([OS]),
-        engine="perplexity",
-        observed_at="2026-04-04T07:00:00Z",
-    )
-    invoke(
-        runner, "backfill", "answers", "--from", "2026-04-03", "--to", "2026-04-04", "--db", answers
-    )
+    add_two_days(runner, tmp_path, answers)
     result = invoke(runner, "overtakes", "answers", "--view", "ai", "--db", answers, "--json")
     assert result.exit_code == 0, result.output
     events = [
