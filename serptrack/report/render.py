@@ -200,7 +200,6 @@ def render_html(data: ReportData, branding: Branding, *, plotlyjs: str = "embed"
         page_charts=pages,
         share_chart=share,
         ai_charts=ai_charts,
-        ai_names=AI_NAMES,
         page_one_chart=page_one,
         shared=Markup(pack.shared_json()),
         headline=_headline(data),
