@@ -21,7 +21,6 @@ the whole machinery is testable without waiting.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import email.utils
 import math
@@ -34,13 +33,16 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from . import __version__
 from .errors import FetchError, UnknownEngineError
 from .vocabulary import FailureKind
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "DEFAULT_MAX_BODY_MB",
@@ -108,13 +110,21 @@ class RetryPolicy:
     read_timeout: float = 60.0
 
 
+async def _sleep(seconds: float) -> None:
+    # asyncio is imported by the first wait, not with this module: commands that only list
+    # providers or read the database never load it (issue "Speed", start-up)
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 @dataclass
 class Clock:
     """The time sources the engine uses; tests pass fakes that never sleep."""
 
     monotonic: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    sleep: Callable[[float], Awaitable[None]] = _sleep
 
 
 class RetryLater(Exception):
@@ -271,6 +281,8 @@ class Fetcher:
         server's Retry-After, sent to any check) is counted, and a check that would have to
         wait for one past its budget, or longer than ``retry_after_max``, fails at once.
         """
+        import asyncio  # see _sleep
+
         budget = _Budget(self.clock.monotonic() + self.policy.check_budget)
         token = _BUDGET.set(budget)
         try:

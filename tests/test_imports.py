@@ -122,7 +122,9 @@ def test_campaigns_loads_no_parser_http_client_or_report(tmp_path: Path, db_url:
 def test_providers_loads_no_database_parser_or_report(tmp_path: Path) -> None:
     loaded, output = loaded_packages(tmp_path, "providers", "--json")
     assert "replay" in {row["name"] for row in json.loads(output)}
-    assert_not_loaded(loaded, (*SUBSYSTEMS[:5], "plotly", "jinja2", "tldextract", "pydantic"))
+    assert_not_loaded(
+        loaded, (*SUBSYSTEMS[:5], "plotly", "jinja2", "tldextract", "pydantic", "asyncio")
+    )
     assert "httpx" in loaded  # what it does need
 
 
