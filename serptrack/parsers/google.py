@@ -565,7 +565,7 @@ class _Scan:
                 text_of(name if isinstance(name, Tag) else link),
                 "",
                 block=block,
-                tracking_url=tracking or None,
+                tracking_url=_absolute(tracking or "") or None,
             )
             found.append((self.pos(unit), item))
         return found
