@@ -12,8 +12,8 @@ An expectation is one (page, placement) list of URLs in page order; it is met wh
 parse gives exactly that list (each URL once), or, for a knowledge panel, when the parse
 has the link the snapshot names. A page without a snapshot carries what the saver's other
 tests assert instead (``claims``: sources found, or none). The se-scraper pages (Bing and
-DuckDuckGo) carry what its mocha tests assert: at least so many results, ads and
-right-column ads, each with its fields at least so long. The parse budget is 50 ms for a
+DuckDuckGo and Google) carry what its mocha tests assert: at least so many results, ads,
+right-column ads and (Google) right-column product ads, each with its fields at least so long. The parse budget is 50 ms for a
 600 KB page: the figure printed is the median time per 600 KB of page, and its ratio to
 that budget.
 """
@@ -40,8 +40,8 @@ SOURCES = {
     "websearcher": "WebSearcher 0.7.0 (Google desktop, Chrome, 2026)",
     "websearcher-2024": "WebSearcher 0.8.4 (Google desktop, Firefox, 2024-2025)",
 }
-SE_SCRAPER = ("se-scraper", "se-scraper (Bing and DuckDuckGo desktop, 2019)")
-ENGINES = {"bing": parse_bing, "duckduckgo": parse_duckduckgo}
+SE_SCRAPER = ("se-scraper", "se-scraper (Bing, DuckDuckGo and Google desktop, 2019)")
+ENGINES = {"bing": parse_bing, "duckduckgo": parse_duckduckgo, "google": parse_google}
 #: se-scraper's result fields → the serptrack item field that carries them
 FIELDS = {
     "link": "url",
@@ -122,6 +122,11 @@ def measure_se_scraper(root: Path, name: str, per_600kb: list[float]) -> None:
         if entry.get("min_side_ads") is not None:
             side = [i for i in paid if i.block == "side"]
             checks["side ads"] = len(side) >= entry["min_side_ads"]
+        if entry.get("min_shopping") is not None:
+            shopping = [i for i in results if i.placement == "shopping" and i.block == "side"]
+            checks["side products"] = len(shopping) >= entry["min_shopping"] and _fields_hold(
+                shopping, entry["shopping_fields"]
+            )
         for check, held in checks.items():
             total[check] += 1
             met[check] += held

@@ -1,10 +1,11 @@
-"""Real Bing and DuckDuckGo result pages, read as se-scraper's own tests say they should be.
+"""Real Bing, DuckDuckGo and Google result pages, read as se-scraper's own tests say they should be.
 
 The pages come from se-scraper's repository (see
 ``tests/fixtures/real/se-scraper/ORIGIN.md``). ``expected.json`` turns what its mocha tests
 assert of each page into data: at least so many organic results and ads, each with a link, a
 displayed link, a title and a snippet of at least so many characters, each ad with its
-tracking link. serptrack keeps no displayed link: the landing URL stands for it.
+tracking link, and for Google the shopping units of the right column (its ``right_products``).
+serptrack keeps no displayed link: the landing URL stands for it.
 
 On top of those, two rules of serptrack's own: an ad keeps the engine's click link as its
 ``tracking_url``, and every organic result container of the page gives one organic result,
@@ -27,6 +28,7 @@ from bs4 import BeautifulSoup
 
 from serptrack.parsers.bing import parse_bing
 from serptrack.parsers.duckduckgo import parse_duckduckgo
+from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Item, Snapshot
 from serptrack.urls import registrable_domain, unwrap_redirect
 
@@ -35,6 +37,7 @@ EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
 PARSERS: dict[str, Callable[[bytes], Snapshot]] = {
     "bing": parse_bing,
     "duckduckgo": parse_duckduckgo,
+    "google": parse_google,
 }
 #: se-scraper's result fields → the serptrack item field that carries them.
 FIELDS = {
@@ -48,14 +51,18 @@ FIELDS = {
 CONTAINERS = {
     "duckduckgo": ("#links div.result:not(.result--ad):not(.result--more)", "a.result__a"),
     "bing": ("#b_results > li.b_algo", "h2 a"),
+    "google": ("#rso div.g:not(.g-blk) div.rc > div.r", "a[href]:has(h3)"),
 }
 #: The engine's own ad click links (an ad's ``tracking_url`` starts with one of them).
 AD_CLICKS = {
     "duckduckgo": ("https://duckduckgo.com/y.js?",),
     "bing": ("https://www.bing.com/aclick?", "/aclick?", "https://www.bing.com/aclk?"),
+    "google": ("https://www.googleadservices.com/pagead/aclk?", "https://www.google.com/aclk?"),
 }
 #: The domains of search engines' and ad networks' click wrappers: never an ad's landing page.
-CLICK_DOMAINS = frozenset({"bing.com", "duckduckgo.com", "yahoo.com"})
+CLICK_DOMAINS = frozenset(
+    {"bing.com", "duckduckgo.com", "yahoo.com", "googleadservices.com", "doubleclick.net"}
+)
 
 #: (page, expectation) → why serptrack's reading differs from what se-scraper's tests assert.
 KNOWN: dict[tuple[str, str], str] = {}
@@ -104,6 +111,28 @@ def test_at_least_as_many_results_as_the_tests_assert(page: str, name: str) -> N
         return
     key = "min_organic" if name == "organic" else "min_ads"
     assert len(placed(page, name)) >= EXPECTED[page][key]
+
+
+@pytest.mark.parametrize(("page", "name"), cases("shopping", "shopping-fields"))
+def test_the_shopping_units_the_tests_assert(page: str, name: str) -> None:
+    """se-scraper's Google test counts the right column's product ads (``right_products``):
+    each with a ``tracking_link`` and a ``link`` of at least 5 characters and a ``title`` of
+    at least 10. serptrack reads them as ``shopping`` items of the ``side`` block."""
+    least = EXPECTED[page]["min_shopping"]
+    if least is None:
+        pytest.skip("se-scraper's test asserts no product ads of this page")
+    items = [i for i in placed(page, "shopping") if i.block == "side"]
+    if name == "shopping":
+        assert len(items) >= least
+        return
+    assert items
+    for item in items:
+        for field, length in EXPECTED[page]["shopping_fields"].items():
+            assert len(getattr(item, FIELDS[field]) or "") >= length, (field, item)
+        assert item.url.startswith(("https://", "http://")), item
+        assert registrable_domain(item.url) not in CLICK_DOMAINS, item
+        engine = EXPECTED[page]["engine"]
+        assert (item.tracking_url or "").startswith(AD_CLICKS[engine]), item
 
 
 @pytest.mark.parametrize(("page", "name"), cases("organic-fields", "paid-fields"))
@@ -163,6 +192,7 @@ def test_the_result_count_the_tests_read_is_on_the_page(page: str) -> None:
         ("bing", {"top": 4, "bottom": 3, "side": 5}),
         ("bing2", {"top": 4, "bottom": 3, "side": 5}),
         ("bing3", {"bottom": 3}),
+        ("google2", {"bottom": 1}),
     ],
 )
 def test_each_ad_is_read_once_in_its_block(page: str, blocks: dict[str, int]) -> None:

@@ -10,7 +10,9 @@ Class names rotate, so the parser anchors on structure and attributes, with fall
   ``#tadsb``/``#bottomads``; ``side`` in ``#rhs``), else by where it sits relative to the
   main column. Its ``url`` is the advertiser's landing page (``data-pcu``, a direct link,
   the ``adurl`` of the tracking link, or the displayed URL); the ``/aclk`` link is kept as
-  ``tracking_url``;
+  ``tracking_url`` (in the 2019 layout it is the ``href`` of the hidden link whose id is the
+  title link's without its ``v``, which ``google.arwt`` swaps in on a click);
+* a product ad (2019: a ``pla-unit`` card) is a ``shopping`` item, ``side`` in ``#rhs``;
 * top stories, featured snippets and AI overviews are recognised by attributes
   (``data-news-cluster-id``, ``block-component``, ``data-subtree="aio"``) or by their
   heading's text; a "People also ask" question (``[data-q]``) is read with its answer's
@@ -221,6 +223,7 @@ class _Scan:
     role_titles: list[Tag] = field(default_factory=list)
     labels: list[tuple[Tag, str, bool]] = field(default_factory=list)
     clusters: list[Tag] = field(default_factory=list)
+    products: list[Tag] = field(default_factory=list)
     mobile: bool = False
 
     def __post_init__(self) -> None:
@@ -249,6 +252,8 @@ class _Scan:
             self.ad_roots.append(tag)
         if name == "h3":
             self.h3s.append(tag)
+        elif "pla-unit" in classes(tag):
+            self.products.append(tag)
         role = attrs.get("role")
         if role in ("heading", "link"):
             self.role_titles.append(tag)
@@ -340,6 +345,7 @@ class _Scan:
         found += self._people_also_ask()
         found += self._ai_overview()
         found += self._knowledge_panel()
+        found += self._products()
         main_positions = [position for position, _ in found]
         found += self._ads(main_positions)
         if len(found) > MAX_ITEMS:
@@ -528,6 +534,40 @@ class _Scan:
             item = _ad_item(root, block)
             if item is not None:
                 found.append((self.pos(root), item))
+        return found
+
+    def _products(self) -> list[tuple[int, Item]]:
+        """Product ads (2019 layout): each ``pla-unit`` card is one ``shopping`` item.
+
+        Its title link (``pla-unit-title-link``) leads to the shop and carries the product's
+        name, written once per column width (the first is read); its click link is the hidden
+        twin of that link. A card of the right column is in the ``side`` block.
+        """
+        found = []
+        marked = {id(unit) for unit in self.products}
+        for unit in self.products:
+            if any(id(parent) in marked for parent in ancestors(unit)):
+                continue
+            link = unit.select_one("a.pla-unit-title-link[href]")
+            if link is None:
+                continue
+            resolved = resolve_link(attr(link, "href"), _BASE)
+            if resolved is None:
+                continue
+            name = link.find("span", class_="pymv4e") or link
+            twin = _click_twin(unit, link)
+            tracking = resolved.tracking or (attr(twin, "href") if twin is not None else None)
+            side = any(attr(parent, "id") == "rhs" for parent in ancestors(unit))
+            block = _ADS_SIDE if side else _ADS_TOP
+            item = Item(
+                Placement.SHOPPING,
+                resolved.url,
+                text_of(name if isinstance(name, Tag) else link),
+                "",
+                block=block,
+                tracking_url=_absolute(tracking or "") or None,
+            )
+            found.append((self.pos(unit), item))
         return found
 
     def _ad_block(self, root: Tag, first: int | None, last: int | None) -> str:
@@ -759,12 +799,29 @@ def _ad_item(root: Tag, block: str) -> Item | None:
         for a in links
         if a is main or (heading is not None and (_inside(heading, a) or _inside(a, heading)))
     ]
+    twin = _click_twin(root, main)
+    if twin is not None:
+        title_links.append(twin)
     landing, tracking = _ad_urls(root, main, title_links)
     if landing is None:
         return None
     snippet_tag = _first(root, _AD_SNIPPETS)
     snippet = text_of(snippet_tag) if snippet_tag else _ad_text(root)
     return Item(Placement.PAID, landing, title, snippet, block=block, tracking_url=tracking)
+
+
+def _click_twin(root: Tag, link: Tag) -> Tag | None:
+    """The hidden link whose address a link takes when clicked (2019 layout).
+
+    A link with ``onmousedown="return google.arwt(this)"`` and the id ``v<id>`` shows the
+    landing page; on a click Google's script gives it the ``href`` of the hidden
+    (``display:none``) link with the id ``<id>`` next to it, which is the ad's click link.
+    """
+    own = attr(link, "id")
+    if not own.startswith("v") or len(own) < 2:
+        return None
+    twin = root.find("a", id=own[1:], href=True)
+    return twin if isinstance(twin, Tag) and twin is not link else None
 
 
 def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, str | None]:
