@@ -330,7 +330,7 @@ def _official_leaves(rule: AlertRule, c: _Compared) -> list[Finding]:
     found = []
     for url, shown, rank, _, stance, _ in c.before["organic"]:
         if rank <= top and stance == _OFFICIAL and url not in here:
-            ranks = {url: rank for url, _, rank, _, _, _ in c.page.organic}
+            ranks = {u: r for u, _, r, _, _, _ in c.page.organic}  # only when one left
             where = f"now #{ranks[url]}" if url in ranks else "no longer in the results read"
             text = (
                 f"Official result {shown} left the top {rule.top} for {_quoted(c.query)} "
