@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from serptrack import store, tracker
 from serptrack.campaign import load_campaign_file
-from serptrack.store import checks as store_checks
+from serptrack.store import outbox as store_outbox
 
 START = dt.datetime(2026, 5, 1, 7, tzinfo=dt.UTC)
 ALERTS = """
@@ -201,7 +201,7 @@ def run(
     engine = store.connect(str(db))
     store.apply_campaign(engine, load_campaign_file(path))
     spent = [0.0]
-    real = store_checks.find_events
+    real = store_outbox.find_events
 
     def timed(*args: Any, **kwargs: Any) -> int:
         started = time.thread_time()  # this thread's CPU only: the fetches run beside it
@@ -210,7 +210,7 @@ def run(
         finally:
             spent[0] += time.thread_time() - started
 
-    store_checks.find_events = timed  # type: ignore[assignment]
+    store_outbox.find_events = timed  # type: ignore[assignment]
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=payload(request.url.params["q"], Day.value, depth))
@@ -234,7 +234,7 @@ def run(
             tracker.run_checks(engine, tasks, providers, concurrency=20, client=client)
             total += time.process_time() - started
     finally:
-        store_checks.find_events = real  # type: ignore[assignment]
+        store_outbox.find_events = real  # type: ignore[assignment]
     with engine.connect() as connection:
         found = connection.exec_driver_sql("SELECT count(*) FROM alert_events").scalar() or 0
     engine.dispose()

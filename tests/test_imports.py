@@ -18,14 +18,14 @@ from click.testing import CliRunner
 from serptrack import __version__
 from serptrack.cli import cli
 
-# Runs ``cli`` on the arguments after the first, then writes the loaded top-level packages to
-# the file named by the first (stdout belongs to the command).
+# Runs ``cli`` on the arguments after the first, then writes the loaded modules (each, and its
+# top-level package) to the file named by the first (stdout belongs to the command).
 SCRIPT = """\
 import json, sys
 from serptrack.cli import cli
 code = cli.main(sys.argv[2:], prog_name="serptrack", standalone_mode=False)
 with open(sys.argv[1], "w", encoding="utf-8") as out:
-    json.dump({"code": code or 0, "modules": sorted({m.split(".")[0] for m in sys.modules})}, out)
+    json.dump({"code": code or 0, "modules": sorted({*sys.modules, *(m.split(".")[0] for m in sys.modules)})}, out)
 """
 
 SUBSYSTEMS = ("sqlalchemy", "sqlmodel", "alembic", "bs4", "lxml", "httpx", "plotly", "jinja2")
@@ -108,6 +108,7 @@ def test_history_loads_no_parser_http_client_or_report(
 
     assert [row["url"] for row in json.loads(output)] == ["https://acme.example/"]
     assert_not_loaded(loaded, (*PARSING_HTTP_AND_REPORTS, "alembic", "tldextract", "requests"))
+    assert_not_loaded(loaded, ("serptrack.store.outbox", "serptrack.alerts"))  # no alerting
 
 
 def test_campaigns_loads_no_parser_http_client_or_report(tmp_path: Path, db_url: str) -> None:

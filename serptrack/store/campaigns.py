@@ -14,7 +14,7 @@ from ..classify import Labeller, Rule
 from ..errors import NotFoundError
 from ..models import Annotation, Campaign, Check, Keyword, LabelRule, utcnow
 from ..vocabulary import CheckStatus, identity_of
-from .outbox import forget_memories
+from .schema import ALERT_MEMORY, KEYWORDS
 from .stances import bring_up_to_date
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def apply_campaign(
         if not spec.alerts.rules:
             # No rule keeps the alert memory current from now on: forget it, so rules added
             # back later start from the stored history, never from a stale memory.
-            forget_memories(session.connection(), campaign.id)
+            _forget_alert_memory(session, campaign.id)
         summary.rules = len(spec.rules)
         summary.annotations = len(spec.annotations)
         summary.keywords_active = len(spec.keywords)
@@ -286,3 +286,12 @@ def campaign_rules(session: Session, campaign: Campaign) -> list[Rule]:
 def campaign_labeller(session: Session, campaign: Campaign) -> Labeller:
     """A labeller for the campaign's current rules (labels apply retroactively)."""
     return Labeller(campaign_rules(session, campaign))
+
+
+def _forget_alert_memory(session: Session, campaign_id: int) -> None:
+    """Drop the alert memory of the campaign's keywords (its alert rules are gone). Here, not
+    in the outbox: every command that reads campaigns would load the alert machinery."""
+    keywords = select(KEYWORDS.c.id).where(KEYWORDS.c.campaign_id == campaign_id)
+    session.connection().execute(
+        ALERT_MEMORY.delete().where(ALERT_MEMORY.c.keyword_id.in_(keywords))
+    )

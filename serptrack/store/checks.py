@@ -17,7 +17,6 @@ from ..models import Check, CheckSample, Payload, utcnow
 from ..snapshot import Item, Snapshot, positions, relaxed_query_error
 from ..vocabulary import CheckStatus, FailureKind
 from . import claims
-from .outbox import StoredCheck, find_events
 from .stances import remember_url_stances
 from .url_keys import url_keys
 
@@ -228,6 +227,10 @@ def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:
         check_id if _claim_kept(connection, record, check_id) else 0
         for record, check_id in zip(records, check_ids, strict=True)
     ]
+    # Imported here: every command that imports the store (history, campaigns ...) would load
+    # the alert machinery with it, and only a write of checks needs it.
+    from .outbox import StoredCheck, find_events
+
     find_events(
         connection,
         [

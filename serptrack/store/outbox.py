@@ -53,7 +53,6 @@ __all__ = [
     "delivery_counts",
     "event_id",
     "find_events",
-    "forget_memories",
     "lease_deliveries",
     "list_events",
     "record_attempts",
@@ -348,12 +347,6 @@ _MEMORIES_KEPT = 20_000
 def _basis_of(stamp: str | None) -> str:
     """The basis part of a stamp (``<basis>/<nonce>``); "" for a row holding no memory."""
     return (stamp or "").partition("/")[0]
-
-
-def forget_memories(connection: Connection, campaign_id: int) -> None:
-    """Drop the alert memory of the campaign's keywords (its alert rules are gone)."""
-    keywords = select(KEYWORDS.c.id).where(KEYWORDS.c.campaign_id == campaign_id)
-    connection.execute(ALERT_MEMORY.delete().where(ALERT_MEMORY.c.keyword_id.in_(keywords)))
 
 
 def _rebuilt(
