@@ -20,11 +20,11 @@ from typing import Any
 from click.testing import CliRunner
 
 from serptrack.cli import cli
-from serptrack.sampling import wilson_interval
 
 from .loopback_server import Reply, Seen, base_url, loopback
 from .providers_support import fixture
 from .test_report import figures
+from .test_report_ai import share_document
 
 KEYS = {
     "SERPAPI_API_KEY": "sk-serpapi-e2e-1111",
@@ -95,16 +95,6 @@ def run(runner: CliRunner, *args: str) -> Any:
     return runner.invoke(cli, list(args))
 
 
-def share(count: int, n: int) -> dict[str, Any]:
-    low, high = wilson_interval(count, n)
-    return {
-        "count": count,
-        "share": round(count / n, 4),
-        "low": round(low, 4),
-        "high": round(high, 4),
-    }
-
-
 def test_ai_overview_ai_mode_and_answer_engines_sampled_three_times(
     runner: CliRunner, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -171,8 +161,8 @@ def test_ai_overview_ai_mode_and_answer_engines_sampled_three_times(
         placement = KEYWORDS[(keyword["provider"], keyword["engine"])]
         shares = keyword["ai"][placement]
         assert shares["samples"] == 3
-        assert shares["cites_official"] == share(2, 3)
-        assert shares["cites_critical"] == share(3, 3)
+        assert shares["cites_official"] == share_document(2, 3)
+        assert shares["cites_critical"] == share_document(3, 3)
         stances = [
             r["stance"]
             for r in rows
@@ -180,7 +170,9 @@ def test_ai_overview_ai_mode_and_answer_engines_sampled_three_times(
         ]
         assert shares["citations"] == len(stances)
         for stance in ("official", "critical", "neutral"):
-            assert shares["by_stance"][stance] == share(stances.count(stance), len(stances))
+            assert shares["by_stance"][stance] == share_document(
+                stances.count(stance), len(stances)
+            )
 
     # the report carries the same shares and draws one AI chart per keyword
     out = tmp_path / "answers.json"

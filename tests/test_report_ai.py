@@ -101,7 +101,8 @@ def _report(runner: CliRunner, db: str, tmp_path: Path, *args: str) -> str:
     return out.read_text(encoding="utf-8")
 
 
-def _share(count: int, n: int) -> dict[str, Any]:
+def share_document(count: int, n: int) -> dict[str, Any]:
+    """A share as status --json and the report write it (test_ai_answers_e2e.py uses it too)."""
     low, high = wilson_interval(count, n)
     return {
         "count": count,
@@ -120,21 +121,21 @@ def test_the_json_report_gives_the_shares_of_samples_with_their_intervals(
     assert ai["placements"] == {
         "ai_answer": {
             "samples": 5,
-            "shown": _share(5, 5),
-            "cites_official": _share(3, 5),
-            "cites_critical": _share(3, 5),
+            "shown": share_document(5, 5),
+            "cites_official": share_document(3, 5),
+            "cites_critical": share_document(3, 5),
             "citations": 7,
             "by_stance": {
-                "official": _share(3, 7),
-                "critical": _share(3, 7),
-                "neutral": _share(1, 7),
+                "official": share_document(3, 7),
+                "critical": share_document(3, 7),
+                "neutral": share_document(1, 7),
             },
         }
     }
     days = [(d["date"], d["samples"], d["placements"]["ai_answer"]) for d in ai["by_day"]]
     assert [(date, n, p["cites_official"], p["cites_critical"]) for date, n, p in days] == [
-        ("2026-04-01", 3, _share(2, 3), _share(1, 3)),
-        ("2026-04-02", 2, _share(1, 2), _share(2, 2)),
+        ("2026-04-01", 3, share_document(2, 3), share_document(1, 3)),
+        ("2026-04-02", 2, share_document(1, 2), share_document(2, 2)),
     ]
 
 
@@ -235,14 +236,22 @@ def test_overtakes_view_ai_follows_the_side_more_samples_cite(
             "lost",
             "2026-04-02",
             "ai_answer",
-            {"samples": 2, "cites_official": _share(1, 2), "cites_critical": _share(2, 2)},
+            {
+                "samples": 2,
+                "cites_official": share_document(1, 2),
+                "cites_critical": share_document(2, 2),
+            },
         ),
         (
             "ai",
             "overtake",
             "2026-04-04",
             "ai_answer",
-            {"samples": 1, "cites_official": _share(1, 1), "cites_critical": _share(0, 1)},
+            {
+                "samples": 1,
+                "cites_official": share_document(1, 1),
+                "cites_critical": share_document(0, 1),
+            },
         ),
     ]
     held = invoke(
