@@ -3,16 +3,24 @@
 Runs the same checks twice, each into a fresh SQLite database: a campaign with every alert
 kind of SPEC section 7 (nine rules, a webhook channel; nothing is delivered), and the same
 campaign without `[alerts]`. Each check is a real one: `tracker.run_checks` with the SerpApi
-provider, its JSON answered by an `httpx.MockTransport`, parsed and stored. Pages move a
-little every day, so events fire  as in a real crisis.
+provider, parsed and stored; pages move a little every day, so events fire as in a real
+crisis (about one check in three fires one). Three ways the pages arrive:
 
-Prints CPU per check with and without alerts, the CPU spent in `find_events` per check
-(timed around the call itself, on its own thread), and its ratio to the 5 % limit. Then
-delivery timings to a webhook on 127.0.0.1: a healthy receiver, one that answers 500 before
-each 200 (retried with backoff), and one that accepts connections but never answers (the
-run must end within its budget, the events left pending).
+- over HTTP from a loopback server (a child process), through the client `check` makes, at
+  concurrency 20: what a check costs a user, and batches of a few checks form;
+- one check at a time over HTTP with 50 ms of latency: every check is its own batch (a cron
+  run against a slow API), so the per-batch cost of finding events is paid by each check;
+- from an `httpx.MockTransport` in-process: no HTTP stack, the cheapest check there is, so
+  the strictest base.
 
-Run: .venv/bin/python benchmarks/bench_alerts.py [--keywords 100] [--days 30] [--depth 10]
+Prints, for each, min/median/max over `--runs` of CPU per check with and without alerts, the
+CPU spent in `find_events` per check (timed around the call itself, on its own thread), and
+its share of the check's CPU in the same run beside the 5 % limit. Then delivery timings to a
+webhook on 127.0.0.1: a healthy receiver, one that answers 500 before each 200 (retried with
+backoff), and one that accepts connections but never answers (the run must end within its
+budget, the events left pending).
+
+Run: .venv/bin/python benchmarks/bench_alerts.py [--keywords 100] [--days 30] [--runs 3]
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ import json
 import multiprocessing
 import os
 import random
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +142,10 @@ class Day:
     value = 0
 
 
-def serve_pages(port: Any, day: Any, depth: int) -> None:
+def serve_pages(port: Any, day: Any, depth: int, latency: float) -> None:
     """The loopback SerpApi (a child process, so its CPU is not the checks'): ``payload`` for
-    the query asked and the day in the shared ``day``, over keep-alive HTTP/1.1."""
+    the query asked and the day in the shared ``day``, after ``latency`` seconds, over
+    keep-alive HTTP/1.1."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlsplit
 
@@ -144,6 +155,8 @@ def serve_pages(port: Any, day: Any, depth: int) -> None:
         def do_GET(self) -> None:
             query = parse_qs(urlsplit(self.path).query)["q"][0]
             body = json.dumps(payload(query, day.value, depth)).encode()
+            if latency:
+                time.sleep(latency)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -162,12 +175,12 @@ def serve_pages(port: Any, day: Any, depth: int) -> None:
 class Loopback:
     """A :func:`serve_pages` child process and the day it answers for."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, latency: float = 0.0) -> None:
         context = multiprocessing.get_context("fork")
         self.day = context.Value("i", 0)
         self._port = context.Value("i", 0)
         self._process = context.Process(
-            target=serve_pages, args=(self._port, self.day, depth), daemon=True
+            target=serve_pages, args=(self._port, self.day, depth, latency), daemon=True
         )
         self._process.start()
         while not self._port.value:
@@ -186,6 +199,7 @@ def run(
     alerts: bool,
     depth: int,
     loopback: Loopback | None = None,
+    concurrency: int = 20,
 ) -> tuple[float, float, int]:
     """(CPU seconds of all checks, CPU seconds inside find_events, events found).
 
@@ -231,7 +245,7 @@ def run(
             else:
                 loopback.day.value = day
             started = time.process_time()
-            tracker.run_checks(engine, tasks, providers, concurrency=20, client=client)
+            tracker.run_checks(engine, tasks, providers, concurrency=concurrency, client=client)
             total += time.process_time() - started
     finally:
         store_outbox.find_events = real  # type: ignore[assignment]
@@ -311,61 +325,106 @@ def bench_delivery(folder: Path, events: int) -> None:
     engine.dispose()
 
 
-def measure(args: argparse.Namespace, checks: int, loopback: Loopback | None) -> None:
-    """Run the checks with and without alerts and print what finding events costs them."""
-    with_alerts: list[tuple[float, float, int]] = []
-    without: list[tuple[float, float, int]] = []
-    for _ in range(args.runs):  # alternated, so machine load hits both alike
-        with tempfile.TemporaryDirectory() as tmp:
-            without.append(run(Path(tmp), args.keywords, args.days, False, args.depth, loopback))
-        with tempfile.TemporaryDirectory() as tmp:
-            with_alerts.append(run(Path(tmp), args.keywords, args.days, True, args.depth, loopback))
+@dataclass(frozen=True)
+class Scenario:
+    """How the checks reach the store: in-process or over HTTP, how many at once."""
 
-    def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
-        return min(runs, key=lambda r: r[0])
+    label: str
+    keywords: int
+    days: int
+    concurrency: int
+    loopback: bool
+    latency: float = 0.0  # seconds the loopback server waits before it answers
 
-    plain, _, _ = best(without)
-    alerting, finding, found = best(with_alerts)
-    per_check = plain / checks * 1000
-    if loopback is None:
-        print("pages from an httpx.MockTransport in-process (no HTTP stack: the strictest base)")
-    else:
-        print("pages over HTTP from a loopback server, through the client `check` uses")
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    """min/median/max of ``values`` times ``scale``."""
+    figures = (min(values), statistics.median(values), max(values))
+    return "/".join(f"{value * scale:.{digits}f}" for value in figures)
+
+
+def measure(args: argparse.Namespace, scenario: Scenario) -> None:
+    """Run the scenario's checks with and without alerts, alternately, and print what finding
+    events costs a check: find_events' CPU beside the CPU of the same checks without alerts
+    in the paired run."""
+    loopback = Loopback(args.depth, scenario.latency) if scenario.loopback else None
+    checks = scenario.keywords * scenario.days
+    pairs: list[tuple[tuple[float, float, int], tuple[float, float, int]]] = []
+    try:
+        for _ in range(args.runs):  # alternated, so machine load hits both alike
+            both = []
+            for alerts in (False, True):
+                with tempfile.TemporaryDirectory() as tmp:
+                    both.append(
+                        run(
+                            Path(tmp),
+                            scenario.keywords,
+                            scenario.days,
+                            alerts,
+                            args.depth,
+                            loopback,
+                            scenario.concurrency,
+                        )
+                    )
+            pairs.append((both[0], both[1]))
+    finally:
+        if loopback is not None:
+            loopback.close()
+    plain = [p[0] / checks for p, _ in pairs]
+    alerting = [a[0] / checks for _, a in pairs]
+    finding = [a[1] / checks for _, a in pairs]
+    shares = [f / p for f, p in zip(finding, plain, strict=True)]
+    found = pairs[0][1][2]
+    print(f"{scenario.label} ({checks:,} checks; figures min/median/max of {args.runs} runs)")
     print(f"  events found:               {found:,} ({found / checks:.2f} per check)")
-    print(f"  CPU per check, no alerts:   {per_check:.2f} ms (run_checks: fetch, parse, store)")
-    print(f"  CPU per check, 9 rules:     {alerting / checks * 1000:.2f} ms")
-    print(f"  find_events per check:      {finding / checks * 1000:.3f} ms")
-    share = finding / plain
     print(
-        f"  share of a check's CPU:     {share:.1%} (limit 5%) -> {share / 0.05:.2f} of the limit"
+        f"  CPU per check, no alerts:   {spread(plain, 1000)} ms (run_checks: fetch, parse, store)"
     )
+    print(f"  CPU per check, 9 rules:     {spread(alerting, 1000)} ms")
+    print(f"  find_events per check:      {spread(finding, 1000, 3)} ms")
     print(
-        f"  whole-run difference:       {(alerting - plain) / plain:+.1%} "
-        "(noisier: includes memory rows)"
+        f"  share of a check's CPU:     {spread(shares, 100, 1)} % (limit 5 %) -> "
+        f"{statistics.median(shares) / 0.05:.2f} of the limit (median)"
     )
+    differences = [(a - p) / p for a, p in zip(alerting, plain, strict=True)]
+    print(f"  whole-run difference:       {spread(differences, 100, 1)} % (noisier)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keywords", type=int, default=100)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--depth", type=int, default=10, help="organic results per page")
     parser.add_argument("--events", type=int, default=50, help="events per delivery scenario")
     args = parser.parse_args()
     os.environ.setdefault("SERPAPI_API_KEY", "bench-key-0000")
-    checks = args.keywords * args.days
-    print(
-        f"checks:                     {checks:,} ({args.keywords} keywords x {args.days} days, "
-        f"{args.depth} organic results each), best of {args.runs}"
-    )
-    for via in ("mock", "loopback"):
-        loopback = Loopback(args.depth) if via == "loopback" else None
-        try:
-            measure(args, checks, loopback)
-        finally:
-            if loopback is not None:
-                loopback.close()
+    print(f"{args.depth} organic results a page, ads and a news box; 9 alert rules")
+    one_by_one = max(1, args.keywords // 5), max(1, args.days // 3)
+    for scenario in (
+        Scenario(
+            "over HTTP from a loopback server, concurrency 20 (the client `check` uses)",
+            args.keywords,
+            args.days,
+            20,
+            loopback=True,
+        ),
+        Scenario(
+            "one check at a time over HTTP, 50 ms latency: every check its own batch",
+            *one_by_one,
+            1,
+            loopback=True,
+            latency=0.05,
+        ),
+        Scenario(
+            "in-process httpx.MockTransport, concurrency 20 (no HTTP stack: strictest)",
+            args.keywords,
+            args.days,
+            20,
+            loopback=False,
+        ),
+    ):
+        measure(args, scenario)
     with tempfile.TemporaryDirectory() as tmp:
         bench_delivery(Path(tmp), args.events)
 

@@ -345,9 +345,10 @@ def test_the_worker_sleeps_until_the_next_slot_and_runs_it(engine: Engine, tmp_p
 
 
 class FullDisk:
-    """The store's write (``write_checks``, inside each check's transaction) fails once
-    ``after`` checks are stored, as SQLite does when the disk fills up; ``full = False``
-    frees the disk."""
+    """The store's write (``write_checks``, inside each batch's transaction) fails when it
+    would take the checks stored past ``after``, as SQLite does when the disk fills up (a
+    batch refused is then written check by check, so exactly ``after`` are stored);
+    ``full = False`` frees the disk."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, after: int) -> None:
         from serptrack.store import checks
@@ -360,7 +361,7 @@ class FullDisk:
         monkeypatch.setattr(checks, "write_checks", self.write)
 
     def write(self, connection, records):
-        if self.full and self.stored >= self.after:
+        if self.full and self.stored + len(records) > self.after:
             self.refused += 1
             raise OperationalError(
                 "INSERT INTO checks ...", {}, sqlite3.OperationalError("database or disk is full")

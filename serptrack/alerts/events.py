@@ -15,6 +15,7 @@ and dropping the findings, so a rebuilt memory and a kept one always agree.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -80,9 +81,8 @@ class Observed:
     error_kind: str | None = None
 
 
-@dataclass(frozen=True)
-class Ref:
-    """A URL at a position."""
+class Ref(NamedTuple):
+    """A URL at a position (a named tuple: several are made at every check)."""
 
     url: str
     position: int | None
@@ -270,16 +270,25 @@ def _failed(
     return after, findings
 
 
-@dataclass(frozen=True)
 class _Compared:
-    """What every rule compares at one check: the memory, this check and the one before."""
+    """What every rule compares at one check: the memory, this check and the one before.
 
-    memory: Memory
-    now: Mapping[str, Any]  # this check's summary (as it will be kept)
-    before: Mapping[str, Any]  # the previous successful check's summary
-    page: _Page
-    changes: Mapping[str, tuple[str, str | None]]  # lead changes completed at this check
-    query: str
+    A plain class with slots: one is made at every successful check.
+    """
+
+    __slots__ = ("before", "changes", "memory", "now", "page", "query")
+
+    def __init__(
+        self,
+        memory: Memory,
+        now: Mapping[str, Any],  # this check's summary (as it will be kept)
+        before: Mapping[str, Any],  # the previous successful check's summary
+        page: _Page,
+        changes: Mapping[str, tuple[str, str | None]],  # lead changes completed at this check
+        query: str,
+    ) -> None:
+        self.memory, self.now, self.before = memory, now, before
+        self.page, self.changes, self.query = page, changes, query
 
     @property
     def base(self) -> int:
@@ -468,33 +477,37 @@ _KIND_FINDERS: dict[str, Callable[[AlertRule, _Compared], list[Finding]]] = {
 class _Page:
     """One successful check, read in one pass: what every rule compares."""
 
+    __slots__ = ("_best", "features", "organic", "share", "top_ad")
+
     def __init__(self, results: Sequence[Seen], curve: Sequence[float]) -> None:
         """Index ``results``: organic by URL (best rank), critical features, the best of each
         side per view, the official top ad and the critical share."""
         organic: dict[str, tuple[str, str, int, int, str, bool]] = {}
         features: dict[str, tuple[str, str, int, str]] = {}
         best: dict[tuple[str, str], Seen] = {}
-        self.top_ad = False
+        top_ad = False
+        # Unpacked, not read by attribute: a page of 100 results goes through here per check.
         for r in results:
-            stance, placement = r.stance, r.placement
+            url, norm_url, placement, block, rank, page_position, stance, labelled = r
             if placement == _ORGANIC:
-                known = organic.get(r.norm_url)
-                if known is None or r.rank < known[2]:
-                    row = (r.norm_url, r.url, r.rank, r.page_position, stance, r.labelled)
-                    organic[r.norm_url] = row
+                known = organic.get(norm_url)
+                if known is None or rank < known[2]:
+                    organic[norm_url] = (norm_url, url, rank, page_position, stance, labelled)
             elif stance == _CRITICAL and placement in FEATURE_PLACEMENTS:
-                features.setdefault(r.norm_url, (r.norm_url, r.url, r.rank, placement))
-            elif placement == _PAID and stance == _OFFICIAL and r.block == "top":
-                self.top_ad = True
+                if norm_url not in features:
+                    features[norm_url] = (norm_url, url, rank, placement)
+            elif placement == _PAID and stance == _OFFICIAL and block == "top":
+                top_ad = True
             if stance in _SIDES:
                 mark = best.get((stance, "page"))
-                if mark is None or r.page_position < mark.page_position:
+                if mark is None or page_position < mark[5]:
                     best[(stance, "page")] = r
                 if placement == _ORGANIC:
                     mark = best.get((stance, "organic"))
-                    if mark is None or r.rank < mark.rank:
+                    if mark is None or rank < mark[4]:
                         best[(stance, "organic")] = r
-        self.organic = sorted(organic.values(), key=lambda row: row[2])
+        self.top_ad = top_ad
+        self.organic = sorted(organic.values(), key=_RANK)
         self.features = list(features.values())
         self._best = best
         self.share = _critical_share(self.organic, curve)
@@ -517,16 +530,20 @@ class _Page:
 
     def leader(self, view: str) -> str | None:
         """Who leads ``view`` at this check."""
-        official, critical = self.ref(_OFFICIAL, view), self.ref(_CRITICAL, view)
-        return leader_of(
-            official.position if official else None, critical.position if critical else None
-        )
+        official = self._best.get((_OFFICIAL, view))
+        critical = self._best.get((_CRITICAL, view))
+        if view == "organic":
+            return leader_of(official and official.rank, critical and critical.rank)
+        return leader_of(official and official.page_position, critical and critical.page_position)
 
     def norm_of(self, ref: Ref | None) -> str | None:
         """The normalised URL of a best result."""
         if ref is None:
             return None
         return next((r.norm_url for r in self._best.values() if r.url == ref.url), ref.url)
+
+
+_RANK = operator.itemgetter(2)  # an organic row's rank (see _Page)
 
 
 def _critical_share(

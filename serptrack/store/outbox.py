@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from ..alerts.events import Finding, Memory, Observed, Plan, Seen, advance, plan_for, reach
@@ -88,6 +89,9 @@ class _Keyword:
     language: str
     device: str
     changed: Any  # the campaign's updated_at, as the driver gives it (a cache key only)
+    #: (stamp, state) of its alert memory row, read with it on SQLite (see _keywords); None
+    #: when there is no row or the row is to be read (and locked) apart
+    memory: tuple[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
     checks and insert the events found; return how many events were inserted."""
     if not stored:
         return 0
-    keywords = _keywords(connection, {check.keyword_id for check in stored})
+    keywords = _keywords(connection, {check.keyword_id for check in stored}, with_memory=True)
     alerting = _alerting(connection, {k.campaign_id: k.changed for k in keywords.values()})
     mine = sorted(
         (c for c in stored if keywords[c.keyword_id].campaign_id in alerting),
@@ -127,7 +131,7 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
     )
     if not mine:
         return 0
-    memories = _lock_memories(connection, sorted({c.keyword_id for c in mine}))
+    memories = _lock_memories(connection, sorted({c.keyword_id for c in mine}), keywords)
     batch_ids = {c.check_id for c in mine}
     found: list[tuple[_Keyword, StoredCheck, Finding]] = []
     changed: dict[int, Memory] = {}
@@ -196,23 +200,54 @@ def replay_events(connection: Connection, check_ids: Iterable[int], now: dt.date
     return _insert_findings(connection, found, alerting, now) if found else 0
 
 
-def _keywords(connection: Connection, ids: Iterable[int]) -> dict[int, _Keyword]:
+def _keywords(
+    connection: Connection, ids: Iterable[int], with_memory: bool = False
+) -> dict[int, _Keyword]:
     """The keywords of ``ids`` with their campaign's name and last change (one query).
 
-    Driver-level SQL on this path and the memory's: SQLAlchemy's statement handling costs
-    several times the query itself here, once per batch of checks.
+    With ``with_memory`` on SQLite, each keyword's memory row comes in the same query: the
+    batch's transaction has written its checks already, so it holds SQLite's write lock and
+    no other writer can change the row before it commits. PostgreSQL locks the rows apart
+    (``FOR UPDATE`` cannot reach the nullable side of an outer join).
     """
     chosen = sorted(ids)
-    rows = connection.exec_driver_sql(
+    joined = with_memory and connection.dialect.name == "sqlite"
+    rows = _fetch(
+        connection,
         "SELECT k.id, k.campaign_id, c.name, c.updated_at, k.query, k.country, k.language,"
-        " k.device FROM keywords k JOIN campaigns c ON c.id = k.campaign_id"
-        f" WHERE k.id IN ({_markers(connection, len(chosen))})",
+        " k.device"
+        + (", m.stamp, m.state" if joined else "")
+        + " FROM keywords k JOIN campaigns c ON c.id = k.campaign_id"
+        + (" LEFT JOIN alert_memory m ON m.keyword_id = k.id" if joined else "")
+        + f" WHERE k.id IN ({_markers(connection, len(chosen))})",
         tuple(chosen),
     )
     return {
-        row[0]: _Keyword(row[0], row[1], row[2], row[4], row[5], row[6], row[7], row[3])
+        row[0]: _Keyword(
+            row[0],
+            row[1],
+            row[2],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[3],
+            (row[8] or "", row[9]) if joined and row[8] is not None else None,
+        )
         for row in rows
     }
+
+
+def _fetch(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+    """The rows of a read on the write path, straight from the DBAPI cursor: SQLAlchemy's
+    statement and result handling cost several times these small indexed reads, which run
+    in the transaction of every batch of checks (as in :mod:`serptrack.store.history`)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _markers(connection: Connection, count: int) -> str:
@@ -286,12 +321,25 @@ def _basis(rules: Sequence[Rule], alert_rules: Sequence[AlertRule], curve: Seque
 
 
 def _lock_memories(
-    connection: Connection, keyword_ids: list[int]
+    connection: Connection,
+    keyword_ids: list[int],
+    keywords: Mapping[int, _Keyword] | None = None,
 ) -> dict[int, tuple[str, Memory | None]]:
     """(basis, memory) of each keyword's memory row, created when missing and locked
     (PostgreSQL: ``FOR UPDATE``, in keyword order, so batches never wait on each other in
-    opposite orders). A memory of another version is None; a row just created holds none."""
-    found = _memory_rows(connection, keyword_ids)
+    opposite orders). A memory of another version is None; a row just created holds none.
+    Rows ``keywords`` carry already (read with them on SQLite) are not read again."""
+    database = str(connection.engine.url)
+    found: dict[int, tuple[str, Memory | None]] = {}
+    unread = []
+    for keyword_id in keyword_ids:
+        row = keywords[keyword_id].memory if keywords else None
+        if row is None:
+            unread.append(keyword_id)
+        else:
+            found[keyword_id] = _memory_of(database, keyword_id, *row)
+    if unread:
+        found.update(_memory_rows(connection, unread))
     missing = [k for k in keyword_ids if k not in found]
     if missing:
         insert = conflict_insert(connection.dialect.name)
@@ -318,23 +366,34 @@ def _memory_rows(
     database = str(connection.engine.url)
     found: dict[int, tuple[str, Memory | None]] = {}
     unknown: list[int] = []
-    for keyword_id, stamp in connection.exec_driver_sql(sql, tuple(keyword_ids)):
+    for keyword_id, stamp in _fetch(connection, sql, tuple(keyword_ids)):
         kept = _MEMORIES.get((database, keyword_id))
         if kept is not None and stamp and kept[0] == stamp:
             found[keyword_id] = (_basis_of(stamp), kept[1])
         else:
             unknown.append(keyword_id)
     if unknown:
-        for keyword_id, stamp, state in connection.exec_driver_sql(
+        for keyword_id, stamp, state in _fetch(
+            connection,
             "SELECT keyword_id, stamp, state FROM alert_memory"
             f" WHERE keyword_id IN ({_markers(connection, len(unknown))})",
             tuple(unknown),
         ):
-            if isinstance(state, str | bytes):
-                state = json.loads(state)
-            memory = Memory.from_state(state) if stamp else None
-            found[keyword_id] = (_basis_of(stamp), memory)
+            found[keyword_id] = _memory_of(database, keyword_id, stamp, state)
     return found
+
+
+def _memory_of(database: str, keyword_id: int, stamp: str, state: Any) -> tuple[str, Memory | None]:
+    """(basis, memory) of a memory row: the one this process wrote when the stamp is its own
+    (nothing to parse), else the row's JSON ``state``."""
+    kept = _MEMORIES.get((database, keyword_id))
+    if kept is not None and stamp and kept[0] == stamp:
+        return _basis_of(stamp), kept[1]
+    if not stamp:
+        return "", None
+    if isinstance(state, str | bytes):
+        state = orjson.loads(state)
+    return _basis_of(stamp), Memory.from_state(state)
 
 
 #: (database, keyword id) -> (stamp, memory) of the memories this process last wrote. A stamp
@@ -445,7 +504,7 @@ def _save_memories(
                 memory.check_id,
                 _driver_time(memory.at, postgresql),
                 stamps[keyword_id],
-                json.dumps(memory.to_state(), separators=(",", ":")),
+                orjson.dumps(memory.to_state()).decode(),
                 keyword_id,
             )
             for keyword_id, memory in memories.items()
@@ -564,7 +623,8 @@ class _Noise:
         sent: dict[tuple[str, dt.date], int] = {}
         noticed: set[tuple[str, dt.date]] = set()
         postgresql = connection.dialect.name == "postgresql"
-        rows = connection.exec_driver_sql(
+        rows = _fetch(
+            connection,
             "SELECT rule, day, kind, count(*) FROM alert_events WHERE campaign_id = "
             f"{_markers(connection, 1)} AND rule IN ({_markers(connection, len(rules))})"
             f" AND day IN ({_markers(connection, len(days))}) AND suppressed IS NULL"
@@ -673,7 +733,8 @@ def _insert_events(
     ids = [row["id"] for row in events]
     stored = {
         row[0]
-        for row in connection.exec_driver_sql(
+        for row in _fetch(
+            connection,
             f"SELECT id FROM alert_events WHERE id IN ({_markers(connection, len(ids))})",
             tuple(ids),
         )
