@@ -52,7 +52,8 @@ def normalise_url(url: str) -> str:
 
 def unwrap_redirect(url: str) -> str:
     """Follow redirect wrappers (Google ``/url?q=``, DuckDuckGo ``/l/?uddg=``, Bing ``/ck/a``,
-    Yahoo ``r.search.yahoo.com/…/RU=``)."""
+    Yahoo ``r.search.yahoo.com/…/RU=``) and advertisers' click trackers (Adobe Advertising,
+    eBay's rover, Search Ads 360) to the landing page."""
     for _ in range(_MAX_UNWRAP):
         try:
             target = _redirect_target(url)
@@ -143,12 +144,35 @@ def _redirect_target(url: str) -> str | None:
     if (relative or _is_engine_host(host, "duckduckgo")) and path == "/y.js":
         target = params.get("u3")  # a DuckDuckGo ad: u3 is the Bing ad click behind it
         return target if target and _looks_absolute(target) else None
+    tracker = _AD_TRACKERS.get(_tracker_of(host))
+    if tracker is not None:
+        target = params.get(tracker)
+        return target if target and _looks_absolute(target) else None
     if host == "r.search.yahoo.com" and "/RU=" in path:
         # Yahoo's click link (DuckDuckGo's ads go through it to Bing's): the target is the
         # percent-encoded path segment RU=, between the segments RO= and RK=.
         target = unquote(path.split("/RU=", 1)[1].split("/", 1)[0])
         return target if _looks_absolute(target) else None
     return None
+
+
+#: Advertisers' own click trackers, which an engine's ad click leads to before the landing
+#: page, and the query parameter that carries the landing page. Unwrapped so that an ad is
+#: recorded, and labelled, by the site it leads to, not by its advertiser's ad server.
+_AD_TRACKERS = {
+    "everesttech.net": "url",  # Adobe Advertising (pixel.everesttech.net/…/cq?…&url=)
+    "rover.ebay": "mpre",  # eBay Partner Network (rover.ebay.<tld>/rover/…?mpre=)
+    "clickserve.dartsearch.net": "ds_dest_url",  # Search Ads 360 clickserver URLs
+}
+
+
+def _tracker_of(host: str) -> str:
+    """The key of ``host`` in :data:`_AD_TRACKERS` (``""`` for any other host)."""
+    if host == "everesttech.net" or host.endswith(".everesttech.net"):
+        return "everesttech.net"
+    if host.startswith("rover.ebay."):
+        return "rover.ebay"
+    return host if host == "clickserve.dartsearch.net" else ""
 
 
 def _is_engine_host(host: str, engine: str) -> bool:

@@ -46,6 +46,31 @@ from serptrack.urls import normalise_url, unwrap_redirect
             "%2FRK%3D2%2FRS%3DUGlQ%2D&ad_provider=yhs",
             "https://www.acme.example/recall",
         ),
+        # Advertisers' click trackers behind the engine's ad click, as on se-scraper's real
+        # pages: Adobe Advertising (duckduckgo1.html) and eBay's rover (bing3.html) ...
+        (
+            "http://pixel.everesttech.net/3085/cq?ev_sid=10&ev_ltx=&ev_mt=b&ev_ex=&url=http%3A%2F"
+            "%2Fwww.adobe.com%2Fcreativecloud%2Fbuy%2Fstudents.html%3Fsdid%3DKKUCY&msclkid=b5",
+            "http://www.adobe.com/creativecloud/buy/students.html?sdid=KKUCY",
+        ),
+        (
+            "https://rover.ebay.de/rover/1/707-223907-27959-0/2?mpre=https%3A%2F%2Fwww.ebay.de"
+            "%2Fulk%2Fsch%2F%3F_nkw%3Dcar%2520tires&keyword=car%20tires&msclkid=d2",
+            "https://www.ebay.de/ulk/sch/?_nkw=car%20tires",
+        ),
+        # ... and Search Ads 360's clickserver URL (its help centre's example)
+        (
+            "http://clickserve.dartsearch.net/link/click?lid=123456789&ds_s_kwgid=987654321"
+            "&ds_url_v=2&ds_dest_url=https://www.example.com/",
+            "https://www.example.com/",
+        ),
+        # a whole chain: a Bing ad click that leads to Adobe's tracker, then the landing page
+        (
+            "https://www.bing.com/aclick?ld=e3&u=aHR0cCUzQSUyRiUyRnBpeGVsLmV2ZXJlc3R0ZWNoLm5ldCUy"
+            "RjMwODUlMkZjcSUzRnVybCUzRGh0dHAlMjUzQSUyNTJGJTI1MkZ3d3cuYWNtZS5leGFtcGxlJTI1MkZyZWNh"
+            "bGw",
+            "http://www.acme.example/recall",
+        ),
     ],
 )
 def test_ad_wrappers_unwrap_to_the_landing_page(wrapped: str, landing: str) -> None:
@@ -63,6 +88,9 @@ def test_ad_wrappers_unwrap_to_the_landing_page(wrapped: str, landing: str) -> N
         "https://ads.example/y.js?u3=https://x.example/",
         "https://r.search.yahoo.com/cbclk/dWU9/RV=2/RU=not-a-url/RK=2",
         "https://[broken/url?q=https://x.example/",
+        "http://pixel.everesttech.net/3085/cq?ev_sid=10&url=not-a-url",
+        "https://rover.ebay.de/rover/1/707-223907-27959-0/2?keyword=car",
+        "https://everesttech.net.evil.example/cq?url=https://x.example/",
     ],
 )
 def test_what_cannot_be_unwrapped_is_left_alone(url: str) -> None:

@@ -30,7 +30,7 @@ from serptrack.parsers.bing import parse_bing
 from serptrack.parsers.duckduckgo import parse_duckduckgo
 from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Item, Snapshot
-from serptrack.urls import registrable_domain, unwrap_redirect
+from serptrack.urls import host_of, registrable_domain, unwrap_redirect
 
 HERE = Path(__file__).parent / "fixtures" / "real" / "se-scraper"
 EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
@@ -61,7 +61,14 @@ AD_CLICKS = {
 }
 #: The domains of search engines' and ad networks' click wrappers: never an ad's landing page.
 CLICK_DOMAINS = frozenset(
-    {"bing.com", "duckduckgo.com", "yahoo.com", "googleadservices.com", "doubleclick.net"}
+    {
+        "bing.com",
+        "duckduckgo.com",
+        "yahoo.com",
+        "googleadservices.com",
+        "doubleclick.net",
+        "everesttech.net",  # Adobe Advertising's tracker, behind a Bing ad (duckduckgo1)
+    }
 )
 
 #: (page, expectation) → why serptrack's reading differs from what se-scraper's tests assert.
@@ -163,8 +170,26 @@ def test_ads_keep_the_engines_click_link(page: str, name: str) -> None:
     for item in placed(page, "paid"):
         assert (item.tracking_url or "").startswith(AD_CLICKS[engine]), item
         assert item.block in ("top", "bottom", "side")
-        # The landing page, decoded through every click wrapper (the engine's, Yahoo's):
+        # The landing page, decoded through every click wrapper (the engine's, Yahoo's, the
+        # advertiser's own tracker: eBay's rover on bing3):
         assert registrable_domain(item.url) not in CLICK_DOMAINS, item
+        assert not host_of(item.url).startswith("rover.ebay."), item
+
+
+@pytest.mark.parametrize(
+    ("page", "block", "landing"),
+    [
+        ("duckduckgo1", "side", "http://www.adobe.com/creativecloud/buy/students.html?sdid=KKUCY"),
+        ("bing3", "bottom", "https://www.ebay.de/ulk/sch/?_nkw=car%20tires"),
+    ],
+)
+def test_an_ad_through_its_advertisers_tracker_is_read_by_its_landing_page(
+    page: str, block: str, landing: str
+) -> None:
+    """The last ad of the block leads through Adobe's or eBay's tracker; it is recorded by the
+    page it lands on, so a label rule for the advertiser's site matches it."""
+    ads = [item for item in placed(page, "paid") if item.block == block]
+    assert ads[-1].url.startswith(landing), ads[-1]
 
 
 @pytest.mark.parametrize(("page", "name"), cases("containers"))
