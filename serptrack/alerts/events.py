@@ -70,9 +70,9 @@ class Seen(NamedTuple):
     labelled: bool  # a label rule matches it (an unlabelled URL is neutral)
 
 
-@dataclass(frozen=True)
-class Observed:
-    """One stored check of a keyword: successful (with its results) or not."""
+class Observed(NamedTuple):
+    """One stored check of a keyword: successful (with its results) or not (a named tuple:
+    one is made for every check stored)."""
 
     check_id: int
     at: dt.datetime

@@ -476,15 +476,18 @@ def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
     url, norm_url. One pass, by index: a page of 100 results goes through here per check.
     """
     stances, depth = how.stances, how.reach
-    kept = []
+    kept: list[Seen] = []
+    keep = kept.append
     for row in rows:
-        known = stances.get(row[6])
+        norm_url = row[6]
+        known = stances.get(norm_url)
         if known is None:
-            rule = how.labeller.rule_for(row[6])
-            known = stances[row[6]] = (rule.stance, True) if rule else ("neutral", False)
-        if known[0] == "neutral" and (row[3] > depth or row[1] != "organic"):
+            rule = how.labeller.rule_for(norm_url)
+            known = stances[norm_url] = (rule.stance, True) if rule else ("neutral", False)
+        stance = known[0]
+        if stance == "neutral" and (row[3] > depth or row[1] != "organic"):
             continue
-        kept.append(Seen(row[5], row[6], row[1], row[2], row[3], row[4], *known))
+        keep(Seen(row[5], norm_url, row[1], row[2], row[3], row[4], stance, known[1]))
     return tuple(kept)
 
 
@@ -496,19 +499,25 @@ def _save_memories(
     state = f"CAST({marker} AS JSON)" if postgresql else marker
     nonce = uuid.uuid4().hex[:12]
     stamps = {keyword_id: f"{how[keyword_id].basis}/{nonce}" for keyword_id in memories}
-    connection.exec_driver_sql(
-        f"UPDATE alert_memory SET check_id = {marker}, observed_at = {marker},"
-        f" stamp = {marker}, state = {state} WHERE keyword_id = {marker}",
-        [
-            (
-                memory.check_id,
-                _driver_time(memory.at, postgresql),
-                stamps[keyword_id],
-                orjson.dumps(memory.to_state()).decode(),
-                keyword_id,
-            )
-            for keyword_id, memory in memories.items()
-        ],
+    rows = [
+        (
+            keyword_id,
+            memory.check_id,
+            _driver_time(memory.at, postgresql),
+            stamps[keyword_id],
+            orjson.dumps(memory.to_state()).decode(),
+        )
+        for keyword_id, memory in memories.items()
+    ]
+    # The rows exist (locked by _lock_memories): an upsert of several rows is one statement,
+    # where an UPDATE per keyword would be one step (and one GIL hand-off) per row.
+    _insert_rows(
+        connection,
+        "INSERT INTO alert_memory (keyword_id, check_id, observed_at, stamp, state)",
+        f"({marker}, {marker}, {marker}, {marker}, {state})",
+        rows,
+        " ON CONFLICT (keyword_id) DO UPDATE SET check_id = excluded.check_id,"
+        " observed_at = excluded.observed_at, stamp = excluded.stamp, state = excluded.state",
     )
     database = str(connection.engine.url)
     for keyword_id, memory in memories.items():
@@ -516,6 +525,27 @@ def _save_memories(
         _MEMORIES[(database, keyword_id)] = (stamps[keyword_id], memory)
     while len(_MEMORIES) > _MEMORIES_KEPT:
         _MEMORIES.pop(next(iter(_MEMORIES)))
+
+
+def _insert_rows(
+    connection: Connection,
+    head: str,
+    row: str,
+    rows: Sequence[tuple[Any, ...]],
+    tail: str,
+) -> None:
+    """``head VALUES row, row, … tail`` for ``rows``, in statements of at most
+    :data:`_ROWS_PER_STATEMENT` rows: one statement for a batch, where ``executemany`` steps
+    the statement once per row (SQLite hands the GIL to the fetching thread at every step)."""
+    for first in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[first : first + _ROWS_PER_STATEMENT]
+        connection.exec_driver_sql(
+            f"{head} VALUES {', '.join([row] * len(chunk))}{tail}",
+            tuple(value for values in chunk for value in values),
+        )
+
+
+_ROWS_PER_STATEMENT = 500  # 19 values an event: within SQLite's 32,766 bound parameters
 
 
 def _driver_time(at: dt.datetime | None, postgresql: bool) -> Any:
@@ -743,10 +773,12 @@ def _insert_events(
     if not new:
         return 0
     postgresql = connection.dialect.name == "postgresql"
-    connection.exec_driver_sql(
-        f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)}) VALUES "
-        f"({_markers(connection, len(_EVENT_COLUMNS))}) ON CONFLICT (id) DO NOTHING",
+    _insert_rows(
+        connection,
+        f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)})",
+        f"({_markers(connection, len(_EVENT_COLUMNS))})",
         [_event_values(row, postgresql) for row in new],
+        " ON CONFLICT (id) DO NOTHING",
     )
     deliveries = [
         (row["id"], name, "pending", 0)
@@ -754,10 +786,12 @@ def _insert_events(
         for name in dict.fromkeys(channels.get(row["id"], ()))
     ]
     if deliveries:
-        connection.exec_driver_sql(
-            "INSERT INTO alert_deliveries (event_id, channel, state, attempts) VALUES "
-            f"({_markers(connection, 4)}) ON CONFLICT (event_id, channel) DO NOTHING",
+        _insert_rows(
+            connection,
+            "INSERT INTO alert_deliveries (event_id, channel, state, attempts)",
+            f"({_markers(connection, 4)})",
             deliveries,
+            " ON CONFLICT (event_id, channel) DO NOTHING",
         )
     return sum(1 for row in new if row["kind"] != CAP_REACHED)
 
