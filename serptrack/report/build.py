@@ -2,7 +2,7 @@
 
 Everything here comes from :mod:`serptrack.analysis` and the store's read model (leads, overtakes, share of voice, paid
 versus organic, per-URL positions); this module only chooses the period, calls it and
-arranges the answers per keyword. Leads are followed over the whole history up to the end of
+arranges the answers per keyword. Leads are followed as over the whole history up to the end of
 the period, so a report agrees with ``status`` and ``overtakes`` run on the same data.
 """
 
@@ -564,7 +564,6 @@ def build_report(
     curve = curve_from_settings(campaign.settings)
     start, end = period.start, period.end
     labels = reads.stance_view(session, campaign)
-    history = reads.keyword_series(session, campaign, queries=queries, end=end, labels=labels)
     current = reads.keyword_series(
         session, campaign, queries=queries, start=start, end=end, curve=curve, labels=labels
     )
@@ -576,9 +575,11 @@ def build_report(
             f"campaign {campaign.name!r} has no successful check from {period.first} to "
             f"{period.last}{detail}; choose another --month or --from/--to"
         )
-    events = analysis.overtakes(
-        session, campaign, hold=hold, queries=queries, end=end, labels=labels
-    )
+    # leads carried in from before the period: read back only as far as they need
+    carried = analysis.carried_series(session, campaign, current, start, end, hold, labels)
+    history = [item.series for item in carried]
+    events = analysis.lead_events(session, history, hold=hold, start=start, end=end)
+    firsts = analysis.first_overtakes(session, campaign, carried, start, end, hold, labels)
     positions = reads.url_positions(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
@@ -635,13 +636,8 @@ def build_report(
                 points=series.points,
                 start=_lead_states(past.points, series.points[:1], hold),
                 end=_lead_states(past.points, series.points[-1:], hold),
-                events=[e for e in own_events if e.at >= start],
-                first_overtake={
-                    view: next(
-                        (e for e in own_events if e.view == view and e.kind == "overtake"), None
-                    )
-                    for view in lead.VIEWS
-                },
+                events=own_events,
+                first_overtake=firsts[info.id],
                 urls=_url_series(positions_of.get(info.id, [])),
                 top=[r for r in page if r.placement == "organic" and r.rank <= _TOP],
                 features=[r for r in page if r.placement != "organic"],
@@ -668,7 +664,7 @@ def build_report(
         generated_at=now,
         keywords=keywords,
         notes=notes,
-        events=[e for e in events if e.at >= start],
+        events=events,
         share_by_day=_share_by_day(keywords),
         rules=_rules(session, campaign),
         ownership=OwnershipRules((campaign.settings or {}).get("ownership") or []),

@@ -63,6 +63,7 @@ __all__ = [
     "check_log",
     "check_span",
     "failed_since_last_ok",
+    "first_ok_checks",
     "keyword_infos",
     "keyword_series",
     "last_checks",
@@ -99,13 +100,16 @@ def keyword_series(
     end: dt.datetime | None = None,
     curve: CtrCurve | None = None,
     labels: StanceView | None = None,
+    keywords: Sequence[KeywordInfo] | None = None,
 ) -> list[KeywordSeries]:
-    """Per active keyword, its successful checks from ``start`` to before ``end``, oldest first.
+    """Per active keyword (or per one of ``keywords``, which wins over ``queries``), its
+    successful checks from ``start`` to before ``end``, oldest first.
 
     With ``curve``, each point also carries its share of voice (this reads every result of
     the selected checks, so keep the range to what is shown).
     """
-    keywords = keyword_infos(session, campaign, queries)
+    if keywords is None:
+        keywords = keyword_infos(session, campaign, queries)
     connection = _connection(session)
     ids = [k.id for k in keywords]
     if not ids:
@@ -127,6 +131,24 @@ def keyword_series(
             )
         )
     return [series[k.id] for k in keywords]
+
+
+def first_ok_checks(session: Session, keyword_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    """When each keyword's first successful check was observed (keywords without one are
+    left out): one ordered index walk per keyword that stops at its first ``ok`` check."""
+    c = CHECKS
+    connection = session.connection()
+    found: dict[int, dt.datetime] = {}
+    for keyword_id in keyword_ids:
+        at = connection.execute(
+            select(c.c.observed_at)
+            .where(c.c.keyword_id == keyword_id, c.c.status == "ok")
+            .order_by(c.c.observed_at)
+            .limit(1)
+        ).scalar()
+        if at is not None:
+            found[keyword_id] = at
+    return found
 
 
 def best_results(
