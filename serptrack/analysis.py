@@ -179,6 +179,8 @@ class Carried:
     #: the earliest instant read (the checks before it were not), None when ``series`` starts
     #: with the keyword's first successful check
     since: dt.datetime | None
+    #: when the keyword's first successful check was observed, when it was looked up
+    first: dt.datetime | None = None
 
 
 #: The first look back before a period reaches this fraction of the period's length; each
@@ -234,6 +236,7 @@ def carried_series(
         Carried(
             KeywordSeries(s.keyword, past[s.keyword.id] + s.points),
             since[s.keyword.id],
+            (first_ok or {}).get(s.keyword.id),
         )
         for s in current
     ]
@@ -273,7 +276,7 @@ def first_overtakes(
             firsts[item.series.keyword.id] = _firsts(item.series.points, hold)
         else:
             pending[item.series.keyword.id] = item
-    first_ok = reads.first_ok_checks(session, sorted(pending)) if pending else {}
+    first_ok = {k: item.first for k, item in pending.items() if item.first is not None}
     head: dict[int, list[CheckPoint]] = {keyword_id: [] for keyword_id in pending}
     lower = min(first_ok.values(), default=_EPOCH)
     look = _first_look([c.series for c in carried], start, end)

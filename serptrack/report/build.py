@@ -600,16 +600,16 @@ def build_report(
         for s in current
         if s.points and (s.keyword.id, len(months) - 2) not in month_ends
     }
+    latest = {s.points[-1].check_id for s in current if s.points}
+    # the latest pages whole (features too), the other month ends and baselines: their top 10
     pages = reads.page_results(
         session,
         campaign,
-        sorted(
-            {s.points[-1].check_id for s in current if s.points}
-            | {check.check_id for check in month_ends.values()}
-            | set(baselines.values())
-        ),
+        sorted(({c.check_id for c in month_ends.values()} | set(baselines.values())) - latest),
         labels=labels,
+        top=_TOP,
     )
+    pages.update(reads.page_results(session, campaign, sorted(latest), labels=labels))
     settings = {k.id: k for k in store.campaign_keywords(session, campaign)}
     notes = _notes(session, campaign, period)
     checks_of: dict[int, list[CheckEntry]] = {}

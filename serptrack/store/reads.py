@@ -300,9 +300,11 @@ def page_results(
     campaign: Campaign,
     check_ids: Sequence[int],
     labels: StanceView | None = None,
+    *,
+    top: int | None = None,
 ) -> dict[int, list[UrlPosition]]:
     """Every result of the given checks with its stance (``neutral`` when unlabelled), in
-    page order."""
+    page order; with ``top``, only their organic results ranked 1 to ``top``."""
     connection = _connection(session)
     labels = labels or stance_view(session, campaign)
     s, r, c = URL_STANCES, RESULTS, CHECKS
@@ -315,6 +317,8 @@ def page_results(
         )
         .order_by(r.c.check_id, r.c.page_position)
     )
+    if top is not None:
+        statement = statement.where(r.c.placement == "organic", r.c.rank <= top)
     found: dict[int, list[UrlPosition]] = {}
     times = _CheckTimes()
     for batch in batches(list(check_ids)):
