@@ -202,3 +202,23 @@ def test_status_without_a_period_is_unchanged_by_the_options(
     plain = _json(runner, "status", "long", "--json", "--db", scenario)
     assert "from" not in plain
     assert plain["keywords"][0]["checks_ok"] == 120
+
+
+def test_points_are_built_field_by_field_as_named() -> None:
+    # reads builds check points with tuple.__new__ (no per-field names): the order it fills
+    # them in must be the named tuple's
+    from serptrack.lead import CheckPoint
+
+    assert CheckPoint._fields == (
+        "check_id",
+        "at",
+        "organic",
+        "page",
+        "organic_page",
+        "official_unpaid",
+        "official_ad_rank",
+        "official_top_ad",
+        "official_on_page_1",
+        "critical_on_page_1",
+        "share",
+    )

@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
     type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -115,19 +114,27 @@ def keyword_series(
     if not ids:
         return []
     labels = labels or stance_view(session, campaign)
-    official, critical = _aggregates(connection, labels, ids, start, end)
-    voice = shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
-    series = {k.id: KeywordSeries(k) for k in keywords}
     statement = (
-        select(CHECKS.c.id, CHECKS.c.keyword_id, CHECKS.c.observed_at)
+        select(CHECKS.c.id, CHECKS.c.keyword_id, type_coerce(CHECKS.c.observed_at, DateTime()))
         .where(_ok_checks_clause(ids, start, end))
         .order_by(CHECKS.c.keyword_id, CHECKS.c.observed_at, CHECKS.c.id)
     )
-    # the three columns selected just above, unpacked in place: a year of checks is 100,000 rows
-    for check_id, keyword_id, at in connection.execute(statement).all():
+    checks = connection.execute(statement).all()
+    official, critical = _aggregates(connection, labels, ids, start, end, checks)
+    voice = shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
+    series = {k.id: KeywordSeries(k) for k in keywords}
+    utc = dt.UTC
+    # the three columns selected just above, unpacked in place: a year of checks is 100,000
+    # rows; the time as the driver gives it (naive UTC on SQLite), made aware as UTCDateTime
+    # would, without its per-row call
+    for check_id, keyword_id, at in checks:
         series[keyword_id].points.append(
             _point(
-                check_id, at, official.get(check_id), critical.get(check_id), voice.get(check_id)
+                check_id,
+                at.replace(tzinfo=utc) if at.tzinfo is None else at.astimezone(utc),
+                official.get(check_id),
+                critical.get(check_id),
+                voice.get(check_id),
             )
         )
     return [series[k.id] for k in keywords]
@@ -592,31 +599,36 @@ def _aggregates(
     keyword_ids: Sequence[int],
     start: dt.datetime | None,
     end: dt.datetime | None,
+    ok_checks: Sequence[Sequence[Any]],
 ) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Per successful check, its official and critical aggregates as named rows, by side.
+    """Per successful check of ``ok_checks`` (rows whose first column is the check id), its
+    official and critical aggregates as named rows, by side.
 
     Driven from the campaign's few official and critical URLs through the covering index
-    ``ix_results_norm_url_positions``: neutral results, the vast majority, are never read.
+    ``ix_results_norm_url_positions``, and bounded by the lowest and highest id of the checks:
+    neutral results, the vast majority, are never read, and neither are checks outside the
+    period. The entries are not joined to ``checks`` (a primary-key lookup per entry): those
+    of other checks in the id range (another keyword's, a failed one's) are left out here.
     One query per side keeps each row's work to a handful of comparisons; the overlay's URLs
     (usually none) are aggregated apart and merged in.
     """
-    s, r, c = URL_STANCES, RESULTS, CHECKS
-    checks = _ok_checks_clause(keyword_ids, start, end)
-    in_period = _check_id_range(connection, checks) if (start or end) else true()
-    if in_period is None:  # no successful check in the period
+    if not ok_checks:  # no successful check in the period
         return {}, {}
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    wanted = {row[0] for row in ok_checks}
+    in_period = r.c.check_id.between(min(wanted), max(wanted))
+    checks = _ok_checks_clause(keyword_ids, start, end)
     found: list[dict[int, Any]] = []
     for side in SIDES:
         columns = [expression.label(name) for name, (_, expression) in _side_columns(side).items()]
         statement = (
             select(r.c.check_id, *columns)
-            .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+            .select_from(s.join(r, r.c.norm_url == s.c.norm_url))
             .where(
                 s.c.campaign_id == labels.campaign_id,
                 labels.current(),
                 s.c.stance == side,
                 in_period,
-                checks,
                 _RANKING,
             )
             .group_by(r.c.check_id)
@@ -625,7 +637,7 @@ def _aggregates(
         # times, and a Row's attribute lookup costs ten times a named tuple's.
         layout = _SIDE_ROWS[side]
         rows: dict[int, Any] = {
-            row[0]: layout._make(row) for row in connection.execute(statement).all()
+            row[0]: _new(layout, row) for row in connection.execute(statement) if row[0] in wanted
         }
         extra = select(r.c.check_id, *columns).select_from(r.join(c, c.c.id == r.c.check_id))
         for batch in batches(labels.overlay_urls([side])):
@@ -637,24 +649,6 @@ def _aggregates(
                 _merge(rows, layout._make(row), _side_columns(side))
         found.append(rows)
     return found[0], found[1]
-
-
-def _check_id_range(
-    connection: Connection, checks: ColumnElement[bool]
-) -> ColumnElement[bool] | None:
-    """``results.check_id`` between the lowest and highest id of ``checks`` (None: none).
-
-    The covering index is ordered by URL, then check id: with the ids bounded, each URL's
-    scan reads the period's entries, not the whole history's, so a month costs what a month
-    costs, however long the campaign has run. Checks are stored about in time order, so the
-    range is tight; a backfill of old days only widens it (the join still filters exactly).
-    """
-    lowest, highest = connection.execute(
-        select(func.min(CHECKS.c.id), func.max(CHECKS.c.id)).where(checks)
-    ).one()
-    if lowest is None:
-        return None
-    return RESULTS.c.check_id.between(lowest, highest)
 
 
 def _side_columns(side: str) -> dict[str, tuple[str, Any]]:
@@ -711,19 +705,27 @@ def _point(
         return CheckPoint(check_id, at, share=share)
     o = official or _NO_SIDE
     c = critical or _NO_SIDE
-    return CheckPoint(
-        check_id,
-        at,
-        organic=Positions(o.organic_rank, c.organic_rank),
-        page=Positions(o.page_position, c.page_position),
-        organic_page=Positions(o.organic_page_position, c.organic_page_position),
-        official_unpaid=o.unpaid_page_position,
-        official_ad_rank=o.ad_rank,
-        official_top_ad=bool(o.top_ad),
-        official_on_page_1=int(o.on_page_1 or 0),
-        critical_on_page_1=int(c.on_page_1 or 0),
-        share=share,
+    # Built as tuple.__new__ builds them, without the named tuples' Python-level __new__: a
+    # year of a campaign's checks is 100,000 points of three positions each.
+    return _new(
+        CheckPoint,
+        (
+            check_id,
+            at,
+            _new(Positions, (o.organic_rank, c.organic_rank)),
+            _new(Positions, (o.page_position, c.page_position)),
+            _new(Positions, (o.organic_page_position, c.organic_page_position)),
+            o.unpaid_page_position,
+            o.ad_rank,
+            bool(o.top_ad),
+            int(o.on_page_1 or 0),
+            int(c.on_page_1 or 0),
+            share,
+        ),
     )
+
+
+_new = tuple.__new__  # see _point; tests pin the field order it relies on
 
 
 #: The named row of each side's aggregates: the check id, then the columns of _side_columns.
