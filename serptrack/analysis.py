@@ -560,11 +560,12 @@ def _keyword_status(
         "checks_ok": len(series.points),
         "failed_since_last_ok": failed,
     }
+    led = {view: leaders(leads.points, view) for view in VIEWS}
     for view in VIEWS:
         if point is None:
             leader, since = None, None
         else:
-            leader, since = current_lead(leaders(leads.points, view), hold)
+            leader, since = current_lead(led[view], hold)
         official, critical = best.get((view, "official")), best.get((view, "critical"))
         row[view] = {
             "leader": leader,
@@ -582,7 +583,7 @@ def _keyword_status(
     row["paid"] = _paid_summary(series.points, point)
     row["first_overtake"] = {}
     for view in VIEWS:
-        overtaken: list[CheckPoint | Event] = list(_overtake_points(leads.points, view, hold))
+        overtaken: list[CheckPoint | Event] = list(_overtake_points(leads.points, led[view], hold))
         if firsts is not None:  # the carried series may start after the first overtake
             first = firsts.get(view)
             kept: list[CheckPoint | Event] = [first] if first else []
@@ -596,9 +597,11 @@ def _keyword_status(
     return row
 
 
-def _overtake_points(points: Sequence[CheckPoint], view: str, hold: int) -> list[CheckPoint]:
-    """The points of ``points`` at which an overtake happens in ``view``."""
-    changes = lead_changes(leaders(points, view), hold)
+def _overtake_points(
+    points: Sequence[CheckPoint], led: Sequence[str | None], hold: int
+) -> list[CheckPoint]:
+    """The points of ``points`` at which an overtake happens (``led``: who leads each)."""
+    changes = lead_changes(led, hold)
     return [points[change.index] for change in changes if change.kind == "overtake"]
 
 

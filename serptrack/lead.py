@@ -357,4 +357,4 @@ def leaders(points: Sequence[CheckPoint], view: str) -> list[str | None]:
 
 def utc_day(at: dt.datetime) -> dt.date:
     """The UTC calendar day of ``at``."""
-    return at.astimezone(dt.UTC).date()
+    return (at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)).date()

@@ -76,8 +76,6 @@ __all__ = [
     "url_positions",
 ]
 
-_MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
-
 #: the blocks an ad can sit in (``results.block``); None when the page does not say
 BLOCK_VALUES = frozenset({"top", "bottom"})
 #: The results every rank view reads: each check's sample 1, its first answer. A check
@@ -567,12 +565,9 @@ def stance_view(session: Session, campaign: Campaign) -> StanceView:
 
 
 def _connection(session: Session) -> Connection:
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        # Reading a large database through a memory map halves the analysis time: the stance
-        # join touches ~1 M index entries and pread() per page dominates otherwise.
-        connection.exec_driver_sql(f"PRAGMA mmap_size = {_MMAP_BYTES}")
-    return connection
+    # No memory map chosen here: SQLite's default read path costs the same CPU on 7.3 M rows
+    # (benchmarks/bench_analysis.py --mmap), and a 2 GiB map made RSS follow the file's size.
+    return session.connection()
 
 
 def _ok_checks_clause(
@@ -637,7 +632,9 @@ def _aggregates(
         # times, and a Row's attribute lookup costs ten times a named tuple's.
         layout = _SIDE_ROWS[side]
         rows: dict[int, Any] = {
-            row[0]: _new(layout, row) for row in connection.execute(statement) if row[0] in wanted
+            row[0]: _new(layout, row)
+            for row in connection.execute(statement).all()
+            if row[0] in wanted
         }
         extra = select(r.c.check_id, *columns).select_from(r.join(c, c.c.id == r.c.check_id))
         for batch in batches(labels.overlay_urls([side])):
