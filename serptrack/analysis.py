@@ -95,13 +95,13 @@ def overtakes(
     labels = labels or reads.stance_view(session, campaign)
     if start is not None and AI_VIEW not in views:
         current = reads.keyword_series(
-            session, campaign, queries=queries, start=start, end=end, labels=labels
+            session, campaign, queries=queries, start=start, end=end, labels=labels, leads_only=True
         )
         carried = carried_series(session, campaign, current, start, end, hold, labels)
         all_series = [item.series for item in carried]
     else:  # the AI view follows its samples' leads from the first check
         all_series = reads.keyword_series(
-            session, campaign, queries=queries, end=end, labels=labels
+            session, campaign, queries=queries, end=end, labels=labels, leads_only=True
         )
     rank_views = [view for view in views if view != AI_VIEW]
     events = _lead_events(session, all_series, rank_views, hold, start, end)
@@ -217,7 +217,13 @@ def carried_series(
     while pending:
         lower = upper - look
         read = reads.keyword_series(
-            session, campaign, start=lower, end=upper, labels=labels, keywords=pending
+            session,
+            campaign,
+            start=lower,
+            end=upper,
+            labels=labels,
+            keywords=pending,
+            leads_only=True,
         )
         if first_ok is None:
             first_ok = reads.first_ok_checks(session, [k.id for k in pending])
@@ -290,6 +296,7 @@ def first_overtakes(
             end=upper,
             labels=labels,
             keywords=[item.series.keyword for item in pending.values()],
+            leads_only=True,
         )
         for series in read:
             item = pending[series.keyword.id]
