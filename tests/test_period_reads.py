@@ -222,3 +222,25 @@ def test_points_are_built_field_by_field_as_named() -> None:
         "critical_on_page_1",
         "share",
     )
+
+
+def test_a_series_read_leaves_the_collector_as_it_found_it(scenario: str) -> None:
+    import gc
+
+    from serptrack.store import reads
+
+    engine = store.connect(scenario)
+    try:
+        with Session(engine) as session:
+            campaign = store.get_campaign(session, "long")
+            assert gc.isenabled()
+            assert reads.keyword_series(session, campaign)[0].points
+            assert gc.isenabled()
+            gc.disable()
+            try:
+                reads.keyword_series(session, campaign)
+                assert not gc.isenabled()
+            finally:
+                gc.enable()
+    finally:
+        engine.dispose()
