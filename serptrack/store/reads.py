@@ -27,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -280,6 +281,9 @@ def url_positions(
         return []
     labels = labels or stance_view(session, campaign)
     s, r, c = URL_STANCES, RESULTS, CHECKS
+    in_period = _check_id_range(connection, ids, start, end)
+    if in_period is None:
+        return []
     statement = (
         select(*_position_columns(s.c.stance))
         .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
@@ -287,6 +291,7 @@ def url_positions(
             s.c.campaign_id == labels.campaign_id,
             labels.current(),
             s.c.stance.in_(list(stances)),
+            in_period,
             _ok_checks_clause(ids, start, end),
             _RANKING,
         )
@@ -299,7 +304,9 @@ def url_positions(
             r.join(c, c.c.id == r.c.check_id)
         )
         for row in connection.execute(
-            extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end), _RANKING)
+            extra.where(
+                r.c.norm_url.in_(batch), in_period, _ok_checks_clause(ids, start, end), _RANKING
+            )
         ):
             position = _vetted_position(row, times)
             found.append(position._replace(stance=labels.overlay[row.norm_url][0]))
@@ -617,6 +624,32 @@ def _ok_checks_clause(
     if end is not None:
         conditions.append(c.c.observed_at < end)
     return and_(*conditions)
+
+
+def _check_id_range(
+    connection: Connection,
+    keyword_ids: Sequence[int],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> ColumnElement[bool] | None:
+    """``results.check_id`` between the lowest and highest id of the successful checks from
+    ``start`` to before ``end`` (None: there are none; no bound without a period).
+
+    The covering index is ordered by URL, then check id: with the ids bounded, each labelled
+    URL's scan reads the period's entries, not the whole history's. Checks are stored about
+    in time order, so the range is tight; a backfill of old days only widens it (the join
+    still filters exactly).
+    """
+    if start is None and end is None:
+        return true()
+    lowest, highest = connection.execute(
+        select(func.min(CHECKS.c.id), func.max(CHECKS.c.id)).where(
+            _ok_checks_clause(keyword_ids, start, end)
+        )
+    ).one()
+    if lowest is None:
+        return None
+    return RESULTS.c.check_id.between(lowest, highest)
 
 
 def _ok_checks(
