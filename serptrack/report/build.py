@@ -2,8 +2,9 @@
 
 Everything here comes from :mod:`serptrack.analysis` and the store's read model (leads, overtakes, share of voice, paid
 versus organic, per-URL positions); this module only chooses the period, calls it and
-arranges the answers per keyword. Leads are followed as over the whole history up to the end of
-the period, so a report agrees with ``status`` and ``overtakes`` run on the same data.
+arranges the answers per keyword. Leads are followed as over the whole history up to the end
+of the period (reading before it only what they need: :func:`serptrack.analysis.carried_series`),
+so a report agrees with ``status`` and ``overtakes`` run on the same data.
 """
 
 from __future__ import annotations
