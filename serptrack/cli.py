@@ -850,6 +850,7 @@ def queries_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="AI citation shares pool the successful samples of the checks of the DAYS days up "
     "to each keyword's latest successful check (0: that check's samples only).",
 )
+@range_options
 @db_option
 @json_option
 def status(
@@ -857,6 +858,8 @@ def status(
     queries: tuple[str, ...],
     hold: int,
     samples_window: int,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -871,15 +874,26 @@ def status(
     and the share of citations by stance, each with a 95 % Wilson interval (the "ai" key of
     --json; failed samples are left out, never read as citing nothing).
 
+    With --from/--to, only the checks of those days count (the latest, the successful ones,
+    failures since, paid days, annotations); leads are still followed from before them and
+    the first overtake is the first ever up to --to.
+
     Example: serptrack status acme-recall --samples-window 14 --json
     """
     from . import analysis, store, tables
     from .output import write_json, write_rows
 
+    start, end = _day_range(first_day, last_day)
     with _session(db) as session:
         chosen = store.get_campaign(session, campaign)
         document = analysis.status(
-            session, chosen, hold=hold, queries=queries or None, samples_window=samples_window
+            session,
+            chosen,
+            hold=hold,
+            queries=queries or None,
+            samples_window=samples_window,
+            start=start,
+            end=end,
         )
     if as_json:
         write_json(document, sys.stdout)

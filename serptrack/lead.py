@@ -37,6 +37,7 @@ __all__ = [
     "leader_of",
     "leaders",
     "paid_days",
+    "settled_index",
     "utc_day",
 ]
 
@@ -309,6 +310,36 @@ def current_lead(leaders: Sequence[str | None], hold: int = 1) -> tuple[str | No
     return latest, index
 
 
+def settled_index(leaders: Sequence[str | None], hold: int = 1) -> int | None:
+    """Where following leads may start so that every later change, and the date since which
+    the last leader leads, come out as from the start of history: the first index of the
+    latest ``hold`` consecutive checks led by a side other than the one that led the latest
+    such run (None: no such run, the history before ``leaders`` is needed).
+
+    After any ``hold`` consecutive checks led by one side that side is the established
+    leader and no streak is pending, whatever came before; after the second run the lead
+    change to the side of the first is the one history has, with its date.
+    """
+    if hold < 1:
+        raise ValueError("hold must be at least 1")
+    latest: str | None = None  # the side of the latest run of ``hold`` checks
+    run_leader: str | None = None
+    length = 0
+    for index in range(len(leaders) - 1, -1, -1):
+        leader = leaders[index]
+        if leader != run_leader:
+            run_leader, length = leader, 0
+        if leader is None:
+            continue
+        length += 1
+        if length == hold:
+            if latest is None:
+                latest = leader
+            elif leader != latest:
+                return index
+    return None
+
+
 def paid_days(points: Sequence[CheckPoint]) -> list[CheckPoint]:
     """One point per UTC day: the day's last successful check stands for the day."""
     by_day: dict[dt.date, CheckPoint] = {}
@@ -326,4 +357,4 @@ def leaders(points: Sequence[CheckPoint], view: str) -> list[str | None]:
 
 def utc_day(at: dt.datetime) -> dt.date:
     """The UTC calendar day of ``at``."""
-    return at.astimezone(dt.UTC).date()
+    return (at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)).date()

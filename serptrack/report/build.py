@@ -2,8 +2,9 @@
 
 Everything here comes from :mod:`serptrack.analysis` and the store's read model (leads, overtakes, share of voice, paid
 versus organic, per-URL positions); this module only chooses the period, calls it and
-arranges the answers per keyword. Leads are followed over the whole history up to the end of
-the period, so a report agrees with ``status`` and ``overtakes`` run on the same data.
+arranges the answers per keyword. Leads are followed as over the whole history up to the end
+of the period (reading before it only what they need: :func:`serptrack.analysis.carried_series`),
+so a report agrees with ``status`` and ``overtakes`` run on the same data.
 """
 
 from __future__ import annotations
@@ -564,7 +565,6 @@ def build_report(
     curve = curve_from_settings(campaign.settings)
     start, end = period.start, period.end
     labels = reads.stance_view(session, campaign)
-    history = reads.keyword_series(session, campaign, queries=queries, end=end, labels=labels)
     current = reads.keyword_series(
         session, campaign, queries=queries, start=start, end=end, curve=curve, labels=labels
     )
@@ -576,9 +576,11 @@ def build_report(
             f"campaign {campaign.name!r} has no successful check from {period.first} to "
             f"{period.last}{detail}; choose another --month or --from/--to"
         )
-    events = analysis.overtakes(
-        session, campaign, hold=hold, queries=queries, end=end, labels=labels
-    )
+    # leads carried in from before the period: read back only as far as they need
+    carried = analysis.carried_series(session, campaign, current, start, end, hold, labels)
+    history = [item.series for item in carried]
+    events = analysis.lead_events(session, history, hold=hold, start=start, end=end)
+    firsts = analysis.first_overtakes(session, campaign, carried, start, end, hold, labels)
     positions = reads.url_positions(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
@@ -599,16 +601,16 @@ def build_report(
         for s in current
         if s.points and (s.keyword.id, len(months) - 2) not in month_ends
     }
+    latest = {s.points[-1].check_id for s in current if s.points}
+    # the latest pages whole (features too), the other month ends and baselines: their top 10
     pages = reads.page_results(
         session,
         campaign,
-        sorted(
-            {s.points[-1].check_id for s in current if s.points}
-            | {check.check_id for check in month_ends.values()}
-            | set(baselines.values())
-        ),
+        sorted(({c.check_id for c in month_ends.values()} | set(baselines.values())) - latest),
         labels=labels,
+        top=_TOP,
     )
+    pages.update(reads.page_results(session, campaign, sorted(latest), labels=labels))
     settings = {k.id: k for k in store.campaign_keywords(session, campaign)}
     notes = _notes(session, campaign, period)
     checks_of: dict[int, list[CheckEntry]] = {}
@@ -635,13 +637,8 @@ def build_report(
                 points=series.points,
                 start=_lead_states(past.points, series.points[:1], hold),
                 end=_lead_states(past.points, series.points[-1:], hold),
-                events=[e for e in own_events if e.at >= start],
-                first_overtake={
-                    view: next(
-                        (e for e in own_events if e.view == view and e.kind == "overtake"), None
-                    )
-                    for view in lead.VIEWS
-                },
+                events=own_events,
+                first_overtake=firsts[info.id],
                 urls=_url_series(positions_of.get(info.id, [])),
                 top=[r for r in page if r.placement == "organic" and r.rank <= _TOP],
                 features=[r for r in page if r.placement != "organic"],
@@ -668,7 +665,7 @@ def build_report(
         generated_at=now,
         keywords=keywords,
         notes=notes,
-        events=[e for e in events if e.at >= start],
+        events=events,
         share_by_day=_share_by_day(keywords),
         rules=_rules(session, campaign),
         ownership=OwnershipRules((campaign.settings or {}).get("ownership") or []),

@@ -10,7 +10,9 @@ the campaign's :class:`~serptrack.store.stances.StanceView`; nothing here writes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -21,6 +23,8 @@ from sqlalchemy import (
     and_,
     case,
     func,
+    literal,
+    null,
     or_,
     select,
     true,
@@ -63,6 +67,7 @@ __all__ = [
     "check_log",
     "check_span",
     "failed_since_last_ok",
+    "first_ok_checks",
     "keyword_infos",
     "keyword_series",
     "last_checks",
@@ -75,8 +80,6 @@ __all__ = [
     "unlabelled_exposure",
     "url_positions",
 ]
-
-_MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time maximum
 
 #: the blocks an ad can sit in (``results.block``); None when the page does not say
 BLOCK_VALUES = frozenset({"top", "bottom"})
@@ -99,34 +102,96 @@ def keyword_series(
     end: dt.datetime | None = None,
     curve: CtrCurve | None = None,
     labels: StanceView | None = None,
+    keywords: Sequence[KeywordInfo] | None = None,
+    leads_only: bool = False,
 ) -> list[KeywordSeries]:
-    """Per active keyword, its successful checks from ``start`` to before ``end``, oldest first.
+    """Per active keyword (or per one of ``keywords``, which wins over ``queries``), its
+    successful checks from ``start`` to before ``end``, oldest first.
 
     With ``curve``, each point also carries its share of voice (this reads every result of
-    the selected checks, so keep the range to what is shown).
+    the selected checks, so keep the range to what is shown). With ``leads_only``, points
+    carry only what leads and their best results need (O and C in each view and organic's
+    page positions); their paid and page-1 fields stay empty, for a cheaper read.
     """
-    keywords = keyword_infos(session, campaign, queries)
+    if keywords is None:
+        keywords = keyword_infos(session, campaign, queries)
     connection = _connection(session)
     ids = [k.id for k in keywords]
     if not ids:
         return []
     labels = labels or stance_view(session, campaign)
-    official, critical = _aggregates(connection, labels, ids, start, end)
-    voice = shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
-    series = {k.id: KeywordSeries(k) for k in keywords}
+    with _collector_paused():
+        return _series(connection, labels, keywords, start, end, curve, leads_only)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk read: a year of checks builds half
+    a million small tuples that can hold no cycle, and the collector would otherwise walk the
+    growing heap again and again meanwhile (a quarter of a 7.3 M-row status). Nothing is
+    collected late that would not be: reference counting frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _series(
+    connection: Connection,
+    labels: StanceView,
+    keywords: Sequence[KeywordInfo],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    curve: CtrCurve | None,
+    leads_only: bool,
+) -> list[KeywordSeries]:
+    """The body of :func:`keyword_series`."""
+    ids = [k.id for k in keywords]
     statement = (
-        select(CHECKS.c.id, CHECKS.c.keyword_id, CHECKS.c.observed_at)
+        select(CHECKS.c.id, CHECKS.c.keyword_id, type_coerce(CHECKS.c.observed_at, DateTime()))
         .where(_ok_checks_clause(ids, start, end))
         .order_by(CHECKS.c.keyword_id, CHECKS.c.observed_at, CHECKS.c.id)
     )
-    # the three columns selected just above, unpacked in place: a year of checks is 100,000 rows
-    for check_id, keyword_id, at in connection.execute(statement).all():
+    checks = connection.execute(statement).all()
+    official, critical = _aggregates(connection, labels, ids, start, end, checks, leads_only)
+    voice = shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
+    series = {k.id: KeywordSeries(k) for k in keywords}
+    utc = dt.UTC
+    # the three columns selected just above, unpacked in place: a year of checks is 100,000
+    # rows; the time as the driver gives it (naive UTC on SQLite), made aware as UTCDateTime
+    # would, without its per-row call
+    for check_id, keyword_id, at in checks:
         series[keyword_id].points.append(
             _point(
-                check_id, at, official.get(check_id), critical.get(check_id), voice.get(check_id)
+                check_id,
+                at.replace(tzinfo=utc) if at.tzinfo is None else at.astimezone(utc),
+                official.get(check_id),
+                critical.get(check_id),
+                voice.get(check_id),
             )
         )
     return [series[k.id] for k in keywords]
+
+
+def first_ok_checks(session: Session, keyword_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    """When each keyword's first successful check was observed (keywords without one are
+    left out): one ordered index walk per keyword that stops at its first ``ok`` check."""
+    c = CHECKS
+    connection = session.connection()
+    found: dict[int, dt.datetime] = {}
+    for keyword_id in keyword_ids:
+        at = connection.execute(
+            select(c.c.observed_at)
+            .where(c.c.keyword_id == keyword_id, c.c.status == "ok")
+            .order_by(c.c.observed_at)
+            .limit(1)
+        ).scalar()
+        if at is not None:
+            found[keyword_id] = at
+    return found
 
 
 def best_results(
@@ -216,6 +281,9 @@ def url_positions(
         return []
     labels = labels or stance_view(session, campaign)
     s, r, c = URL_STANCES, RESULTS, CHECKS
+    in_period = _check_id_range(connection, ids, start, end)
+    if in_period is None:
+        return []
     statement = (
         select(*_position_columns(s.c.stance))
         .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
@@ -223,6 +291,7 @@ def url_positions(
             s.c.campaign_id == labels.campaign_id,
             labels.current(),
             s.c.stance.in_(list(stances)),
+            in_period,
             _ok_checks_clause(ids, start, end),
             _RANKING,
         )
@@ -235,7 +304,9 @@ def url_positions(
             r.join(c, c.c.id == r.c.check_id)
         )
         for row in connection.execute(
-            extra.where(r.c.norm_url.in_(batch), _ok_checks_clause(ids, start, end), _RANKING)
+            extra.where(
+                r.c.norm_url.in_(batch), in_period, _ok_checks_clause(ids, start, end), _RANKING
+            )
         ):
             position = _vetted_position(row, times)
             found.append(position._replace(stance=labels.overlay[row.norm_url][0]))
@@ -278,9 +349,11 @@ def page_results(
     campaign: Campaign,
     check_ids: Sequence[int],
     labels: StanceView | None = None,
+    *,
+    top: int | None = None,
 ) -> dict[int, list[UrlPosition]]:
     """Every result of the given checks with its stance (``neutral`` when unlabelled), in
-    page order."""
+    page order; with ``top``, only their organic results ranked 1 to ``top``."""
     connection = _connection(session)
     labels = labels or stance_view(session, campaign)
     s, r, c = URL_STANCES, RESULTS, CHECKS
@@ -293,6 +366,8 @@ def page_results(
         )
         .order_by(r.c.check_id, r.c.page_position)
     )
+    if top is not None:
+        statement = statement.where(r.c.placement == "organic", r.c.rank <= top)
     found: dict[int, list[UrlPosition]] = {}
     times = _CheckTimes()
     for batch in batches(list(check_ids)):
@@ -534,12 +609,9 @@ def stance_view(session: Session, campaign: Campaign) -> StanceView:
 
 
 def _connection(session: Session) -> Connection:
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        # Reading a large database through a memory map halves the analysis time: the stance
-        # join touches ~1 M index entries and pread() per page dominates otherwise.
-        connection.exec_driver_sql(f"PRAGMA mmap_size = {_MMAP_BYTES}")
-    return connection
+    # No memory map chosen here: SQLite's default read path costs the same CPU on 7.3 M rows
+    # (benchmarks/bench_analysis.py --mmap), and a 2 GiB map made RSS follow the file's size.
+    return session.connection()
 
 
 def _ok_checks_clause(
@@ -554,6 +626,32 @@ def _ok_checks_clause(
     return and_(*conditions)
 
 
+def _check_id_range(
+    connection: Connection,
+    keyword_ids: Sequence[int],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> ColumnElement[bool] | None:
+    """``results.check_id`` between the lowest and highest id of the successful checks from
+    ``start`` to before ``end`` (None: there are none; no bound without a period).
+
+    The covering index is ordered by URL, then check id: with the ids bounded, each labelled
+    URL's scan reads the period's entries, not the whole history's. Checks are stored about
+    in time order, so the range is tight; a backfill of old days only widens it (the join
+    still filters exactly).
+    """
+    if start is None and end is None:
+        return true()
+    lowest, highest = connection.execute(
+        select(func.min(CHECKS.c.id), func.max(CHECKS.c.id)).where(
+            _ok_checks_clause(keyword_ids, start, end)
+        )
+    ).one()
+    if lowest is None:
+        return None
+    return RESULTS.c.check_id.between(lowest, highest)
+
+
 def _ok_checks(
     keyword_ids: Sequence[int], start: dt.datetime | None, end: dt.datetime | None
 ) -> Select[Any]:
@@ -566,31 +664,38 @@ def _aggregates(
     keyword_ids: Sequence[int],
     start: dt.datetime | None,
     end: dt.datetime | None,
+    ok_checks: Sequence[Sequence[Any]],
+    leads_only: bool = False,
 ) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Per successful check, its official and critical aggregates as named rows, by side.
+    """Per successful check of ``ok_checks`` (rows whose first column is the check id), its
+    official and critical aggregates as named rows, by side.
 
     Driven from the campaign's few official and critical URLs through the covering index
-    ``ix_results_norm_url_positions``: neutral results, the vast majority, are never read.
+    ``ix_results_norm_url_positions``, and bounded by the lowest and highest id of the checks:
+    neutral results, the vast majority, are never read, and neither are checks outside the
+    period. The entries are not joined to ``checks`` (a primary-key lookup per entry): those
+    of other checks in the id range (another keyword's, a failed one's) are left out here.
     One query per side keeps each row's work to a handful of comparisons; the overlay's URLs
     (usually none) are aggregated apart and merged in.
     """
-    s, r, c = URL_STANCES, RESULTS, CHECKS
-    checks = _ok_checks_clause(keyword_ids, start, end)
-    in_period = _check_id_range(connection, checks) if (start or end) else true()
-    if in_period is None:  # no successful check in the period
+    if not ok_checks:  # no successful check in the period
         return {}, {}
+    s, r, c = URL_STANCES, RESULTS, CHECKS
+    wanted = {row[0] for row in ok_checks}
+    in_period = r.c.check_id.between(min(wanted), max(wanted))
+    checks = _ok_checks_clause(keyword_ids, start, end)
     found: list[dict[int, Any]] = []
     for side in SIDES:
-        columns = [expression.label(name) for name, (_, expression) in _side_columns(side).items()]
+        aggregates = _side_columns(side, leads_only)
+        columns = [expression.label(name) for name, (_, expression) in aggregates.items()]
         statement = (
             select(r.c.check_id, *columns)
-            .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+            .select_from(s.join(r, r.c.norm_url == s.c.norm_url))
             .where(
                 s.c.campaign_id == labels.campaign_id,
                 labels.current(),
                 s.c.stance == side,
                 in_period,
-                checks,
                 _RANKING,
             )
             .group_by(r.c.check_id)
@@ -599,7 +704,9 @@ def _aggregates(
         # times, and a Row's attribute lookup costs ten times a named tuple's.
         layout = _SIDE_ROWS[side]
         rows: dict[int, Any] = {
-            row[0]: layout._make(row) for row in connection.execute(statement).all()
+            row[0]: _new(layout, row)
+            for row in connection.execute(statement).all()
+            if row[0] in wanted
         }
         extra = select(r.c.check_id, *columns).select_from(r.join(c, c.c.id == r.c.check_id))
         for batch in batches(labels.overlay_urls([side])):
@@ -608,31 +715,27 @@ def _aggregates(
                     r.c.check_id
                 )
             ):
-                _merge(rows, layout._make(row), _side_columns(side))
+                _merge(rows, layout._make(row), aggregates)
         found.append(rows)
     return found[0], found[1]
 
 
-def _check_id_range(
-    connection: Connection, checks: ColumnElement[bool]
-) -> ColumnElement[bool] | None:
-    """``results.check_id`` between the lowest and highest id of ``checks`` (None: none).
-
-    The covering index is ordered by URL, then check id: with the ids bounded, each URL's
-    scan reads the period's entries, not the whole history's, so a month costs what a month
-    costs, however long the campaign has run. Checks are stored about in time order, so the
-    range is tight; a backfill of old days only widens it (the join still filters exactly).
-    """
-    lowest, highest = connection.execute(
-        select(func.min(CHECKS.c.id), func.max(CHECKS.c.id)).where(checks)
-    ).one()
-    if lowest is None:
-        return None
-    return RESULTS.c.check_id.between(lowest, highest)
+#: The aggregates leads and their best results read (see ``keyword_series(leads_only=)``).
+_LEAD_COLUMNS = frozenset({"organic_rank", "organic_page_position", "page_position"})
 
 
-def _side_columns(side: str) -> dict[str, tuple[str, Any]]:
-    """Each aggregate of one side: its name, how two partial values combine, its SQL."""
+def _side_columns(side: str, leads_only: bool = False) -> dict[str, tuple[str, Any]]:
+    """Each aggregate of one side: its name, how two partial values combine, its SQL (with
+    ``leads_only``, a constant for those leads do not read: the same named row, less work)."""
+    columns = _all_side_columns(side)
+    if leads_only:
+        for name, (how, _) in columns.items():
+            if name not in _LEAD_COLUMNS:
+                columns[name] = (how, literal(0) if how in ("sum", "max") else null())
+    return columns
+
+
+def _all_side_columns(side: str) -> dict[str, tuple[str, Any]]:
     r = RESULTS
     organic = r.c.placement == "organic"
     paid = r.c.placement == "paid"
@@ -685,19 +788,27 @@ def _point(
         return CheckPoint(check_id, at, share=share)
     o = official or _NO_SIDE
     c = critical or _NO_SIDE
-    return CheckPoint(
-        check_id,
-        at,
-        organic=Positions(o.organic_rank, c.organic_rank),
-        page=Positions(o.page_position, c.page_position),
-        organic_page=Positions(o.organic_page_position, c.organic_page_position),
-        official_unpaid=o.unpaid_page_position,
-        official_ad_rank=o.ad_rank,
-        official_top_ad=bool(o.top_ad),
-        official_on_page_1=int(o.on_page_1 or 0),
-        critical_on_page_1=int(c.on_page_1 or 0),
-        share=share,
+    # Built as tuple.__new__ builds them, without the named tuples' Python-level __new__: a
+    # year of a campaign's checks is 100,000 points of three positions each.
+    return _new(
+        CheckPoint,
+        (
+            check_id,
+            at,
+            _new(Positions, (o.organic_rank, c.organic_rank)),
+            _new(Positions, (o.page_position, c.page_position)),
+            _new(Positions, (o.organic_page_position, c.organic_page_position)),
+            o.unpaid_page_position,
+            o.ad_rank,
+            bool(o.top_ad),
+            int(o.on_page_1 or 0),
+            int(c.on_page_1 or 0),
+            share,
+        ),
     )
+
+
+_new = tuple.__new__  # see _point; tests pin the field order it relies on
 
 
 #: The named row of each side's aggregates: the check id, then the columns of _side_columns.
