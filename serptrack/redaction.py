@@ -33,6 +33,7 @@ __all__ = [
     "redact",
     "redact_bytes",
     "redact_json",
+    "settled",
     "variants",
 ]
 
@@ -108,6 +109,21 @@ def redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
         if encoded in data:
             data = data.replace(encoded, MASK.encode())
     return data
+
+
+def settled(secrets: Iterable[str]) -> bool:
+    """Whether :func:`redact_bytes` of an already redacted payload gives it back unchanged.
+
+    A first pass leaves no spelling behind, and a mask can complete a new one only if some
+    spelling holds a character of the mask (``*``): then, and only then, a second pass may
+    find more.
+    """
+    return _settled(tuple(sorted(set(secrets))))
+
+
+@lru_cache(maxsize=64)
+def _settled(secrets: tuple[str, ...]) -> bool:
+    return not any(char in form for form in _forms(secrets) for char in set(MASK))
 
 
 def redact_json(doc: Any, secrets: Iterable[str]) -> Any:
