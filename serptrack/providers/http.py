@@ -296,13 +296,17 @@ class HttpProvider(Provider):
         """A request to ``base_url + path``, with the ``timeout`` setting if the campaign set one."""
         timeout = self.settings.get("timeout")
         extra: dict[str, Any] = {"timeout": float(timeout)} if timeout else {}
+        url = self.base_url + path
+        query: dict[str, Any] | None = {
+            k: v for k, v in (params or {}).items() if v not in (None, "")
+        }
+        if query and not client.params and "?" not in url and "#" not in url:
+            # The query written into the URL as httpx would write it (QueryParams): httpx
+            # then parses the URL once, not a second time to merge the parameters in, a
+            # third of building a request.
+            url, query = f"{url}?{httpx.QueryParams(query)}", None
         return client.build_request(
-            method,
-            self.base_url + path,
-            params={k: v for k, v in (params or {}).items() if v not in (None, "")},
-            json=json_body,
-            headers=headers,
-            **extra,
+            method, url, params=query, json=json_body, headers=headers, **extra
         )
 
     async def get_json(
