@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from ..errors import ParseError
@@ -194,18 +195,14 @@ def items_of(
     strip_tags: bool = False,
 ) -> list[Item]:
     """One item per result with a usable URL, in the order given (the field names vary by API)."""
-    items = []
+    # Positional calls and a bound append: this loop runs for every result of every page.
+    clean: Callable[[Any], str] = partial(text, strip_tags=True) if strip_tags else text
+    items: list[Item] = []
+    append = items.append
     for result in results:
         link = clean_url(result.get(url))
         if link:
-            items.append(
-                Item(
-                    placement,
-                    link,
-                    title=text(result.get(title), strip_tags=strip_tags),
-                    snippet=text(result.get(snippet), strip_tags=strip_tags),
-                )
-            )
+            append(Item(placement, link, clean(result.get(title)), clean(result.get(snippet))))
     return items
 
 
