@@ -160,6 +160,8 @@ def no_result_page(api: str, key: str, empty: str | None = None) -> BadResponseE
 
 def number(value: Any, default: int) -> int:
     """A whole number from a payload field (an int or a digit string), else ``default``."""
+    if type(value) is int:  # the common case, in one test (a bool is no int here)
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().isdigit():
