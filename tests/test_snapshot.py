@@ -1,5 +1,6 @@
 import datetime as dt
-from dataclasses import FrozenInstanceError, replace
+from dataclasses import FrozenInstanceError, fields, replace
+from typing import Any
 
 import pytest
 
@@ -205,6 +206,8 @@ def test_an_item_is_frozen_and_cleans_its_text_fields_as_it_is_built() -> None:
     assert replace(item, rank=2) == Item("paid", item.url, "title", "s", "top", 2)
     with pytest.raises(FrozenInstanceError):
         item.rank = 3  # type: ignore[misc]
+    values: dict[str, Any] = {f.name: f"v{n}" for n, f in enumerate(fields(Item))}
+    assert {name: getattr(Item(**values), name) for name in values} == values  # each its own
 
 
 @pytest.mark.parametrize(
