@@ -47,6 +47,7 @@ __all__ = [
     "CheckOutcome",
     "CheckTask",
     "build_providers",
+    "collector_for_a_run",
     "due_slots",
     "failure_summary",
     "next_due",
@@ -274,7 +275,7 @@ def run_checks(
     check is fetched and again before it is stored: a check whose slot claim another worker
     took over is not fetched (or not stored) and comes back ``skipped``.
     """
-    with _collector_for_a_run():
+    with collector_for_a_run():
         return asyncio.run(
             run_checks_async(
                 engine,
@@ -298,7 +299,7 @@ _YOUNG_THRESHOLD = 10_000
 
 
 @contextlib.contextmanager
-def _collector_for_a_run() -> Iterator[None]:
+def collector_for_a_run() -> Iterator[None]:
     """The cyclic garbage collector, set for a run of checks, then put back as it was.
 
     What exists when the run starts (modules, classes, caches: start-up's hundred thousand
