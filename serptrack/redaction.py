@@ -33,6 +33,7 @@ __all__ = [
     "redact",
     "redact_bytes",
     "redact_json",
+    "settled",
     "variants",
 ]
 
@@ -103,11 +104,38 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
     """Like :func:`redact`, for raw payloads (the spellings in UTF-8)."""
-    for form in _all_forms(secrets):
+    forms = _all_forms(secrets)
+    if not any(form in data for form in _innermost(forms)):
+        return data  # the common case, a page that echoes no key: one search per innermost spelling
+    for form in forms:
         encoded = form.encode("utf-8")
         if encoded in data:
             data = data.replace(encoded, MASK.encode())
     return data
+
+
+@lru_cache(maxsize=64)
+def _innermost(forms: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The spellings (in UTF-8) that hold no other one. Every spelling holds one of them
+    (``base64(key)`` is inside ``base64(key:)``, which is inside its percent-encoding), so a
+    payload without any of these holds no spelling at all."""
+    encoded = [form.encode("utf-8") for form in forms]
+    return tuple(form for form in encoded if not any(o != form and o in form for o in encoded))
+
+
+def settled(secrets: Iterable[str]) -> bool:
+    """Whether :func:`redact_bytes` of an already redacted payload gives it back unchanged.
+
+    A first pass leaves no spelling behind, and a mask can complete a new one only if some
+    spelling holds a character of the mask (``*``): then, and only then, a second pass may
+    find more.
+    """
+    return _settled(tuple(sorted(set(secrets))))
+
+
+@lru_cache(maxsize=64)
+def _settled(secrets: tuple[str, ...]) -> bool:
+    return not any(char in form for form in _forms(secrets) for char in set(MASK))
 
 
 def redact_json(doc: Any, secrets: Iterable[str]) -> Any:

@@ -233,7 +233,7 @@ def _run(
 ) -> None:
     """Run the claimed tasks in an event loop of their own; a database failure becomes one
     :class:`~serptrack.errors.DatabaseError` once the claims it left unused are given back."""
-    with _storage_errors_said(engine, report):
+    with _storage_errors_said(engine, report), tracker.collector_for_a_run():
         asyncio.run(_run_claimed(engine, tasks, providers, report, options))
 
 

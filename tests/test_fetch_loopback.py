@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,32 @@ def test_a_failed_check_does_not_overwrite_a_good_recording(tmp_path: Path) -> N
     assert path is not None and path.read_bytes() == good.body
     assert tracker.record_pages(tmp_path, task, [bad], [], ok=False) is None
     assert path.read_bytes() == good.body
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(engine: Engine, tmp_path: Path) -> None:
+    # A run freezes what exists when it starts and collects the young less often; after it,
+    # thresholds and frozen objects are as before, and garbage from before is collectable.
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    def collectable(run_one: Any) -> bool:
+        cycle = Cycle()
+        ref = weakref.ref(cycle)
+        del cycle
+        run_one()
+        gc.collect()
+        return ref() is None
+
+    with loopback(lambda seen: Reply(body=fixture("serpapi", "no_ads.json"))) as server:
+        table = f'[providers.serpapi]\nbase_url = "{base_url(server)}"'
+        path = campaign(tmp_path, "gc", table, ["acme ok"])
+        before = gc.get_threshold(), gc.get_freeze_count()
+        assert collectable(lambda: run(engine, path))
+        assert (gc.get_threshold(), gc.get_freeze_count()) == before
+        gc.freeze()  # a process that froze objects itself keeps them frozen
+        try:
+            run(engine, path)
+            assert gc.get_threshold() == before[0] and gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()

@@ -20,7 +20,7 @@ from serptrack import store
 from serptrack.cli import cli
 from serptrack.errors import FetchError, InvalidKeyError, MissingKeyError
 from serptrack.providers import SearchRequest, build_provider
-from serptrack.redaction import MASK, may_hide, redact, redact_bytes, redact_json
+from serptrack.redaction import MASK, may_hide, redact, redact_bytes, redact_json, settled
 
 from .loopback_server import Reply, Seen, base_url, json_reply, loopback
 from .providers_support import fixture
@@ -51,6 +51,16 @@ def spellings(secret: str) -> dict[str, str]:
 def test_redact_masks_every_spelling_of_a_key(how: str, form: str) -> None:
     assert redact(f"before {form} after", [KEY]) == f"before {MASK} after", how
     assert redact_bytes(f"<{form}>".encode(), [KEY]) == f"<{MASK}>".encode(), how
+
+
+def test_a_payload_redacted_once_stays_as_it_is_unless_a_key_spells_the_mask() -> None:
+    body = f'{{"a": "{KEY}", "b": "{quote(KEY, safe="")}"}}'.encode()
+    once = redact_bytes(body, [KEY])
+    assert settled([KEY]) and redact_bytes(once, [KEY]) == once
+    starred = "x***y"  # a mask completes a new spelling: only a second pass finds it
+    once = redact_bytes(b"xx***yy", [starred])
+    assert once == b"x***y"
+    assert not settled([starred]) and redact_bytes(once, [starred]) == MASK.encode()
 
 
 def test_an_illegal_header_message_is_masked() -> None:

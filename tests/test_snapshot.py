@@ -1,9 +1,12 @@
 import datetime as dt
+from dataclasses import FrozenInstanceError, fields, replace
+from typing import Any
 
 import pytest
 
 from serptrack.errors import ParseError
 from serptrack.parsers import parse_content, sniff_kind
+from serptrack.parsers.payload import text
 from serptrack.snapshot import (
     Item,
     Snapshot,
@@ -12,6 +15,7 @@ from serptrack.snapshot import (
     parse_datetime,
     snapshot_from_json,
 )
+from serptrack.vocabulary import Placement
 
 
 def test_number_items_counts_page_positions_and_ranks_per_placement() -> None:
@@ -188,3 +192,35 @@ def test_a_lone_surrogate_in_a_snapshot_becomes_u_fffd() -> None:
     (item,) = snapshot.results
     assert (item.title, item.snippet, item.block) == ("T \ufffd", "\ufffd", "top")
     assert Item("organic", "https://a.example/", title="T \ud83d").title == "T \ufffd"
+
+
+def test_an_item_is_frozen_and_cleans_its_text_fields_as_it_is_built() -> None:
+    item = Item(Placement.PAID, "https://a.example/\ud83d", "t\x00itle", "s", block="to\x00p")
+    assert (item.placement, item.url, item.title, item.block) == (
+        "paid",
+        "https://a.example/\ufffd",
+        "title",
+        "top",
+    )
+    assert type(item.placement) is str
+    assert replace(item, rank=2) == Item("paid", item.url, "title", "s", "top", 2)
+    with pytest.raises(FrozenInstanceError):
+        item.rank = 3  # type: ignore[misc]
+    values: dict[str, Any] = {f.name: f"v{n}" for n, f in enumerate(fields(Item))}
+    assert {name: getattr(Item(**values), name) for name in values} == values  # each its own
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        ("A snippet. ", "A snippet."),
+        ("  both ends  ", "both ends"),
+        ("inner  run ", "inner run"),
+        ("tab\tinside ", "tab inside"),
+        ("non\xa0ascii ", "non ascii"),
+        ("a\x01b ", "a\x01b"),  # a control character that is no whitespace stays
+        ("clean", "clean"),
+    ],
+)
+def test_payload_text_is_one_line_without_blanks_at_its_ends(raw: str, line: str) -> None:
+    assert text(raw) == line

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import signal
 import sqlite3
 import threading
@@ -489,3 +490,21 @@ def test_serptrack_worker_says_one_error_line_and_exits_1_when_the_disk_is_full(
         assert open_claims(engine) == 0
     finally:
         engine.dispose()
+
+
+def test_a_round_sets_the_collector_for_its_run_and_puts_it_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # As for `check` (tracker.collector_for_a_run): what existed before the round is frozen
+    # and the young are collected less often while it runs; afterwards all is as it was.
+    campaign(engine, tmp_path, 2)
+    seen: list[tuple[int, bool]] = []
+
+    async def during(query: str) -> None:
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+
+    before = gc.get_threshold(), gc.get_freeze_count()
+    report = run(engine, Api(during), WallClock(), "host-a:1", now=AS_OF)
+    assert report.count(OutcomeStatus.OK) == 2
+    assert len(seen) == 2 and all(young >= 10_000 and frozen for young, frozen in seen)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

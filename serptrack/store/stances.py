@@ -282,12 +282,19 @@ def _set_mark(connection: Connection, campaign_id: int, check_id: int, *, exists
 def _checks_after(connection: Connection, campaign_id: int, mark: int) -> list[int]:
     """The campaign's checks with an id above ``mark`` (its checks stored since the mark)."""
     c, k = CHECKS, KEYWORDS
-    keywords = set(
-        connection.execute(select(k.c.id).where(k.c.campaign_id == campaign_id)).scalars()
-    )
     # A primary-key range scan of the few checks stored since the mark, whichever campaign
     # they belong to: joining keywords first would read every check the campaign ever had.
-    rows = connection.execute(select(c.c.id, c.c.keyword_id).where(c.c.id > mark).order_by(c.c.id))
+    rows = connection.execute(
+        select(c.c.id, c.c.keyword_id).where(c.c.id > mark).order_by(c.c.id)
+    ).all()
+    # Then only those checks' keywords: not every keyword of the campaign at every batch.
+    keywords: set[int] = set()
+    for batch in batches(sorted({row.keyword_id for row in rows})):
+        keywords.update(
+            connection.execute(
+                select(k.c.id).where(k.c.campaign_id == campaign_id, k.c.id.in_(batch))
+            ).scalars()
+        )
     return [row.id for row in rows if row.keyword_id in keywords]
 
 
