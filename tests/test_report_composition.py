@@ -259,6 +259,8 @@ def test_month_end_top_10s_read_only_their_checks(
         (4, "n1.example/acme", "neutral", None, False),
         (5, "n2.example/acme", "neutral", None, False),
     ]
+    # wiki.example is neutral by a rule; the nN.example URLs by default (no rule matches)
+    assert [r["labelled"] for r in ends[0]["top10"][:5]] == [True, True, True, False, False]
     assert rows(ends[1]) == [
         (1, "acme.example/s", "official", 1, False),
         (2, "critic.example/a", "critical", -1, False),
@@ -286,10 +288,10 @@ def test_month_end_top_10s_read_only_their_checks(
         (n(8), 9),
         (n(9), 10),
     ]
-    assert [(m["url"], m["stance"], m["rank"]) for m in changes["left"]] == [
-        (CA, "critical", 2),
-        (WIKI, "neutral", 4),
-        (n(3), "neutral", 5),
+    assert [(m["url"], m["stance"], m["labelled"], m["rank"]) for m in changes["left"]] == [
+        (CA, "critical", True, 2),
+        (WIKI, "neutral", True, 4),
+        (n(3), "neutral", False, 5),
     ]
 
 
@@ -312,8 +314,17 @@ def test_month_end_table_in_html(runner: CliRunner, recall: str, tmp_path: Path)
         "critic.example/a ▼1",
         "acme.example/faq new",
     ]
+    # a neutral rule's URL and an unlabelled one are coloured apart (February's #3 and #4)
+    third, fourth = table.select("tbody tr")[2:4]
+    assert [td.get("class") for td in third.find_all("td")[1:2] + fourth.find_all("td")[1:2]] == [
+        ["neutral"],
+        ["unlabelled"],
+    ]
     changes = soup.select_one("#kw-0 .changes")
     assert changes is not None
     text = changes.get_text(" ", strip=True)
     assert text.startswith("Since 31 Mar 2026: entered page 1: official acme.example (#2)")
-    assert "left page 1: critical critic.example (was #2), neutral wiki.example (was #4)" in text
+    assert (
+        "left page 1: critical critic.example (was #2), neutral wiki.example (was #4), "
+        "unlabelled n3.example (was #5)"
+    ) in text

@@ -250,7 +250,7 @@ def test_the_month_end_table_and_page_one_charts_keep_strangers_text_inert(
         (["official"], EVIL_TITLE, "brand.example/statement"),
         (["critical"], EVIL_SCRIPT, "critic.example/story?<script>=1"),
         (
-            ["neutral"],
+            ["unlabelled"],  # no label rule matches it
             "%{meta} <a href=javascript:alert('a')>click</a>",
             "javascript:alert('href')",
         ),

@@ -244,6 +244,8 @@ class MonthEnd:
     top: list[UrlPosition]
     # norm_url -> places gained since the previous month's end (negative: lost); None: new
     moves: Mapping[str, int | None]
+    #: the URLs of ``top`` no label rule matches: neutral by default, not by a neutral rule
+    unlabelled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,7 @@ class Movement:
     title: str
     stance: str
     rank: int  # its rank on the page it is on (the later one when it entered)
+    labelled: bool = True  # False: no label rule matches it (neutral by default)
 
 
 class OwnershipRules:
@@ -651,7 +654,9 @@ def build_report(
             )
         )
         _add_ai(keywords[-1], ai_pools.get(info.id))
-        _add_month_ends(keywords[-1], months, month_ends, pages, baselines.get(info.id))
+        _add_month_ends(
+            keywords[-1], months, month_ends, pages, baselines.get(info.id), labels.labeller
+        )
     shown = [month for month, _, _ in months]
     used = {end.month for keyword in keywords for end in keyword.month_ends if end.at is not None}
     first_used = next((n for n, month in enumerate(shown) if month in used), len(shown) - 1)
@@ -693,10 +698,16 @@ def _add_month_ends(
     found: Mapping[tuple[int, int], CheckEntry],
     pages: Mapping[int, list[UrlPosition]],
     baseline: int | None,
+    labeller: Labeller,
 ) -> None:
     """The keyword's month-end top 10s with each URL's move since the month before, and the
     URLs that entered or left page 1 since the previous month's end (or, when tracking began
-    in the last month, since the period's first check)."""
+    in the last month, since the period's first check). A neutral URL no rule labels is told
+    apart from one a neutral rule labels."""
+
+    def unlabelled(row: UrlPosition) -> bool:
+        return row.stance == "neutral" and labeller.rule_for(row.norm_url) is None
+
     ends: list[MonthEnd] = []
     previous: dict[str, int] | None = None
     for index, (month, _, _) in enumerate(months):
@@ -711,7 +722,12 @@ def _add_month_ends(
             }
         ends.append(
             MonthEnd(
-                month, check.at if check else None, check.check_id if check else None, top, moves
+                month,
+                check.at if check else None,
+                check.check_id if check else None,
+                top,
+                moves,
+                frozenset(row.norm_url for row in top if unlabelled(row)),
             )
         )
         previous = ranks if check else None
@@ -729,8 +745,10 @@ def _add_month_ends(
         return
     now_urls = {row.norm_url for row in last.top}
     old_urls = {row.norm_url for row in old}
-    keyword.entered = [_movement(row) for row in last.top if row.norm_url not in old_urls]
-    keyword.left = [_movement(row) for row in old if row.norm_url not in now_urls]
+    keyword.entered = [
+        _movement(row, unlabelled(row)) for row in last.top if row.norm_url not in old_urls
+    ]
+    keyword.left = [_movement(row, unlabelled(row)) for row in old if row.norm_url not in now_urls]
 
 
 def _top_of(page: Sequence[UrlPosition]) -> list[UrlPosition]:
@@ -744,8 +762,8 @@ def _top_of(page: Sequence[UrlPosition]) -> list[UrlPosition]:
     return top
 
 
-def _movement(row: UrlPosition) -> Movement:
-    return Movement(row.url, row.norm_url, row.title, row.stance, row.rank)
+def _movement(row: UrlPosition, unlabelled: bool) -> Movement:
+    return Movement(row.url, row.norm_url, row.title, row.stance, row.rank, not unlabelled)
 
 
 def _composition_by_day(keywords: Sequence[KeywordReport]) -> list[DayComposition]:

@@ -416,7 +416,7 @@ def _month_table(keyword: KeywordReport, months: Sequence[str]) -> dict[str, Any
         cells = []
         for end in columns:
             found = next((r for r in end.top if r.rank == rank), None) if end else None
-            cells.append(None if found is None else {"row": found, "move": _move(end, found)})
+            cells.append(None if found is None else _month_cell(end, found))
         rows.append({"rank": rank, "cells": cells})
     return {
         "heads": [
@@ -428,6 +428,13 @@ def _month_table(keyword: KeywordReport, months: Sequence[str]) -> dict[str, Any
         "left": keyword.left,
         "since": keyword.since,
     }
+
+
+def _month_cell(end: MonthEnd | None, row: Any) -> dict[str, Any]:
+    """A month-end cell: the URL, its move, and what it is coloured as: its stance, or
+    ``unlabelled`` for a URL no rule labels (neutral by default, not judged neutral)."""
+    unlabelled = end is not None and row.norm_url in end.unlabelled
+    return {"row": row, "move": _move(end, row), "kind": "unlabelled" if unlabelled else row.stance}
 
 
 def _move(end: MonthEnd | None, row: Any) -> str:
@@ -745,6 +752,7 @@ def _month_end_document(end: MonthEnd, ownership: OwnershipRules) -> dict[str, A
                 "url": row.url,
                 "title": row.title,
                 "stance": row.stance,
+                "labelled": row.norm_url not in end.unlabelled,
                 "move": end.moves.get(row.norm_url),
                 "new": row.norm_url in end.moves and end.moves[row.norm_url] is None,
                 "ownership": ownership.of(row.norm_url),
@@ -759,6 +767,7 @@ def _movement_document(movement: Movement) -> dict[str, Any]:
         "url": movement.url,
         "title": movement.title,
         "stance": movement.stance,
+        "labelled": movement.labelled,
         "rank": movement.rank,
     }
 
