@@ -1,0 +1,103 @@
+"""Real Google no-JavaScript result pages, read as serp-parser's own jest tests say they should be.
+
+The pages come from serp-parser's repository (see
+``tests/fixtures/real/serp-parser/ORIGIN.md``). ``expected.json`` turns what
+``src/google-nojs.spec.ts`` asserts of each page into data: how many organic results it has
+(``serp.organic``) and whether it is the engine's "no results" page (``serp.error`` is
+``'No results page'``). serptrack records such a page as a snapshot with no results that
+answers the query asked (``answered_query`` is None): the engine did not swap in a looser
+query, it found nothing, so every tracked site is "not ranked" on it.
+
+On top of those, serptrack's own rule: every result container of the page gives one organic
+result, whatever its host (a result on the engine's own host is still a result). ``KNOWN``
+names the expectations that do not hold yet, with the reason; they are strict xfails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import lzma
+from functools import cache
+from pathlib import Path
+
+import pytest
+from _pytest.mark import ParameterSet
+from bs4 import BeautifulSoup
+
+from serptrack.parsers.google import parse_google
+from serptrack.snapshot import Item, Snapshot
+from serptrack.urls import unwrap_redirect
+
+HERE = Path(__file__).parent / "fixtures" / "real" / "serp-parser"
+EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
+#: Where the basic (no-JavaScript) Google page puts an organic result: a card's first
+#: block, whose link holds the title heading (2020's ``ZINbbc`` and 2023's ``Gx5Zad`` cards).
+CONTAINER, TITLE = "div.kCrYT", "div.kCrYT > a[href]:has(h3)"
+
+#: (page, expectation) → why serptrack's reading differs from what serp-parser's tests assert.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+@cache
+def page_bytes(page: str) -> bytes:
+    return lzma.decompress((HERE / f"{page}.html.xz").read_bytes())
+
+
+@cache
+def snapshot(page: str) -> Snapshot:
+    return parse_google(page_bytes(page))
+
+
+def placed(page: str, placement: str) -> list[Item]:
+    return [item for item in snapshot(page).results if item.placement == placement]
+
+
+def cases(name: str, *, only: str | None = None) -> list[ParameterSet]:
+    out = []
+    for page, entry in EXPECTED.items():
+        if only is not None and not entry.get(only):
+            continue
+        reason = KNOWN.get((page, name))
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        out.append(pytest.param(page, id=f"{page}-{name}", marks=marks))
+    return out
+
+
+def test_every_page_is_the_saved_one() -> None:
+    for page, entry in EXPECTED.items():
+        data = page_bytes(page)
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], page
+        assert len(data.decode("utf-8")) == entry["chars"], page
+
+
+@pytest.mark.parametrize("page", cases("query"))
+def test_the_query_is_read(page: str) -> None:
+    assert snapshot(page).query == EXPECTED[page]["query"]
+    assert snapshot(page).engine == EXPECTED[page]["engine"]
+
+
+@pytest.mark.parametrize("page", cases("organic"))
+def test_as_many_organic_results_as_the_tests_assert(page: str) -> None:
+    """serp-parser's ``expect(serp.organic).toHaveLength(n)``."""
+    assert len(placed(page, "organic")) == EXPECTED[page]["organic"]
+
+
+@pytest.mark.parametrize("page", cases("no-results", only="no_results"))
+def test_a_no_results_page_is_an_empty_result_set_for_the_query_asked(page: str) -> None:
+    """serp-parser's ``serp.error == 'No results page'``: the page says the search matched
+    nothing. serptrack parses it (no ``ParseError``) into a snapshot without any result, of
+    any placement, that answers the query asked: it is not a relaxed query's page."""
+    assert EXPECTED[page]["notice"] in page_bytes(page).decode("utf-8")
+    assert snapshot(page).results == []
+    assert snapshot(page).answered_query is None
+
+
+@pytest.mark.parametrize("page", cases("containers"))
+def test_every_result_container_gives_one_organic_result(page: str) -> None:
+    """Read independently of the parser: each result card's title link, unwrapped, in page
+    order. None is dropped for its host, the engine's own included."""
+    soup = BeautifulSoup(page_bytes(page), "lxml")
+    links = [link for block in soup.select(CONTAINER) for link in block.select(TITLE)[:1]]
+    expected = [unwrap_redirect(str(link["href"])) for link in links]
+    assert [item.url for item in placed(page, "organic")] == expected
