@@ -17,6 +17,7 @@ the database over the campaign's unlabelled URLs (``url_stances.rule IS NULL``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -222,6 +223,7 @@ def _owned_pattern(rule: Rule) -> str:
     return rule.key + "*"
 
 
+@functools.lru_cache(maxsize=64)
 def _brand_pattern(brand: str) -> re.Pattern[str] | None:
     folded = _fold(brand).strip()
     if not folded:
@@ -231,11 +233,21 @@ def _brand_pattern(brand: str) -> re.Pattern[str] | None:
 
 def _fold(text: str) -> str:
     """Lower-case, accents stripped, same length: "Polémique" reads "polemique"."""
-    folded = []
-    for char in text:
+    return text.translate(_FOLDED)
+
+
+class _Folds(dict[int, str]):
+    """Each character's folded form, worked out at its first sight (``str.translate`` asks
+    for each character of a title: ``labels suggest`` folds tens of thousands of them)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
         lower = char.lower()
         plain = "".join(
             c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c)
         )
-        folded.append(plain if len(plain) == 1 else lower[:1] or char)
-    return "".join(folded)
+        folded = self[code] = plain if len(plain) == 1 else lower[:1] or char
+        return folded
+
+
+_FOLDED = _Folds()

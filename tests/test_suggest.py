@@ -27,6 +27,10 @@ NOBODY = Labeller([])
         ("Faille de sécurité chez Acme", "Faille"),
         ("Rappel de bouilloires Acme", "Rappel"),
         ("Procès contre Acme", "Procès"),
+        # folding keeps every character in its place, so the word is cut out as written:
+        # İ lower-cases to two characters, ﬁ decomposes to two; each stays one
+        ("İSTANBUL: Acme SUED", "SUED"),
+        ("ﬁnance: Acme recall", "recall"),
         ("Fireplace ideas", None),
         ("The process explained", None),
         ("Acme launches a new kettle", None),
