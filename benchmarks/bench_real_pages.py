@@ -13,7 +13,9 @@ parse gives exactly that list (each URL once), or, for a knowledge panel, when t
 has the link the snapshot names. A page without a snapshot carries what the saver's other
 tests assert instead (``claims``: sources found, or none). The se-scraper pages (Bing and
 DuckDuckGo and Google) carry what its mocha tests assert: at least so many results, ads,
-right-column ads and (Google) right-column product ads, each with its fields at least so long. The parse budget is 50 ms for a
+right-column ads and (Google) right-column product ads, each with its fields at least so long;
+serp-parser's page, what its jest tests assert (the organic count; "no results": nothing read,
+no looser query answered instead). The parse budget is 50 ms for a
 600 KB page: the figure printed is the median time per 600 KB of page, and its ratio to
 that budget.
 """
@@ -41,6 +43,7 @@ SOURCES = {
     "websearcher-2024": "WebSearcher 0.8.4 (Google desktop, Firefox, 2024-2025)",
 }
 SE_SCRAPER = ("se-scraper", "se-scraper (Bing, DuckDuckGo and Google desktop, 2019)")
+SERP_PARSER = ("serp-parser", "serp-parser (Google without JavaScript, 2023)")
 ENGINES = {"bing": parse_bing, "duckduckgo": parse_duckduckgo, "google": parse_google}
 #: se-scraper's result fields → the serptrack item field that carries them
 FIELDS = {
@@ -58,6 +61,7 @@ def main() -> None:
     for folder, name in SOURCES.items():
         measure(REAL / folder, name, per_600kb)
     measure_se_scraper(REAL / SE_SCRAPER[0], SE_SCRAPER[1], per_600kb)
+    measure_serp_parser(REAL / SERP_PARSER[0], SERP_PARSER[1], per_600kb)
     median = statistics.median(per_600kb)
     print(
         f"parse time: median {median:.1f} ms per 600 KB of page over {len(per_600kb)} pages "
@@ -127,6 +131,35 @@ def measure_se_scraper(root: Path, name: str, per_600kb: list[float]) -> None:
             checks["side products"] = len(shopping) >= entry["min_shopping"] and _fields_hold(
                 shopping, entry["shopping_fields"]
             )
+        for check, held in checks.items():
+            total[check] += 1
+            met[check] += held
+    print(f"source: {name}, {len(expected)} pages")
+    for check in sorted(total):
+        print(f"  {check:<15} {met[check]:>3} / {total[check]:<3} expectations met")
+    print(f"  {'all':<15} {sum(met.values()):>3} / {sum(total.values()):<3}")
+
+
+def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
+    """serp-parser's jest expectations: the organic count, and for a "no results" page no
+    result of any placement and no looser query answered instead."""
+    expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
+    met: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for page, entry in expected.items():
+        html = lzma.decompress((root / f"{page}.html.xz").read_bytes())
+        start = time.perf_counter()
+        try:
+            snapshot = ENGINES[entry["engine"]](html)
+        except SerptrackError:
+            snapshot = None
+        per_600kb.append((time.perf_counter() - start) * 1000 * 600_000 / len(html))
+        results = snapshot.results if snapshot else []
+        organic = [i for i in results if i.placement == "organic"]
+        checks = {"organic": snapshot is not None and len(organic) == entry["organic"]}
+        if entry.get("no_results"):
+            answered = getattr(snapshot, "answered_query", None)
+            checks["no results"] = snapshot is not None and not results and answered is None
         for check, held in checks.items():
             total[check] += 1
             met[check] += held
