@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import serptrack
@@ -35,7 +36,7 @@ from serptrack.errors import SerptrackError
 from serptrack.parsers.bing import parse_bing
 from serptrack.parsers.duckduckgo import parse_duckduckgo
 from serptrack.parsers.google import parse_google
-from serptrack.snapshot import Item
+from serptrack.snapshot import Item, Snapshot
 
 REAL = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "real"
 SOURCES = {
@@ -74,14 +75,8 @@ def measure(root: Path, name: str, per_600kb: list[float]) -> None:
     met: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for page, entry in expected.items():
-        html = lzma.decompress((root / f"{page}.html.xz").read_bytes())
-        start = time.perf_counter()
-        try:
-            results = parse_google(html).results
-        except SerptrackError:  # an older revision may refuse a page: its expectations fail
-            results = []
-        elapsed = time.perf_counter() - start
-        per_600kb.append(elapsed * 1000 * 600_000 / len(html))
+        snapshot = _timed_parse(parse_google, root / f"{page}.html.xz", per_600kb)
+        results = snapshot.results if snapshot else []
         for placement, urls in entry.get("urls", {}).items():
             if not urls and placement != "organic":
                 continue
@@ -96,10 +91,7 @@ def measure(root: Path, name: str, per_600kb: list[float]) -> None:
             total[placement] += 1
             met[placement] += (not found) if claim == "none" else bool(found)
     print(f"serptrack from {Path(serptrack.__file__).parent}")
-    print(f"source: {name}, {len(expected)} pages")
-    for placement in sorted(total):
-        print(f"  {placement:<15} {met[placement]:>3} / {total[placement]:<3} expectations met")
-    print(f"  {'all':<15} {sum(met.values()):>3} / {sum(total.values()):<3}")
+    _print_tally(name, len(expected), met, total)
 
 
 def measure_se_scraper(root: Path, name: str, per_600kb: list[float]) -> None:
@@ -107,14 +99,8 @@ def measure_se_scraper(root: Path, name: str, per_600kb: list[float]) -> None:
     met: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for page, entry in expected.items():
-        html = lzma.decompress((root / f"{page}.html.xz").read_bytes())
-        start = time.perf_counter()
-        try:
-            results = ENGINES[entry["engine"]](html).results
-        except SerptrackError:
-            results = []
-        elapsed = time.perf_counter() - start
-        per_600kb.append(elapsed * 1000 * 600_000 / len(html))
+        snapshot = _timed_parse(ENGINES[entry["engine"]], root / f"{page}.html.xz", per_600kb)
+        results = snapshot.results if snapshot else []
         organic = [i for i in results if i.placement == "organic"]
         paid = [i for i in results if i.placement == "paid"]
         checks = {
@@ -134,10 +120,7 @@ def measure_se_scraper(root: Path, name: str, per_600kb: list[float]) -> None:
         for check, held in checks.items():
             total[check] += 1
             met[check] += held
-    print(f"source: {name}, {len(expected)} pages")
-    for check in sorted(total):
-        print(f"  {check:<15} {met[check]:>3} / {total[check]:<3} expectations met")
-    print(f"  {'all':<15} {sum(met.values()):>3} / {sum(total.values()):<3}")
+    _print_tally(name, len(expected), met, total)
 
 
 def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
@@ -147,13 +130,7 @@ def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
     met: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for page, entry in expected.items():
-        html = lzma.decompress((root / f"{page}.html.xz").read_bytes())
-        start = time.perf_counter()
-        try:
-            snapshot = ENGINES[entry["engine"]](html)
-        except SerptrackError:
-            snapshot = None
-        per_600kb.append((time.perf_counter() - start) * 1000 * 600_000 / len(html))
+        snapshot = _timed_parse(ENGINES[entry["engine"]], root / f"{page}.html.xz", per_600kb)
         results = snapshot.results if snapshot else []
         organic = [i for i in results if i.placement == "organic"]
         checks = {"organic": snapshot is not None and len(organic) == entry["organic"]}
@@ -163,7 +140,26 @@ def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
         for check, held in checks.items():
             total[check] += 1
             met[check] += held
-    print(f"source: {name}, {len(expected)} pages")
+    _print_tally(name, len(expected), met, total)
+
+
+def _timed_parse(
+    parse: Callable[[bytes], Snapshot], path: Path, per_600kb: list[float]
+) -> Snapshot | None:
+    """The page at ``path`` parsed (None when refused: an older revision may refuse a page,
+    and its expectations fail), its parse time per 600 KB added to ``per_600kb``."""
+    html = lzma.decompress(path.read_bytes())
+    start = time.perf_counter()
+    try:
+        snapshot: Snapshot | None = parse(html)
+    except SerptrackError:
+        snapshot = None
+    per_600kb.append((time.perf_counter() - start) * 1000 * 600_000 / len(html))
+    return snapshot
+
+
+def _print_tally(name: str, pages: int, met: Counter[str], total: Counter[str]) -> None:
+    print(f"source: {name}, {pages} pages")
     for check in sorted(total):
         print(f"  {check:<15} {met[check]:>3} / {total[check]:<3} expectations met")
     print(f"  {'all':<15} {sum(met.values()):>3} / {sum(total.values()):<3}")
