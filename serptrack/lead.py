@@ -172,6 +172,9 @@ class KeywordSeries:
 
     keyword: KeywordInfo
     points: list[CheckPoint] = field(default_factory=list)
+    #: per check id of ``points``, how many of its organic results ranked 1-10 are of each
+    #: :data:`COMPOSITION` kind (filled only by reads that weigh the page, else empty)
+    composition: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

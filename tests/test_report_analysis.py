@@ -10,9 +10,12 @@ from click.testing import CliRunner
 from sqlmodel import Session
 
 from serptrack import store
+from serptrack.campaign import load_campaign_file
 from serptrack.errors import NotFoundError
+from serptrack.snapshot import Item
 from serptrack.store import reads
-from tests.crisis_scenario import CN, CNV, CW, DAYS, OAD, OS, OSR, TW, relabel
+from serptrack.store.checks import CheckRecord, record_checks
+from tests.crisis_scenario import CN, CW, DAYS, OAD, OS, OSR, TW, relabel
 from tests.test_report import build_crisis
 
 
@@ -32,10 +35,12 @@ def test_url_positions_of_labelled_results(crisis: str) -> None:
         campaign = store.get_campaign(session, "acme-breach")
         rows = reads.url_positions(session, campaign, queries=["acme breach"])
         early = reads.url_positions(session, campaign, end=at(4), stances=["official"])
+        texts = reads.latest_texts(session, rows)
+        first_day = reads.latest_texts(session, rows[:1])
     engine.dispose()
     # only official and critical results, by time then page position; failed days absent
     assert [
-        (r.at.day, r.url, r.placement, r.rank, r.page_position, r.stance) for r in rows[:7]
+        (r.at.day, r.norm_url, r.placement, r.rank, r.page_position, r.stance) for r in rows[:7]
     ] == [
         (1, CN, "organic", 1, 1, "critical"),
         (1, OS, "organic", 3, 3, "official"),
@@ -46,25 +51,39 @@ def test_url_positions_of_labelled_results(crisis: str) -> None:
         (3, OS, "organic", 2, 3, "official"),
     ]
     assert {r.at.day for r in rows} == set(range(1, 15)) - {4, 5}
-    assert rows[0].title == "Acme breach exposed millions of customers"
-    assert rows[0].norm_url == CN
+    keyword_id = rows[0].keyword_id
+    assert first_day == {(keyword_id, CN): (CN, "Acme breach exposed millions of customers")}
+    # one text per keyword and URL: the URL as last seen, its last title
+    assert set(texts) == {(keyword_id, r.norm_url) for r in rows}
+    assert texts[(keyword_id, CN)][0] == CN
     # both keywords, official only, before day 4: "acme fuite" has the ad on day 3 only
-    assert [(r.at.day, r.url) for r in early] == [(1, OS), (2, OS), (3, OAD), (3, OS), (3, OAD)]
+    assert [(r.at.day, r.norm_url) for r in early] == [
+        (1, OS),
+        (2, OS),
+        (3, OAD),
+        (3, OS),
+        (3, OAD),
+    ]
+
+
+def recorded_urls(session: Session, query: str) -> set[str]:
+    """The URLs of a keyword's labelled results as last recorded (not normalised)."""
+    campaign = store.get_campaign(session, "acme-breach")
+    rows = reads.url_positions(session, campaign, queries=[query])
+    return {url for url, _ in reads.latest_texts(session, rows).values()}
 
 
 def test_url_positions_follow_relabelling(runner: CliRunner, tmp_path: Path, crisis: str) -> None:
     engine = store.connect(crisis)
     with Session(engine) as session:
-        campaign = store.get_campaign(session, "acme-breach")
-        before = {r.url for r in reads.url_positions(session, campaign, queries=["acme fuite"])}
+        before = recorded_urls(session, "acme fuite")
     relabel(runner, tmp_path, crisis, 2)
     with Session(engine) as session:
-        campaign = store.get_campaign(session, "acme-breach")
-        after = {r.url for r in reads.url_positions(session, campaign, queries=["acme fuite"])}
+        after = recorded_urls(session, "acme fuite")
     engine.dispose()
     assert "https://blog.example/acme-leak" not in before
     assert after - before == {"https://blog.example/acme-leak"}
-    assert {CNV, OSR, TW} <= before  # matched after normalisation, kept as recorded
+    assert {OSR, TW} <= before  # matched after normalisation, named as last recorded
 
 
 def test_page_results_with_stances(crisis: str) -> None:
@@ -102,3 +121,44 @@ def test_check_log_has_every_status(crisis: str) -> None:
     assert "no replay file for 'acme breach' on 2026-04-04" in (log[1].error or "")
     assert len(everything) == 28  # 14 days x 2 keywords, whatever their status
     assert [c.keyword_id for c in everything] == sorted(c.keyword_id for c in everything)
+
+
+def test_latest_texts_keep_the_last_title_that_is_not_empty(tmp_path: Path, db_url: str) -> None:
+    """A URL's series is named by the URL as last recorded and by the last title it had:
+    a page that showed it untitled does not erase the title."""
+    engine = store.connect(db_url)
+    campaign_file = tmp_path / "texts.toml"
+    campaign_file.write_text(
+        '[campaign]\nname = "texts"\n[labels]\nofficial = ["acme.example"]\n'
+        '[[keywords]]\nquery = "acme"\nprovider = "replay"\n'
+        '[providers.replay]\npath = "."\n'
+    )
+    store.apply_campaign(engine, load_campaign_file(campaign_file))
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, "texts")
+        keyword_id = store.campaign_keywords(session, campaign)[0].id or 0
+    pages = [
+        [Item("organic", "https://acme.example/statement", "Our statement")],
+        [Item("organic", "https://ACME.example/statement/", "The statement, updated")],
+        [Item("organic", "https://acme.example/statement?utm_source=x", "")],
+        [Item("organic", "https://acme.example/faq", "FAQ")],
+    ]
+    record_checks(
+        engine,
+        [
+            CheckRecord(keyword_id=keyword_id, provider="replay", observed_at=at(day), items=items)
+            for day, items in enumerate(pages, start=1)
+        ],
+    )
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, "texts")
+        rows = reads.url_positions(session, campaign)
+        texts = reads.latest_texts(session, rows)
+        no_rows = reads.latest_texts(session, [])
+    engine.dispose()
+    assert [r.norm_url for r in rows] == [OS, OS, OS, "https://acme.example/faq"]
+    assert texts == {
+        (keyword_id, OS): ("https://acme.example/statement?utm_source=x", "The statement, updated"),
+        (keyword_id, "https://acme.example/faq"): ("https://acme.example/faq", "FAQ"),
+    }
+    assert no_rows == {}

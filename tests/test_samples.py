@@ -424,7 +424,10 @@ def test_rank_views_read_sample_1_only(sampled: str, engine: Any, runner: CliRun
             series = reads.keyword_series(session, chosen)
             found[name] = (
                 sorted(composition.values(), key=str),
-                [(p.at, p.stance, p.placement, p.rank, p.page_position, p.url) for p in positions],
+                [
+                    (p.at, p.stance, p.placement, p.rank, p.page_position, p.norm_url)
+                    for p in positions
+                ],
                 [(p.at, p.organic, p.page, p.official_on_page_1) for p in series[0].points],
             )
     assert found["sampled"] == found["single"]

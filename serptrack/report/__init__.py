@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from .. import collector
 from ..defaults import REPORT_FORMATS as FORMATS
 from ..errors import ReportError
 from ..models import Campaign
@@ -60,10 +61,11 @@ def make_report(
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
     branding = branding or branding_for(campaign.settings)
-    data = build_report(session, campaign, period, now=now, hold=hold, queries=queries)
-    if fmt == "json":
-        return render_json(data, branding) + "\n"
-    return render_html(data, branding, plotlyjs=plotlyjs)
+    with collector.paused():
+        data = build_report(session, campaign, period, now=now, hold=hold, queries=queries)
+        if fmt == "json":
+            return render_json(data, branding) + "\n"
+        return render_html(data, branding, plotlyjs=plotlyjs)
 
 
 def default_path(

@@ -27,7 +27,7 @@ from ..lead import CheckPoint, Event, KeywordInfo
 from ..models import Campaign
 from ..sampling import PlacementShares, SampleCitations, citation_shares
 from ..store import reads
-from ..store.reads import CheckEntry, UrlPosition
+from ..store.reads import CheckEntry, Sighting, UrlPosition
 from ..vocabulary import Ownership
 
 __all__ = [
@@ -183,7 +183,7 @@ class UrlSeries:
     url: str  # as last seen
     title: str  # as last seen
     organic: dict[int, int] = field(default_factory=dict)  # check id → best organic rank
-    features: list[UrlPosition] = field(default_factory=list)  # ads, news boxes, ...
+    features: list[Sighting] = field(default_factory=list)  # ads, news boxes, ...
 
     @property
     def best(self) -> int | None:
@@ -587,9 +587,6 @@ def build_report(
     positions = reads.url_positions(
         session, campaign, queries=queries, start=start, end=end, labels=labels
     )
-    composition = reads.page_one_composition(
-        session, campaign, queries=queries, start=start, end=end, labels=labels
-    )
     tick = dt.timedelta(microseconds=1)  # ai_samples' windows exclude their start
     ai_pools = reads.ai_samples(
         session, campaign, {s.keyword.id: (start - tick, end - tick) for s in current}, labels
@@ -619,7 +616,8 @@ def build_report(
     checks_of: dict[int, list[CheckEntry]] = {}
     for check in log:
         checks_of.setdefault(check.keyword_id, []).append(check)
-    positions_of: dict[int, list[UrlPosition]] = {}
+    texts = reads.latest_texts(session, positions)
+    positions_of: dict[int, list[Sighting]] = {}
     for position in positions:
         positions_of.setdefault(position.keyword_id, []).append(position)
     keywords = []
@@ -642,12 +640,12 @@ def build_report(
                 end=_lead_states(past.points, series.points[-1:], hold),
                 events=own_events,
                 first_overtake=firsts[info.id],
-                urls=_url_series(positions_of.get(info.id, [])),
+                urls=_url_series(positions_of.get(info.id, []), texts),
                 top=[r for r in page if r.placement == "organic" and r.rank <= _TOP],
                 features=[r for r in page if r.placement != "organic"],
                 paid=[_paid_day(point) for point in lead.paid_days(series.points)],
                 notes=[n for n in notes if n.query in (None, info.query)],
-                composition={p.check_id: composition[p.check_id] for p in series.points},
+                composition=series.composition,
                 serp_features=_serp_features(
                     series.points, shown_features, positions_of.get(info.id, [])
                 ),
@@ -805,7 +803,7 @@ def _add_ai(keyword: KeywordReport, pool: reads.AiPool | None) -> None:
 def _serp_features(
     points: Sequence[CheckPoint],
     shown: Mapping[int, set[tuple[str, str | None]]],
-    positions: Sequence[UrlPosition],
+    positions: Sequence[Sighting],
 ) -> list[FeatureHold]:
     """A keyword's features over its successful checks: ``shown`` says which each check
     showed, ``positions`` (official and critical results) who held a place in them."""
@@ -843,14 +841,17 @@ def _lead_states(
     return states
 
 
-def _url_series(rows: Sequence[UrlPosition]) -> list[UrlSeries]:
-    """Group a keyword's labelled results by normalised URL: official first, best first."""
+def _url_series(
+    rows: Sequence[Sighting], texts: Mapping[tuple[int, str], tuple[str, str]]
+) -> list[UrlSeries]:
+    """Group a keyword's labelled results by normalised URL: official first, best first;
+    ``texts`` gives each its URL and title as last seen (:func:`reads.latest_texts`)."""
     found: dict[str, UrlSeries] = {}
     for row in rows:
         series = found.get(row.norm_url)
         if series is None:
-            series = found[row.norm_url] = UrlSeries(row.stance, row.norm_url, row.url, row.title)
-        series.url, series.title = row.url, row.title or series.title
+            url, title = texts[(row.keyword_id, row.norm_url)]
+            series = found[row.norm_url] = UrlSeries(row.stance, row.norm_url, url, title)
         if row.placement == "organic":
             known = series.organic.get(row.check_id)
             series.organic[row.check_id] = row.rank if known is None else min(known, row.rank)

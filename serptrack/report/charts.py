@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from ..lead import COMPOSITION, PAGE_ONE, Event
 from ..sampling import wilson_interval
 from ..schedule import Interval, parse_schedule
-from ..store.reads import CheckEntry, UrlPosition
+from ..store.reads import CheckEntry, Sighting
 from ..vocabulary import failure_words
 from .build import AiDay, DayShare, KeywordReport, Note, Period, ReportData, UrlSeries
 
@@ -396,7 +396,7 @@ def _url_buttons(count: int, url_lines: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def _feature_row(item: UrlPosition) -> str:
+def _feature_row(item: Sighting) -> str:
     """The strip row of a non-organic appearance, named from its placement and block (plain
     text: escaped where it becomes a tick label or hover text)."""
     key = f"paid:{item.block or 'top'}" if item.placement == "paid" else item.placement

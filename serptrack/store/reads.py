@@ -10,9 +10,7 @@ the campaign's :class:`~serptrack.store.stances.StanceView`; nothing here writes
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -34,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
+from .. import collector
 from ..ctr import CtrCurve
 from ..errors import NotFoundError
 from ..lead import (
@@ -60,6 +59,7 @@ __all__ = [
     "OTHER",
     "AiPool",
     "CheckEntry",
+    "Sighting",
     "UrlPosition",
     "ai_samples",
     "best_results",
@@ -71,8 +71,10 @@ __all__ = [
     "keyword_infos",
     "keyword_series",
     "last_checks",
+    "latest_texts",
     "page_features",
     "page_one_composition",
+    "page_one_tallies",
     "page_results",
     "results_by_id",
     "shares",
@@ -108,8 +110,9 @@ def keyword_series(
     """Per active keyword (or per one of ``keywords``, which wins over ``queries``), its
     successful checks from ``start`` to before ``end``, oldest first.
 
-    With ``curve``, each point also carries its share of voice (this reads every result of
-    the selected checks, so keep the range to what is shown). With ``leads_only``, points
+    With ``curve``, each point also carries its share of voice and each series the page-1
+    composition of its checks (one pass that reads every result of the selected checks, so
+    keep the range to what is shown). With ``leads_only``, points
     carry only what leads and their best results need (O and C in each view and organic's
     page positions); their paid and page-1 fields stay empty, for a cheaper read.
     """
@@ -120,23 +123,8 @@ def keyword_series(
     if not ids:
         return []
     labels = labels or stance_view(session, campaign)
-    with _collector_paused():
+    with collector.paused():
         return _series(connection, labels, keywords, start, end, curve, leads_only)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk read: a year of checks builds half
-    a million small tuples that can hold no cycle, and the collector would otherwise walk the
-    growing heap again and again meanwhile (a quarter of a 7.3 M-row status). Nothing is
-    collected late that would not be: reference counting frees everything as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _series(
@@ -157,7 +145,12 @@ def _series(
     )
     checks = connection.execute(statement).all()
     official, critical = _aggregates(connection, labels, ids, start, end, checks, leads_only)
-    voice = shares(connection, labels, _ok_checks(ids, start, end), curve) if curve else {}
+    voice: dict[int, Share] = {}
+    composition: dict[int, dict[str, int]] = {}
+    if curve:
+        voice, composition = page_one_tallies(
+            connection, labels, _ok_checks(ids, start, end), curve
+        )
     series = {k.id: KeywordSeries(k) for k in keywords}
     utc = dt.UTC
     # the three columns selected just above, unpacked in place: a year of checks is 100,000
@@ -173,6 +166,10 @@ def _series(
                 voice.get(check_id),
             )
         )
+        if curve:
+            series[keyword_id].composition[check_id] = composition.get(check_id) or dict.fromkeys(
+                COMPOSITION, 0
+            )
     return [series[k.id] for k in keywords]
 
 
@@ -259,6 +256,22 @@ class CheckEntry(NamedTuple):
     error: str | None
 
 
+class Sighting(NamedTuple):
+    """One labelled result of a successful check: where a URL stood (its title and URL as
+    shown are read apart, for the few sightings a report names: :func:`latest_texts`)."""
+
+    check_id: int
+    keyword_id: int
+    at: dt.datetime
+    stance: str
+    placement: str
+    block: str | None
+    rank: int
+    page_position: int
+    norm_url: str
+    result_id: int
+
+
 def url_positions(
     session: Session,
     campaign: Campaign,
@@ -268,12 +281,15 @@ def url_positions(
     end: dt.datetime | None = None,
     stances: Sequence[str] = SIDES,
     labels: StanceView | None = None,
-) -> list[UrlPosition]:
+) -> list[Sighting]:
     """Every result with one of ``stances`` in the successful checks from ``start`` to before
     ``end``, by keyword, time and page position: the per-URL series behind rank charts.
 
-    Driven, like the lead analysis, from the campaign's labelled URLs: neutral results are
-    never read.
+    Driven, like the lead analysis, from the campaign's labelled URLs through the covering
+    index ``ix_results_norm_url_positions``, bounded by the period's check ids: neutral
+    results are never read, nor any result's row (titles are read apart, by
+    :func:`latest_texts`), nor ``checks`` per result (the period's successful checks are
+    read once and the entries of other checks in the id range left out here).
     """
     ids = [k.id for k in keyword_infos(session, campaign, queries)]
     connection = _connection(session)
@@ -281,36 +297,104 @@ def url_positions(
         return []
     labels = labels or stance_view(session, campaign)
     s, r, c = URL_STANCES, RESULTS, CHECKS
-    in_period = _check_id_range(connection, ids, start, end)
-    if in_period is None:
+    times = _CheckTimes()
+    checks = {
+        check_id: (keyword_id, times.of(check_id, at))
+        for check_id, keyword_id, at in connection.execute(
+            select(c.c.id, c.c.keyword_id, type_coerce(c.c.observed_at, DateTime())).where(
+                _ok_checks_clause(ids, start, end)
+            )
+        )
+    }
+    if not checks:
         return []
+    in_period = r.c.check_id.between(min(checks), max(checks))
+    columns = (
+        r.c.check_id,
+        r.c.placement,
+        r.c.block,
+        r.c.rank,
+        r.c.page_position,
+        r.c.norm_url,
+        r.c.id,
+    )
     statement = (
-        select(*_position_columns(s.c.stance))
-        .select_from(s.join(r, r.c.norm_url == s.c.norm_url).join(c, c.c.id == r.c.check_id))
+        select(s.c.stance, *columns)
+        .select_from(s.join(r, r.c.norm_url == s.c.norm_url))
         .where(
             s.c.campaign_id == labels.campaign_id,
             labels.current(),
             s.c.stance.in_(list(stances)),
             in_period,
-            _ok_checks_clause(ids, start, end),
             _RANKING,
         )
     )
-    times = _CheckTimes()
-    found = [_vetted_position(row, times) for row in connection.execute(statement)]
-    overlay = labels.overlay_urls(stances)
-    for batch in batches(overlay):
-        extra = select(*_position_columns(r.c.norm_url)).select_from(
-            r.join(c, c.c.id == r.c.check_id)
-        )
-        for row in connection.execute(
-            extra.where(
-                r.c.norm_url.in_(batch), in_period, _ok_checks_clause(ids, start, end), _RANKING
-            )
-        ):
-            position = _vetted_position(row, times)
-            found.append(position._replace(stance=labels.overlay[row.norm_url][0]))
+    found = [
+        _sighting(checks, stance, row)
+        for stance, *row in connection.execute(statement).all()
+        if row[0] in checks
+    ]
+    extra = select(*columns).where(in_period, _RANKING)
+    for batch in batches(labels.overlay_urls(stances)):
+        for row in connection.execute(extra.where(r.c.norm_url.in_(batch))):
+            if row[0] in checks:
+                found.append(_sighting(checks, labels.overlay[row.norm_url][0], row))
     found.sort(key=lambda p: (p.keyword_id, p.at, p.check_id, p.page_position))
+    return found
+
+
+def _sighting(
+    checks: Mapping[int, tuple[int, dt.datetime]], stance: str, row: Sequence[Any]
+) -> Sighting:
+    """A :class:`Sighting` from ``(check_id, placement, block, rank, page_position, norm_url,
+    id)``, its placement a :class:`~serptrack.vocabulary.Placement` value and its block
+    ``top``, ``bottom`` or None: anything else stored reads as :data:`OTHER`, so no stored
+    string reaches a report's labels unchecked."""
+    check_id, placement, block, rank, page_position, norm_url, result_id = row
+    if placement not in PLACEMENT_VALUES:
+        placement = OTHER
+    if block is not None and block not in BLOCK_VALUES:
+        block = OTHER
+    keyword_id, at = checks[check_id]
+    return _new(
+        Sighting,
+        (
+            check_id,
+            keyword_id,
+            at,
+            stance,
+            placement,
+            block,
+            rank,
+            page_position,
+            norm_url,
+            result_id,
+        ),
+    )
+
+
+def latest_texts(
+    session: Session, sightings: Sequence[Sighting]
+) -> dict[tuple[int, str], tuple[str, str]]:
+    """Per (keyword id, normalised URL) of ``sightings`` (in time order, as
+    :func:`url_positions` gives them): the URL as last seen, and the last title seen that is
+    not empty ("" when none is). Reads the last sighting's row of each, and the earlier rows
+    only of those whose last title is empty."""
+    last: dict[tuple[int, str], int] = {}
+    for sighting in sightings:
+        last[(sighting.keyword_id, sighting.norm_url)] = sighting.result_id
+    connection = _connection(session)
+    rows = results_by_id(connection, list(last.values()))
+    found = {key: (rows[rid].url, rows[rid].title) for key, rid in last.items()}
+    untitled = {key for key, (_, title) in found.items() if not title}
+    if untitled:
+        earlier = [s.result_id for s in sightings if (s.keyword_id, s.norm_url) in untitled]
+        older = results_by_id(connection, earlier)
+        for sighting in sightings:
+            key = (sighting.keyword_id, sighting.norm_url)
+            title = older[sighting.result_id].title if key in untitled else ""
+            if title:
+                found[key] = (found[key][0], title)
     return found
 
 
@@ -390,50 +474,17 @@ def page_one_composition(
 ) -> dict[int, dict[str, int]]:
     """Per successful check from ``start`` to before ``end``, how many of its organic results
     ranked 1-10 are official, critical, neutral (a neutral rule) and unlabelled (no rule),
-    counted in the database (:data:`~serptrack.lead.COMPOSITION` order)."""
+    counted in the database (:data:`~serptrack.lead.COMPOSITION` order). A successful check
+    with nothing ranked on page 1 has one too: all zero. ``keyword_series(curve=...)`` gives
+    the same per series, from the pass that weighs shares."""
     ids = [k.id for k in keyword_infos(session, campaign, queries)]
     if not ids:
         return {}
     connection = _connection(session)
     labels = labels or stance_view(session, campaign)
-    s, r, c = URL_STANCES, RESULTS, CHECKS
-    current = labels.current()
-    kind = case(
-        (and_(current, s.c.stance != "neutral"), s.c.stance),
-        (and_(current, s.c.rule.is_not(None)), "neutral"),
-        (current, "unlabelled"),
-        else_="overlay",  # stale or missing rows: the overlay has their answer
-    ).label("kind")
-    on_page = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE, _RANKING)
     checks = _ok_checks_clause(ids, start, end)
-    statement = (
-        select(r.c.check_id, kind, func.count().label("n"))
-        .select_from(
-            r.join(c, c.c.id == r.c.check_id).outerjoin(
-                s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
-            )
-        )
-        .where(checks, on_page)
-        .group_by(r.c.check_id, kind)
-    )
-    found: dict[int, dict[str, int]] = {}
-    for row in connection.execute(statement):
-        counts = found.setdefault(row.check_id, dict.fromkeys(COMPOSITION, 0))
-        if row.kind in counts:
-            counts[row.kind] += row.n
-    moved = (
-        select(r.c.check_id, r.c.norm_url, func.count().label("n"))
-        .select_from(r.join(c, c.c.id == r.c.check_id))
-        .group_by(r.c.check_id, r.c.norm_url)
-    )
-    for batch in batches(sorted(labels.overlay)):
-        for row in connection.execute(moved.where(checks, on_page, r.c.norm_url.in_(batch))):
-            stance, rule = labels.overlay[row.norm_url]
-            name = stance if stance != "neutral" else ("neutral" if rule else "unlabelled")
-            counts = found.setdefault(row.check_id, dict.fromkeys(COMPOSITION, 0))
-            counts[name] += row.n
-    # a successful check with nothing ranked on page 1 still has a composition: all zero
-    for (check_id,) in connection.execute(select(c.c.id).where(checks)):
+    _, found = page_one_tallies(connection, labels, select(CHECKS.c.id).where(checks), None)
+    for (check_id,) in connection.execute(select(CHECKS.c.id).where(checks)):
         found.setdefault(check_id, dict.fromkeys(COMPOSITION, 0))
     return found
 
@@ -835,58 +886,101 @@ def shares(
     checks: Sequence[int] | Select[Any],
     curve: CtrCurve,
 ) -> dict[int, Share]:
-    """CTR-weighted share of voice by stance for each check, summed in the database.
+    """CTR-weighted share of voice by stance for each check, summed in the database (see
+    :func:`page_one_tallies`)."""
+    return page_one_tallies(connection, labels, checks, curve)[0]
 
-    Results whose stance the table cannot say are summed as neutral, then the overlay's
-    labelled URLs (usually none) move their weight to their own stance.
+
+def page_one_tallies(
+    connection: Connection,
+    labels: StanceView,
+    checks: Sequence[int] | Select[Any],
+    curve: CtrCurve | None,
+) -> tuple[dict[int, Share], dict[int, dict[str, int]]]:
+    """Per check, in one pass over its results summed in the database: its CTR-weighted
+    share of voice by stance (with ``curve``; else no shares), and how many of its organic
+    results ranked 1-10 are of each :data:`~serptrack.lead.COMPOSITION` kind (checks with
+    no such result are left out of the second).
+
+    Results are grouped by kind: the table's current stance, ``neutral`` split into a
+    neutral rule's and no rule's (``unlabelled``); rows it cannot say (stale or missing:
+    the overlay's URLs, usually none) are weighed as neutral and counted apart, then each
+    overlay URL moves its weight to its own stance and its count to its own kind.
     """
     r, s = RESULTS, URL_STANCES
-    organic_weights = {p: w for p, w in enumerate(curve.positions, start=1) if p <= PAGE_ONE}
-    page_weights = dict(enumerate(curve.positions, start=1))
+    positions = curve.positions if curve else ()
+    organic_weights = {p: w for p, w in enumerate(positions, start=1) if p <= PAGE_ONE}
+    page_weights = dict(enumerate(positions, start=1))
     in_top = and_(r.c.placement == "organic", r.c.rank <= PAGE_ONE)
-    weights = (
-        func.sum(case((in_top, case(organic_weights, value=r.c.rank, else_=0.0)), else_=0.0)).label(
-            "organic"
-        ),
-        func.sum(case(page_weights, value=r.c.page_position, else_=0.0)).label("page"),
+
+    def weight(values: Mapping[int, float], column: Any) -> Any:
+        return case(values, value=column, else_=0.0) if values else literal(0.0)
+
+    sums = (
+        func.sum(case((in_top, weight(organic_weights, r.c.rank)), else_=0.0)).label("organic"),
+        func.sum(weight(page_weights, r.c.page_position)).label("page"),
+        func.sum(case((in_top, 1), else_=0)).label("on_page"),
     )
-    weighed = and_(or_(in_top, r.c.page_position <= len(curve.positions)), _RANKING)
-    stance = _current_stance(labels)
+    weighed = and_(or_(in_top, r.c.page_position <= len(positions)), _RANKING)
+    current = labels.current()
+    kind = case(
+        (and_(current, s.c.stance != "neutral"), s.c.stance),
+        (and_(current, s.c.rule.is_not(None)), "neutral"),
+        (current, "unlabelled"),
+        else_="overlay",
+    ).label("kind")
     statement = (
-        select(r.c.check_id, stance.label("stance"), *weights)
+        select(r.c.check_id, kind, *sums)
         .select_from(
             r.outerjoin(
                 s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
             )
         )
         .where(weighed)
-        .group_by(r.c.check_id, stance)
+        .group_by(r.c.check_id, kind)
     )
-    sums: dict[int, dict[str, list[float]]] = {}
+    weights: dict[int, dict[str, list[float]]] = {}
+    counts: dict[int, dict[str, int]] = {}
     chosen = [checks] if isinstance(checks, Select) else list(batches(list(checks)))
     for batch in chosen:
-        for row in connection.execute(statement.where(r.c.check_id.in_(batch))):
-            sums.setdefault(row.check_id, {})[row.stance] = [
-                float(row.organic or 0),
-                float(row.page or 0),
-            ]
-    moved = select(r.c.check_id, r.c.norm_url, *weights).where(weighed)
-    for urls in batches(labels.overlay_urls(SIDES)):
+        for check_id, name, organic, page, on_page in connection.execute(
+            statement.where(r.c.check_id.in_(batch))
+        ):
+            stance = name if name in SIDES else "neutral"
+            values = weights.setdefault(check_id, {}).setdefault(stance, [0.0, 0.0])
+            values[0] += float(organic or 0)
+            values[1] += float(page or 0)
+            if on_page and name != "overlay":
+                tally = counts.setdefault(check_id, dict.fromkeys(COMPOSITION, 0))
+                tally[name] += on_page
+    moved = select(r.c.check_id, r.c.norm_url, *sums).where(weighed)
+    for urls in batches(sorted(labels.overlay)):
         for batch in chosen:
             for row in connection.execute(
                 moved.where(r.c.check_id.in_(batch), r.c.norm_url.in_(urls)).group_by(
                     r.c.check_id, r.c.norm_url
                 )
             ):
-                by_stance = sums[row.check_id]
-                target = by_stance.setdefault(labels.overlay[row.norm_url][0], [0.0, 0.0])
-                for index, value in enumerate((row.organic, row.page)):
-                    by_stance["neutral"][index] -= float(value or 0)
-                    target[index] += float(value or 0)
-    return {
-        check_id: Share(_normalise(by_stance, 0), _normalise(by_stance, 1))
-        for check_id, by_stance in sums.items()
-    }
+                stance, rule = labels.overlay[row.norm_url]
+                if stance in SIDES:
+                    by_stance = weights[row.check_id]
+                    target = by_stance.setdefault(stance, [0.0, 0.0])
+                    for index, value in enumerate((row.organic, row.page)):
+                        by_stance["neutral"][index] -= float(value or 0)
+                        target[index] += float(value or 0)
+                if row.on_page:
+                    name = stance if stance != "neutral" else ("neutral" if rule else "unlabelled")
+                    tally = counts.setdefault(row.check_id, dict.fromkeys(COMPOSITION, 0))
+                    tally[name] += row.on_page
+    voice = (
+        {
+            check_id: Share(_normalise(by_stance, 0), _normalise(by_stance, 1))
+            for check_id, by_stance in weights.items()
+        }
+        if curve
+        else {}
+    )
+    return voice, counts
 
 
 def _normalise(by_stance: Mapping[str, list[float]], index: int) -> dict[str, float] | None:
