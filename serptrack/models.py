@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -242,6 +243,19 @@ class Result(SQLModel, table=True):
             "page_position",
             "block",
             "sample",  # schema 0009: reads of a check's ranking (sample 1) stay index-only
+        ),
+        # A page's features (every placement but organic: a few of its hundred results), by
+        # check: the report's feature and AI-citation reads never touch organic rows (0010).
+        Index(
+            "ix_results_features",
+            "check_id",
+            "sample",
+            "placement",
+            "block",
+            "page_position",
+            "norm_url",
+            sqlite_where=text("placement <> 'organic'"),
+            postgresql_where=text("placement <> 'organic'"),
         ),
     )
 

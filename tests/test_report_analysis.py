@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
 from sqlmodel import Session
 
 from serptrack import store
@@ -162,3 +164,40 @@ def test_latest_texts_keep_the_last_title_that_is_not_empty(tmp_path: Path, db_u
         (keyword_id, "https://acme.example/faq"): ("https://acme.example/faq", "FAQ"),
     }
     assert no_rows == {}
+
+
+def test_feature_reads_use_the_partial_feature_index(crisis: str) -> None:
+    """The report's feature and AI-citation reads state the condition of the partial index
+    ``ix_results_features`` (schema 0010), so SQLite plans them on it: a check's few
+    non-organic entries, never its organic rows. Each statement they run is planned here as
+    they ran it, with their parameters."""
+    if "://" in crisis:
+        pytest.skip("a SQLite query plan")
+    engine = store.connect(crisis)
+    ran: list[tuple[str, Any]] = []
+
+    def keep(*args: Any) -> None:
+        statement, parameters = args[2], args[3]
+        if "results" in statement and "placement" in statement:
+            ran.append((statement, parameters))
+
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, "acme-breach")
+        keywords = reads.keyword_infos(session, campaign, None)
+        event.listen(engine, "before_cursor_execute", keep)
+        features = reads.page_features(session, campaign)
+        pools = reads.ai_samples(session, campaign, {k.id: (at(1), at(14)) for k in keywords})
+        event.remove(engine, "before_cursor_execute", keep)
+        plans = [
+            " ".join(
+                row[3]
+                for row in session.connection().exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement}", parameters
+                )
+            )
+            for statement, parameters in ran
+        ]
+    engine.dispose()
+    assert features and pools  # the scenario has ads and news boxes
+    assert len(plans) >= 2
+    assert all("USING COVERING INDEX ix_results_features" in plan for plan in plans), plans

@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -89,6 +90,10 @@ BLOCK_VALUES = frozenset({"top", "bottom"})
 #: sampled N times holds N answers (schema 0009); counting them all would count its ranking N
 #: times. Samples are numbered successful answers first, so an ok check always has sample 1.
 _RANKING = RESULTS.c.sample == 1
+#: A result that is not organic: the condition of the partial index ``ix_results_features``
+#: (schema 0010), spelt as its definition is, so that the planner may read a check's features
+#: from it alone; a read of features states it even where its own condition implies it.
+_FEATURE = RESULTS.c.placement != literal_column("'organic'")
 
 #: what a report is told of a placement or block outside the vocabulary (SPEC section 3 leaves
 #: placements open, and an import or an older writer may have stored anything): never the raw text
@@ -418,7 +423,7 @@ def page_features(
         select(r.c.check_id, r.c.placement, r.c.block)
         .distinct()
         .select_from(r.join(c, c.c.id == r.c.check_id))
-        .where(_ok_checks_clause(ids, start, end), r.c.placement != "organic", _RANKING)
+        .where(_ok_checks_clause(ids, start, end), _FEATURE, _RANKING)
     )
     found: dict[int, set[tuple[str, str | None]]] = {}
     for check_id, placement, block in _connection(session).execute(statement):
@@ -1177,7 +1182,7 @@ def ai_samples(
                 s, and_(s.c.campaign_id == labels.campaign_id, s.c.norm_url == r.c.norm_url)
             )
         )
-        .where(r.c.placement.in_(AI_PLACEMENTS))
+        .where(r.c.placement.in_(AI_PLACEMENTS), _FEATURE)
         .order_by(r.c.check_id, r.c.sample, r.c.page_position)
     )
     for batch in batches(sorted(by_check)):
