@@ -233,7 +233,8 @@ def best_results(
 
 
 class UrlPosition(NamedTuple):
-    """One stored result of a successful check with its stance: where a URL stood."""
+    """One stored result of a successful check with its stance, as shown (URL and title):
+    a row of a page as :func:`page_results` reads it."""
 
     check_id: int
     keyword_id: int
