@@ -61,7 +61,7 @@ def make_report(
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
     branding = branding or branding_for(campaign.settings)
-    with collector.paused():
+    with collector.paused():  # the build pauses it too; rendering builds as many objects
         data = build_report(session, campaign, period, now=now, hold=hold, queries=queries)
         if fmt == "json":
             return render_json(data, branding) + "\n"

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from .. import __version__, analysis, lead, store
+from .. import __version__, analysis, collector, lead, store
 from ..classify import Labeller, parse_rule
 from ..ctr import CtrCurve, curve_from_settings
 from ..errors import ReportError
@@ -564,7 +564,22 @@ def build_report(
     hold: int = 1,
     queries: Sequence[str] | None = None,
 ) -> ReportData:
-    """Every number of the report of ``campaign`` over ``period``."""
+    """Every number of the report of ``campaign`` over ``period`` (built with the garbage
+    collector paused: see :func:`serptrack.collector.paused`)."""
+    with collector.paused():
+        return _build_report(session, campaign, period, now=now, hold=hold, queries=queries)
+
+
+def _build_report(
+    session: Session,
+    campaign: Campaign,
+    period: Period,
+    *,
+    now: dt.datetime,
+    hold: int,
+    queries: Sequence[str] | None,
+) -> ReportData:
+    """The body of :func:`build_report`."""
     curve = curve_from_settings(campaign.settings)
     start, end = period.start, period.end
     labels = reads.stance_view(session, campaign)
