@@ -16,7 +16,6 @@ import base64
 import datetime as dt
 import functools
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -29,7 +28,7 @@ from plotly.offline.offline import get_plotlyjs_version
 
 from ..defaults import PLOTLYJS_MODES
 from ..lead import COMPOSITION, PAGE_ONE, VIEWS, Share
-from ..output import json_default
+from ..output import json_text
 from ..sampling import Interval, PlacementShares
 from ..vocabulary import failure_words
 from .branding import Branding
@@ -564,9 +563,7 @@ def _methodology(data: ReportData) -> dict[str, Any]:
 
 def render_json(data: ReportData, branding: Branding) -> str:
     """The numbers behind the report as one JSON document (``serptrack-report/1``)."""
-    return json.dumps(
-        report_document(data, branding), default=json_default, ensure_ascii=False, indent=2
-    )
+    return json_text(report_document(data, branding))
 
 
 def report_document(data: ReportData, branding: Branding) -> dict[str, Any]:
