@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urljoin
 
 import serptrack
 from serptrack.errors import SerptrackError
@@ -55,6 +56,8 @@ FIELDS = {
     "tracking_link": "tracking_url",
 }
 BUDGET_MS_PER_600KB = 50.0
+#: WebSearcher records a link as the page writes it: a relative one is on Google's host.
+GOOGLE = "https://www.google.com/"
 
 
 def main() -> None:
@@ -81,6 +84,7 @@ def measure(root: Path, name: str, per_600kb: list[float]) -> None:
             if not urls and placement != "organic":
                 continue
             got = list(dict.fromkeys(i.url for i in results if i.placement == placement))
+            urls = [urljoin(GOOGLE, url) for url in urls]
             total[placement] += 1
             if placement == "knowledge_panel":
                 met[placement] += set(urls) <= set(got)

@@ -5,19 +5,23 @@ Class names rotate, so the parser anchors on structure and attributes, with fall
 * an organic title is an ``<h3>`` inside a link (current ``MjjYud``/``jscontroller`` blocks,
   older ``div.g``, the basic no-JavaScript page) or an older ``h3.r > a``; when a page has
   none, a ``[role=heading]``/``[role=link]`` inside a link (the mobile layout);
-* an ad is a ``[data-text-ad]`` block (older: ``li.ads-ad``; last resort: an ``/aclk``
-  link); it is ``top`` or ``bottom`` by the region holding it (``#tads``/``#tvcap`` or
-  ``#tadsb``/``#bottomads``; ``side`` in ``#rhs``), else by where it sits relative to the
-  main column. Its ``url`` is the advertiser's landing page (``data-pcu``, a direct link,
-  the ``adurl`` of the tracking link, or the displayed URL); the ``/aclk`` link is kept as
-  ``tracking_url`` (in the 2019 layout it is the ``href`` of the hidden link whose id is the
-  title link's without its ``v``, which ``google.arwt`` swaps in on a click);
+* an ad is a ``[data-text-ad]`` block (older: ``li.ads-ad``; a Local Services ad: a
+  ``gls-profile-entrypoint``; last resort: an ``/aclk`` link); it is ``top`` or ``bottom``
+  by the region holding it (``#tads``/``#tvcap`` or ``#tadsb``/``#bottomads``; ``side`` in
+  ``#rhs``), else by where it sits relative to the main column. Its ``url`` is the
+  advertiser's landing page (``data-pcu``, a direct link, the ``adurl`` of the tracking
+  link, or the displayed URL; a Local Services ad's is the provider's profile on Google's
+  host, made absolute); the ``/aclk`` link is kept as ``tracking_url`` (in the 2019 layout
+  it is the ``href`` of the hidden link whose id is the title link's without its ``v``,
+  which ``google.arwt`` swaps in on a click);
 * a product ad (2019: a ``pla-unit`` card) is a ``shopping`` item, ``side`` in ``#rhs``;
 * top stories, featured snippets and AI overviews are recognised by attributes
   (``data-news-cluster-id``, ``block-component``, ``data-subtree="aio"``) or by their
-  heading's text; a "People also ask" question (``[data-q]``) is read with its answer's
-  source; of the right-hand panel only the knowledge panel's facts' links are read
-  (``knowledge_panel``); a card link with ``data-arwt`` (an activity ad) is an ad.
+  heading's text; a local pack is read place by place (one result for each place name,
+  from its website link, a sponsored place's click link included); a "People also ask"
+  question (``[data-q]``) is read with its answer's source; of the right-hand panel only
+  the knowledge panel's facts' links are read (``knowledge_panel``); a card link with
+  ``data-arwt`` (an activity ad) is an ad.
 
 Reading order is document order: top ads, then the main column, then bottom ads.
 """
@@ -248,6 +252,7 @@ class _Scan:
             "data-text-ad" in attrs
             or (name == "li" and "ads-ad" in classes(tag))
             or (name == "a" and "data-arwt" in attrs)  # a card ad (travel activities)
+            or name == "gls-profile-entrypoint"  # a Local Services ad (a provider's profile)
         ):
             self.ad_roots.append(tag)
         if name == "h3":
@@ -414,6 +419,12 @@ class _Scan:
         found = []
         seen: set[str] = set()
         for root in self._outermost(kind):
+            if kind == _LOCAL and (places := _places(root)):
+                for link, item in places:
+                    if item.url not in seen:
+                        seen.add(item.url)
+                        found.append((self.pos(link), item))
+                continue
             cards = [c for c in self.clusters if c is root or _inside(c, root)]
             groups = [_links(card) for card in cards] if cards else [[a] for a in _links(root)]
             threads: list[str] = []
@@ -615,6 +626,51 @@ def _card_item(link: Tag, placement: str) -> Item | None:
         return None
     snippet = text_of(link, [heading] if isinstance(heading, Tag) else [])
     return Item(placement, resolved.url, title, snippet, tracking_url=resolved.tracking)
+
+
+def _places(root: Tag) -> list[tuple[Tag, Item]]:
+    """The places of a local pack, one result each, with the link it is read from.
+
+    A place is the largest element around one place name (``[role=heading]``) that holds no
+    other; its result is its first link that leads off the search (its website), titled by
+    its name: its "Directions" and call links are the same place. A sponsored place's
+    website link is Google's click link (``/aclk`` with no ``adurl``); it is still the
+    place's result, with that link as URL and as ``tracking_url``.
+    """
+    headings = [
+        h
+        for h in root.select('[role="heading"]')
+        if text_of(h) and not any(_is_popup(parent) for parent in ancestors(h, root))
+    ]
+    counts = _subtree_counts(headings, root)
+    found = []
+    for heading in headings:
+        card = heading
+        for parent in ancestors(heading, root):
+            if counts.get(id(parent), 0) > 1:
+                break
+            card = parent
+        for link in _links(card):
+            resolved = resolve_link(attr(link, "href"), _BASE)
+            if resolved is None:
+                continue
+            popups = [t for t in heading.find_all(True) if _is_popup(t)]
+            tracking = _absolute(resolved.tracking) if resolved.tracking else None
+            item = Item(
+                Placement.LOCAL,
+                resolved.url,
+                text_of(heading, popups),
+                text_of(card, [heading, *_links(card)]),
+                tracking_url=tracking,
+            )
+            found.append((link, item))
+            break
+    return found
+
+
+def _is_popup(tag: Tag) -> bool:
+    """A dialog ("Why this ad?", "Scan to call"): its headings name no result."""
+    return tag.name == "g-dialog" or attr(tag, "role") in ("dialog", "heading")
 
 
 def _in_thread(url: str, threads: list[str]) -> bool:
@@ -835,7 +891,9 @@ def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, st
     direct: str | None = None
     unwrapped: str | None = None
     for link in [main, *links]:
-        resolved = resolve_link(attr(link, "href"), _BASE)
+        # The title's link is the ad's, wherever it leads: a Local Services ad leads to the
+        # provider's profile on Google's own host (/localservices/prolist?…).
+        resolved = resolve_link(attr(link, "href"), _BASE, result=True)
         if resolved is None:
             continue
         if resolved.tracking is None:
