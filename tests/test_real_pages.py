@@ -42,7 +42,6 @@ ALL = EXPECTED | EXPECTED_2024
 KNOWN = {
     ("f6fae1c9a96e", "organic"): "the snapshot folds the whole page into one finance panel",
     ("30926d7c7ae9", "paid"): "the snapshot lists the first 5 of the carousel's 20 activity ads",
-    ("b186024ec98a", "video"): "a whole-page knowledge panel's 'Trailers & clips' tab is not read",
 }
 #: The page's own host: WebSearcher records a link as the page writes it, so a relative one
 #: (a Local Services ad's ``/localservices/prolist?…``, a sponsored place's ``/aclk?…``) is

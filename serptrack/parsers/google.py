@@ -99,7 +99,7 @@ _LABELS = {
         "discussions and forums",
         "questions & answers",
     },
-    _VIDEO: {"videos", "short videos", "vidéos", "vídeos", "video"},
+    _VIDEO: {"videos", "short videos", "vidéos", "vídeos", "video", "trailers & clips"},
     _LOCAL: {"places", "businesses", "locations", "local results"},
     _FEATURED: {"featured snippet from the web", "snippet from the web"},
     _AIO: {
@@ -282,7 +282,7 @@ class _Scan:
         if name in _LABEL_TAGS or role == "heading":
             label = _short_text(tag)
             if label is not None:
-                self.labels.append((tag, label, name in _HEADING_TAGS or role == "heading"))
+                self.labels.append((tag, label, _is_heading(tag)))
 
     def _mark(self, tag: Tag, kind: str) -> None:
         if id(tag) not in self.region:
@@ -666,6 +666,19 @@ def _places(root: Tag) -> list[tuple[Tag, Item]]:
             found.append((link, item))
             break
     return found
+
+
+def _is_heading(tag: Tag) -> bool:
+    """Whether ``tag`` is a heading or the text of one: a knowledge panel's section heading
+    ("Trailers & clips") wraps its text in a (link-less) ``role=link`` and two ``div``s."""
+    if tag.name in _HEADING_TAGS or attr(tag, "role") == "heading":
+        return True
+    for depth, parent in enumerate(ancestors(tag)):
+        if depth >= 3:
+            return False
+        if parent.name in _HEADING_TAGS or attr(parent, "role") == "heading":
+            return True
+    return False
 
 
 def _is_popup(tag: Tag) -> bool:
