@@ -249,6 +249,18 @@ def test_a_page_for_another_query_says_which() -> None:
     }
 
 
+def test_googles_privacy_and_help_links_are_never_a_source() -> None:
+    """Under some "People also ask" blocks sits Google's privacy link; it cites nothing."""
+    cited = [
+        (page, item.url)
+        for page in ALL
+        for item in snapshot(page).results
+        if item.placement in ("people_also_ask", "ai_overview", "knowledge_panel")
+        and item.url.split("/")[2].startswith(("policies.google.", "support.google."))
+    ]
+    assert cited == []
+
+
 def test_people_also_ask_keeps_each_question_with_its_answers_source() -> None:
     asked = [
         (item.title, item.url.split("#")[0])

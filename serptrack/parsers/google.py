@@ -447,8 +447,8 @@ class _Scan:
             question = clean(attr(root, "data-q"))
             for link in _links(root):
                 resolved = resolve_link(attr(link, "href"), _BASE, result=True)
-                if resolved is None or resolved.opaque:
-                    continue
+                if resolved is None or resolved.opaque or _is_google_service(resolved.url):
+                    continue  # Google's privacy or help link under an answer cites nothing
                 heading = link.find("h3") or link.select_one('[role="heading"]')
                 source = text_of(heading if isinstance(heading, Tag) else link)
                 item = Item(
