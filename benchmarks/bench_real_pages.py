@@ -16,8 +16,8 @@ parse's first URLs are those. A page without a snapshot carries what the saver's
 tests assert instead (``claims``: sources found, or none). The se-scraper pages (Bing and
 DuckDuckGo and Google) carry what its mocha tests assert: at least so many results, ads,
 right-column ads and (Google) right-column product ads, each with its fields at least so long;
-serp-parser's page, what its jest tests assert (the organic count; "no results": nothing read,
-no looser query answered instead). The parse budget is 50 ms for a
+serp-parser's pages, what its jest tests assert (the keyword; the organic count; a result's
+title, snippet, URL or domain; "no results": nothing read, no looser query answered instead). The parse budget is 50 ms for a
 600 KB page: the figure printed is the median time per 600 KB of page, and its ratio to
 that budget.
 """
@@ -40,6 +40,7 @@ from serptrack.parsers.bing import parse_bing
 from serptrack.parsers.duckduckgo import parse_duckduckgo
 from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Item, Snapshot
+from serptrack.urls import host_of
 
 REAL = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "real"
 SOURCES = {
@@ -138,8 +139,9 @@ def measure_se_scraper(root: Path, name: str, per_600kb: list[float]) -> None:
 
 
 def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
-    """serp-parser's jest expectations: the organic count, and for a "no results" page no
-    result of any placement and no looser query answered instead."""
+    """serp-parser's jest expectations: the keyword, the organic count, single results'
+    fields, and for a "no results" page no result of any placement and no looser query
+    answered instead."""
     expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
     met: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -148,6 +150,11 @@ def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
         results = snapshot.results if snapshot else []
         organic = [i for i in results if i.placement == "organic"]
         checks = {"organic": snapshot is not None and len(organic) == entry["organic"]}
+        if "keyword" in entry:  # serp.keyword, where the tests assert it
+            checks["query"] = snapshot is not None and snapshot.query == entry["keyword"]
+        for claim in entry.get("results", []):
+            total["organic fields"] += 1
+            met["organic fields"] += _claim_holds(organic, claim)
         if entry.get("no_results"):
             answered = getattr(snapshot, "answered_query", None)
             checks["no results"] = snapshot is not None and not results and answered is None
@@ -177,6 +184,15 @@ def _print_tally(name: str, pages: int, met: Counter[str], total: Counter[str]) 
     for check in sorted(total):
         print(f"  {check:<15} {met[check]:>3} / {total[check]:<3} expectations met")
     print(f"  {'all':<15} {sum(met.values()):>3} / {sum(total.values()):<3}")
+
+
+def _claim_holds(organic: list[Item], claim: dict[str, object]) -> bool:
+    """serp-parser's ``expect(serp.organic[i].<field>).toBe(value)``; its domain is the host."""
+    index, field = int(str(claim["index"])), str(claim["field"])
+    if index >= len(organic):
+        return False
+    item = organic[index]
+    return (host_of(item.url) if field == "domain" else getattr(item, field)) == claim["value"]
 
 
 def _fields_hold(items: list[Item], rules: dict[str, int]) -> bool:

@@ -2,9 +2,10 @@
 
 The pages come from serp-parser's repository (see
 ``tests/fixtures/real/serp-parser/ORIGIN.md``). ``expected.json`` turns what
-``src/google-nojs.spec.ts`` asserts of each page into data: how many organic results it has
-(``serp.organic``) and whether it is the engine's "no results" page (``serp.error`` is
-``'No results page'``). serptrack records such a page as a snapshot with no results that
+``src/google-nojs.spec.ts`` asserts of each page into data: its keyword, how many organic
+results it has (``serp.organic``), what it asserts of single results (``results``: a
+title, a snippet, a URL, a domain) and whether it is the engine's "no results" page
+(``serp.error`` is ``'No results page'``). serptrack records such a page as a snapshot with no results that
 answers the query asked (``answered_query`` is None): the engine did not swap in a looser
 query, it found nothing, so every tracked site is "not ranked" on it.
 
@@ -27,7 +28,7 @@ from bs4 import BeautifulSoup
 
 from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Item, Snapshot
-from serptrack.urls import unwrap_redirect
+from serptrack.urls import host_of, unwrap_redirect
 
 HERE = Path(__file__).parent / "fixtures" / "real" / "serp-parser"
 EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
@@ -73,7 +74,8 @@ def test_every_page_is_the_saved_one() -> None:
 
 @pytest.mark.parametrize("page", cases("query"))
 def test_the_query_is_read(page: str) -> None:
-    assert snapshot(page).query == EXPECTED[page]["query"]
+    """The page's query (serp-parser's ``serp.keyword``, where its tests assert it)."""
+    assert snapshot(page).query == EXPECTED[page].get("keyword", EXPECTED[page]["query"])
     assert snapshot(page).engine == EXPECTED[page]["engine"]
 
 
@@ -81,6 +83,28 @@ def test_the_query_is_read(page: str) -> None:
 def test_as_many_organic_results_as_the_tests_assert(page: str) -> None:
     """serp-parser's ``expect(serp.organic).toHaveLength(n)``."""
     assert len(placed(page, "organic")) == EXPECTED[page]["organic"]
+
+
+def result_claims() -> list[ParameterSet]:
+    """serp-parser's ``expect(serp.organic[i].<field>).toBe(value)``, one case each."""
+    out = []
+    for page, entry in EXPECTED.items():
+        for claim in entry.get("results", []):
+            name = f"organic[{claim['index']}].{claim['field']}"
+            reason = KNOWN.get((page, name))
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            out.append(pytest.param(page, claim, id=f"{page}-{name}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("page", "claim"), result_claims())
+def test_each_result_is_read_as_the_tests_assert(page: str, claim: dict[str, object]) -> None:
+    """A result's title, snippet, URL and domain (its host: results on Google's own hosts
+    included) as serp-parser's tests assert them, the URL unwrapped from ``/url?q=``."""
+    item = placed(page, "organic")[int(str(claim["index"]))]
+    field = str(claim["field"])
+    got = host_of(item.url) if field == "domain" else getattr(item, field)
+    assert got == claim["value"]
 
 
 @pytest.mark.parametrize("page", cases("no-results", only="no_results"))

@@ -805,13 +805,24 @@ def _is_shopping(tag: Tag) -> bool:
     return any("pla-" in name or "commercial-unit" in name for name in classes(tag))
 
 
-def _first(root: Tag, selectors: Sequence[str], outside: Tag | None = None) -> Tag | None:
-    """The first element matching one of ``selectors`` (in priority order) with text."""
+def _first(
+    root: Tag, selectors: Sequence[str], outside: Tag | None = None, *, innermost: bool = False
+) -> Tag | None:
+    """The first element matching one of ``selectors`` (in priority order) with text.
+
+    ``innermost`` takes, of nested matches, the first that holds no other: the basic
+    (no-JavaScript) page gives a result's text block and the snippet inside it the same
+    classes, and the block also holds the result's inline sitelinks in a nested one.
+    """
     for selector in selectors:
-        for tag in root.select(selector):
-            if outside is not None and (tag is outside or _inside(tag, outside)):
-                continue
-            if text_of(tag):
+        tags = [
+            tag
+            for tag in root.select(selector)
+            if not (outside is not None and (tag is outside or _inside(tag, outside)))
+            and text_of(tag)
+        ]
+        for tag in tags:
+            if not innermost or not any(other is not tag and _inside(other, tag) for other in tags):
                 return tag
     return None
 
@@ -844,7 +855,7 @@ def _organic_item(link: Tag, container: Tag) -> Item | None:
         return None
     heading = link.find("h3") or link.select_one('[role="heading"], [role="link"]')
     title = text_of(heading if isinstance(heading, Tag) else link)
-    snippet_tag = _first(container, _SNIPPETS, outside=link)
+    snippet_tag = _first(container, _SNIPPETS, outside=link, innermost=True)
     snippet = text_of(snippet_tag) if snippet_tag else _rest_text(container, link)
     return Item(Placement.ORGANIC, resolved.url, title, snippet, tracking_url=resolved.tracking)
 
