@@ -32,7 +32,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup
 
 import serptrack
 from serptrack.errors import SerptrackError
@@ -40,7 +42,6 @@ from serptrack.parsers.bing import parse_bing
 from serptrack.parsers.duckduckgo import parse_duckduckgo
 from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Item, Snapshot
-from serptrack.urls import host_of
 
 REAL = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "real"
 SOURCES = {
@@ -149,12 +150,24 @@ def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
         snapshot = _timed_parse(ENGINES[entry["engine"]], root / f"{page}.html.xz", per_600kb)
         results = snapshot.results if snapshot else []
         organic = [i for i in results if i.placement == "organic"]
-        checks = {"organic": snapshot is not None and len(organic) == entry["organic"]}
+        checks = {}
+        if "organic" in entry:
+            checks["organic"] = snapshot is not None and len(organic) == entry["organic"]
         if "keyword" in entry:  # serp.keyword, where the tests assert it
             checks["query"] = snapshot is not None and snapshot.query == entry["keyword"]
+        if "ads" in entry:  # every ad card (GoogleNojsSERP puts all in adwordsTop), in order
+            cards = BeautifulSoup(lzma.decompress((root / f"{page}.html.xz").read_bytes()), "lxml")
+            clicks = [
+                str(a["href"])
+                for card in cards.select("." + entry["ads"])
+                for a in card.select("a[href]")[:1]
+            ]
+            paid = [i.tracking_url for i in results if i.placement == "paid"]
+            checks["all ads"] = bool(clicks) and paid == clicks
         for claim in entry.get("results", []):
-            total["organic fields"] += 1
-            met["organic fields"] += _claim_holds(organic, claim)
+            placed = [i for i in results if i.placement == claim["placement"]]
+            total[f"{claim['placement']} fields"] += 1
+            met[f"{claim['placement']} fields"] += _claim_holds(placed, claim)
         if entry.get("no_results"):
             answered = getattr(snapshot, "answered_query", None)
             checks["no results"] = snapshot is not None and not results and answered is None
@@ -186,13 +199,23 @@ def _print_tally(name: str, pages: int, met: Counter[str], total: Counter[str]) 
     print(f"  {'all':<15} {sum(met.values()):>3} / {sum(total.values()):<3}")
 
 
-def _claim_holds(organic: list[Item], claim: dict[str, object]) -> bool:
-    """serp-parser's ``expect(serp.organic[i].<field>).toBe(value)``; its domain is the host."""
+def _claim_holds(items: list[Item], claim: dict[str, object]) -> bool:
+    """serp-parser's ``expect(serp.organic[i].<field>).toBe(value)`` (or of an ad); a domain
+    is a host (of an ad: of its click link, ``tracking_host``)."""
     index, field = int(str(claim["index"])), str(claim["field"])
-    if index >= len(organic):
+    if index >= len(items):
         return False
-    item = organic[index]
-    return (host_of(item.url) if field == "domain" else getattr(item, field)) == claim["value"]
+    item = items[index]
+    if field == "domain":
+        return _host(item.url) == claim["value"]
+    if field == "tracking_host":
+        return _host(item.tracking_url or "") == claim["value"]
+    return bool(getattr(item, field) == claim["value"])
+
+
+def _host(url: str) -> str:
+    """A URL's host as written (serp-parser's ``domain``: ``www.`` kept)."""
+    return urlsplit(url).hostname or ""
 
 
 def _fields_hold(items: list[Item], rules: dict[str, int]) -> bool:

@@ -3,8 +3,8 @@
 The pages come from serp-parser's repository (see
 ``tests/fixtures/real/serp-parser/ORIGIN.md``). ``expected.json`` turns what
 ``src/google-nojs.spec.ts`` asserts of each page into data: its keyword, how many organic
-results it has (``serp.organic``), what it asserts of single results (``results``: a
-title, a snippet, a URL, a domain) and whether it is the engine's "no results" page
+results it has (``serp.organic``), what it asserts of single results and ads
+(``results``: a title, a snippet, a URL, a domain; ``ads``: the page's ad cards) and whether it is the engine's "no results" page
 (``serp.error`` is ``'No results page'``). serptrack records such a page as a snapshot with no results that
 answers the query asked (``answered_query`` is None): the engine did not swap in a looser
 query, it found nothing, so every tracked site is "not ranked" on it.
@@ -21,6 +21,7 @@ import json
 import lzma
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from _pytest.mark import ParameterSet
@@ -28,7 +29,7 @@ from bs4 import BeautifulSoup
 
 from serptrack.parsers.google import parse_google
 from serptrack.snapshot import Item, Snapshot
-from serptrack.urls import host_of, unwrap_redirect
+from serptrack.urls import unwrap_redirect
 
 HERE = Path(__file__).parent / "fixtures" / "real" / "serp-parser"
 EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
@@ -57,7 +58,7 @@ def placed(page: str, placement: str) -> list[Item]:
 def cases(name: str, *, only: str | None = None) -> list[ParameterSet]:
     out = []
     for page, entry in EXPECTED.items():
-        if only is not None and not entry.get(only):
+        if only is not None and only not in entry:
             continue
         reason = KNOWN.get((page, name))
         marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
@@ -79,18 +80,19 @@ def test_the_query_is_read(page: str) -> None:
     assert snapshot(page).engine == EXPECTED[page]["engine"]
 
 
-@pytest.mark.parametrize("page", cases("organic"))
+@pytest.mark.parametrize("page", cases("organic", only="organic"))
 def test_as_many_organic_results_as_the_tests_assert(page: str) -> None:
     """serp-parser's ``expect(serp.organic).toHaveLength(n)``."""
     assert len(placed(page, "organic")) == EXPECTED[page]["organic"]
 
 
 def result_claims() -> list[ParameterSet]:
-    """serp-parser's ``expect(serp.organic[i].<field>).toBe(value)``, one case each."""
+    """serp-parser's ``expect(serp.organic[i].<field>).toBe(value)`` and the same of
+    ``serp.adwords.adwordsTop[i]``, one case each."""
     out = []
     for page, entry in EXPECTED.items():
         for claim in entry.get("results", []):
-            name = f"organic[{claim['index']}].{claim['field']}"
+            name = f"{claim['placement']}[{claim['index']}].{claim['field']}"
             reason = KNOWN.get((page, name))
             marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
             out.append(pytest.param(page, claim, id=f"{page}-{name}", marks=marks))
@@ -100,11 +102,44 @@ def result_claims() -> list[ParameterSet]:
 @pytest.mark.parametrize(("page", "claim"), result_claims())
 def test_each_result_is_read_as_the_tests_assert(page: str, claim: dict[str, object]) -> None:
     """A result's title, snippet, URL and domain (its host: results on Google's own hosts
-    included) as serp-parser's tests assert them, the URL unwrapped from ``/url?q=``."""
-    item = placed(page, "organic")[int(str(claim["index"]))]
-    field = str(claim["field"])
-    got = host_of(item.url) if field == "domain" else getattr(item, field)
-    assert got == claim["value"]
+    included) as serp-parser's tests assert them, the URL unwrapped from ``/url?q=``. Of an
+    ad, serp-parser's ``url`` is Google's click link (serptrack's ``tracking_url``; the ad's
+    ``url`` is the advertiser's page), its ``domain`` that link's host, and ``position`` 1
+    of ``adwordsTop`` the first ad of the top block."""
+    item = placed(page, str(claim["placement"]))[int(str(claim["index"]))]
+    assert claim_value(item, str(claim["field"])) == claim["value"]
+
+
+def _host(url: str) -> str:
+    """A URL's host as written (serp-parser's ``domain``: ``www.`` kept)."""
+    return urlsplit(url).hostname or ""
+
+
+def claim_value(item: Item, field: str) -> object:
+    if field == "domain":
+        return _host(item.url)
+    if field == "tracking_host":
+        return _host(item.tracking_url or "")
+    return getattr(item, field)
+
+
+@pytest.mark.parametrize("page", cases("ads", only="ads"))
+def test_every_ad_card_is_one_ad(page: str) -> None:
+    """serp-parser's "There should be all ads": ``adwordsTop`` is defined and
+    ``adwordsBottom`` is not. Its 2023 no-JavaScript parser (``GoogleNojsSERP.getAdwords``,
+    the index's file id 44489740354) puts every ``.uEierd`` card of the page in
+    ``adwordsTop`` and has no bottom block at all, so what the assertion says of the page is
+    that its ads are its ``.uEierd`` cards, in page order. serptrack reads each card as one
+    ad, by its click link; it names the block of each by where the card sits (the second
+    card comes after the results, so it is ``bottom``)."""
+    soup = BeautifulSoup(page_bytes(page), "lxml")
+    clicks = [
+        str(a["href"])
+        for card in soup.select("." + EXPECTED[page]["ads"])
+        for a in card.select("a[href]")[:1]
+    ]
+    assert len(clicks) == 2
+    assert [item.tracking_url for item in placed(page, "paid")] == clicks
 
 
 @pytest.mark.parametrize("page", cases("no-results", only="no_results"))

@@ -370,12 +370,22 @@ class _Scan:
         if roots:
             return roots
         # No marked ad blocks (an older or unusual layout): each tracking link is one ad,
-        # except in shopping units, which are not text ads.
+        # except in shopping units, which are not text ads. The ad is the block around its
+        # link (``data-hveid``), or else the largest element holding no other ad's link and
+        # no result's title (the basic page's ad card, whose creative text is beside the
+        # link, not in it).
         fallback: list[Tag] = []
+        counts: dict[int, int] | None = None
         for link in self.tracking_links:
             if any(_is_shopping(parent) for parent in ancestors(link)):
                 continue
-            root = next((p for p in ancestors(link) if "data-hveid" in p.attrs), link)
+            root = next((p for p in ancestors(link) if "data-hveid" in p.attrs), None)
+            if root is None:
+                if counts is None:
+                    titles = (_title_link(h3) for h3 in self.h3s)
+                    markers = [*self.tracking_links, *(a for a in titles if a is not None)]
+                    counts = _subtree_counts(markers, self.main)
+                root = _container(link, counts, self.main)
             fallback.append(root)
         return _unique(fallback)
 
