@@ -225,7 +225,7 @@ class _Scan:
     tracking_links: list[Tag] = field(default_factory=list)
     h3s: list[Tag] = field(default_factory=list)
     role_titles: list[Tag] = field(default_factory=list)
-    labels: list[tuple[Tag, str, bool]] = field(default_factory=list)
+    labels: list[tuple[Tag, str]] = field(default_factory=list)
     clusters: list[Tag] = field(default_factory=list)
     products: list[Tag] = field(default_factory=list)
     mobile: bool = False
@@ -234,8 +234,8 @@ class _Scan:
         for index, tag in enumerate(self.soup.find_all(True)):
             self._index(index, tag)
         self.main = next((self.by_id[i] for i in _MAIN_IDS if i in self.by_id), None)
-        for label, text, heading in self.labels:
-            self._label_region(label, text, heading)
+        for label, text in self.labels:
+            self._label_region(label, text)
         for card in self.clusters:
             self._mark(card, self._cluster_kind(card))
 
@@ -282,14 +282,14 @@ class _Scan:
         if name in _LABEL_TAGS or role == "heading":
             label = _short_text(tag)
             if label is not None:
-                self.labels.append((tag, label, _is_heading(tag)))
+                self.labels.append((tag, label))
 
     def _mark(self, tag: Tag, kind: str) -> None:
         if id(tag) not in self.region:
             self.region[id(tag)] = kind
             self.roots.setdefault(kind, []).append(tag)
 
-    def _label_region(self, label: Tag, text: str, heading: bool) -> None:
+    def _label_region(self, label: Tag, text: str) -> None:
         """Mark the block a region's heading ("Top stories", "AI Overview") belongs to.
 
         The block is the nearest ancestor holding a result link, at most a direct child of
@@ -297,7 +297,9 @@ class _Scan:
         may sit in a link: the "News" tab is not a news box.
         """
         kind = _label_kind(text)
-        if kind is None or (kind != _AIO and not heading) or _link_around(label) is not None:
+        if kind is None or (kind != _AIO and not _is_heading(label)):
+            return
+        if _link_around(label) is not None:
             return
         for depth, parent in enumerate(ancestors(label, self.main)):
             if depth >= 6 or attr(parent, "id") in _SKELETON_IDS:
@@ -825,15 +827,19 @@ def _first(
     classes, and the block also holds the result's inline sitelinks in a nested one.
     """
     for selector in selectors:
-        tags = [
-            tag
-            for tag in root.select(selector)
-            if not (outside is not None and (tag is outside or _inside(tag, outside)))
-            and text_of(tag)
-        ]
-        for tag in tags:
-            if not innermost or not any(other is not tag and _inside(other, tag) for other in tags):
-                return tag
+        tags = root.select(selector)
+        for index, tag in enumerate(tags):
+            if outside is not None and (tag is outside or _inside(tag, outside)):
+                continue
+            if not text_of(tag):
+                continue
+            # Matches come in document order: a match's nested ones follow it directly.
+            for nested in tags[index + 1 :] if innermost else ():
+                if not _inside(nested, tag):
+                    break
+                if text_of(nested):
+                    tag = nested
+            return tag
     return None
 
 
