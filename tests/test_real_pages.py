@@ -53,7 +53,8 @@ KNOWN: dict[tuple[str, str], str] = {}
 LEADING = {
     ("30926d7c7ae9", "paid"): (
         # WebSearcher's ad parser (WebSearcher/component_parsers/ads.py, parse_ad_carousel,
-        # filter_visible=True, the same in the 0.7, 0.8 and 0.9 sources) keeps a carousel
+        # filter_visible=True in every version of it the search index holds: the
+        # BeautifulSoup ones up to 0.8 and the selectolax one of 0.9 on) keeps a carousel
         # card (g-inner-card) only when its data-viewurl is absent or empty: a card whose
         # view-tracking URL is still pending had not been scrolled into view when the page
         # was saved. Here cards 0-4 have an empty data-viewurl and cards 5-19 a pending one
@@ -64,11 +65,13 @@ LEADING = {
     ),
     ("f6fae1c9a96e", "organic"): (
         # WebSearcher's general parser (component_parsers/general.py, find_subcomponents,
-        # since 0.6.7) splits a component into results at div.g (else div.d4rhi, div.PmEWq)
+        # since 0.6.7: .planners/plans/005-parser-updates-v0-6-7a2/plan.md, PR #93) splits
+        # a component into results at div.g (else div.d4rhi, div.PmEWq)
         # and otherwise "treat[s] entire component as single result", whose URL is its
         # first title link (div.yuRUbf). This page's organic results are nine bare
         # div.tF2Cxc blocks in one component with no div.g, so 0.7.0 lists one organic
-        # result: the first. WebSearcher 0.9.0 "split bare-tF2Cxc organic bundles in
+        # result: the first (its snapshot of this page, as stored at commit c7fbde20c963…,
+        # has one "general" row, Yahoo Finance's quote page). WebSearcher 0.9.0 "split bare-tF2Cxc organic bundles in
         # general into one result per organic" (its CHANGELOG), and its snapshot of this
         # page lists the nine serptrack reads, in the same order (WEBSEARCHER_0_9_ORGANIC).
         "0.7.0 reads a component without div.g as one result: its first title link"
