@@ -5,19 +5,23 @@ Class names rotate, so the parser anchors on structure and attributes, with fall
 * an organic title is an ``<h3>`` inside a link (current ``MjjYud``/``jscontroller`` blocks,
   older ``div.g``, the basic no-JavaScript page) or an older ``h3.r > a``; when a page has
   none, a ``[role=heading]``/``[role=link]`` inside a link (the mobile layout);
-* an ad is a ``[data-text-ad]`` block (older: ``li.ads-ad``; last resort: an ``/aclk``
-  link); it is ``top`` or ``bottom`` by the region holding it (``#tads``/``#tvcap`` or
-  ``#tadsb``/``#bottomads``; ``side`` in ``#rhs``), else by where it sits relative to the
-  main column. Its ``url`` is the advertiser's landing page (``data-pcu``, a direct link,
-  the ``adurl`` of the tracking link, or the displayed URL); the ``/aclk`` link is kept as
-  ``tracking_url`` (in the 2019 layout it is the ``href`` of the hidden link whose id is the
-  title link's without its ``v``, which ``google.arwt`` swaps in on a click);
+* an ad is a ``[data-text-ad]`` block (older: ``li.ads-ad``; a Local Services ad: a
+  ``gls-profile-entrypoint``; last resort: an ``/aclk`` link); it is ``top`` or ``bottom``
+  by the region holding it (``#tads``/``#tvcap`` or ``#tadsb``/``#bottomads``; ``side`` in
+  ``#rhs``), else by where it sits relative to the main column. Its ``url`` is the
+  advertiser's landing page (``data-pcu``, a direct link, the ``adurl`` of the tracking
+  link, or the displayed URL; a Local Services ad's is the provider's profile on Google's
+  host, made absolute); the ``/aclk`` link is kept as ``tracking_url`` (in the 2019 layout
+  it is the ``href`` of the hidden link whose id is the title link's without its ``v``,
+  which ``google.arwt`` swaps in on a click);
 * a product ad (2019: a ``pla-unit`` card) is a ``shopping`` item, ``side`` in ``#rhs``;
 * top stories, featured snippets and AI overviews are recognised by attributes
   (``data-news-cluster-id``, ``block-component``, ``data-subtree="aio"``) or by their
-  heading's text; a "People also ask" question (``[data-q]``) is read with its answer's
-  source; of the right-hand panel only the knowledge panel's facts' links are read
-  (``knowledge_panel``); a card link with ``data-arwt`` (an activity ad) is an ad.
+  heading's text; a local pack is read place by place (one result for each place name,
+  from its website link, a sponsored place's click link included); a "People also ask"
+  question (``[data-q]``) is read with its answer's source; of the right-hand panel only
+  the knowledge panel's facts' links are read (``knowledge_panel``); a card link with
+  ``data-arwt`` (an activity ad) is an ad.
 
 Reading order is document order: top ads, then the main column, then bottom ads.
 """
@@ -95,7 +99,7 @@ _LABELS = {
         "discussions and forums",
         "questions & answers",
     },
-    _VIDEO: {"videos", "short videos", "vidéos", "vídeos", "video"},
+    _VIDEO: {"videos", "short videos", "vidéos", "vídeos", "video", "trailers & clips"},
     _LOCAL: {"places", "businesses", "locations", "local results"},
     _FEATURED: {"featured snippet from the web", "snippet from the web"},
     _AIO: {
@@ -221,7 +225,7 @@ class _Scan:
     tracking_links: list[Tag] = field(default_factory=list)
     h3s: list[Tag] = field(default_factory=list)
     role_titles: list[Tag] = field(default_factory=list)
-    labels: list[tuple[Tag, str, bool]] = field(default_factory=list)
+    labels: list[tuple[Tag, str]] = field(default_factory=list)
     clusters: list[Tag] = field(default_factory=list)
     products: list[Tag] = field(default_factory=list)
     mobile: bool = False
@@ -230,8 +234,8 @@ class _Scan:
         for index, tag in enumerate(self.soup.find_all(True)):
             self._index(index, tag)
         self.main = next((self.by_id[i] for i in _MAIN_IDS if i in self.by_id), None)
-        for label, text, heading in self.labels:
-            self._label_region(label, text, heading)
+        for label, text in self.labels:
+            self._label_region(label, text)
         for card in self.clusters:
             self._mark(card, self._cluster_kind(card))
 
@@ -248,6 +252,7 @@ class _Scan:
             "data-text-ad" in attrs
             or (name == "li" and "ads-ad" in classes(tag))
             or (name == "a" and "data-arwt" in attrs)  # a card ad (travel activities)
+            or name == "gls-profile-entrypoint"  # a Local Services ad (a provider's profile)
         ):
             self.ad_roots.append(tag)
         if name == "h3":
@@ -277,14 +282,14 @@ class _Scan:
         if name in _LABEL_TAGS or role == "heading":
             label = _short_text(tag)
             if label is not None:
-                self.labels.append((tag, label, name in _HEADING_TAGS or role == "heading"))
+                self.labels.append((tag, label))
 
     def _mark(self, tag: Tag, kind: str) -> None:
         if id(tag) not in self.region:
             self.region[id(tag)] = kind
             self.roots.setdefault(kind, []).append(tag)
 
-    def _label_region(self, label: Tag, text: str, heading: bool) -> None:
+    def _label_region(self, label: Tag, text: str) -> None:
         """Mark the block a region's heading ("Top stories", "AI Overview") belongs to.
 
         The block is the nearest ancestor holding a result link, at most a direct child of
@@ -292,7 +297,9 @@ class _Scan:
         may sit in a link: the "News" tab is not a news box.
         """
         kind = _label_kind(text)
-        if kind is None or (kind != _AIO and not heading) or _link_around(label) is not None:
+        if kind is None or (kind != _AIO and not _is_heading(label)):
+            return
+        if _link_around(label) is not None:
             return
         for depth, parent in enumerate(ancestors(label, self.main)):
             if depth >= 6 or attr(parent, "id") in _SKELETON_IDS:
@@ -365,12 +372,22 @@ class _Scan:
         if roots:
             return roots
         # No marked ad blocks (an older or unusual layout): each tracking link is one ad,
-        # except in shopping units, which are not text ads.
+        # except in shopping units, which are not text ads. The ad is the block around its
+        # link (``data-hveid``), or else the largest element holding no other ad's link and
+        # no result's title (the basic page's ad card, whose creative text is beside the
+        # link, not in it).
         fallback: list[Tag] = []
+        counts: dict[int, int] | None = None
         for link in self.tracking_links:
             if any(_is_shopping(parent) for parent in ancestors(link)):
                 continue
-            root = next((p for p in ancestors(link) if "data-hveid" in p.attrs), link)
+            root = next((p for p in ancestors(link) if "data-hveid" in p.attrs), None)
+            if root is None:
+                if counts is None:
+                    titles = (_title_link(h3) for h3 in self.h3s)
+                    markers = [*self.tracking_links, *(a for a in titles if a is not None)]
+                    counts = _subtree_counts(markers, self.main)
+                root = _container(link, counts, self.main)
             fallback.append(root)
         return _unique(fallback)
 
@@ -414,6 +431,12 @@ class _Scan:
         found = []
         seen: set[str] = set()
         for root in self._outermost(kind):
+            if kind == _LOCAL and (places := _places(root)):
+                for link, item in places:
+                    if item.url not in seen:
+                        seen.add(item.url)
+                        found.append((self.pos(link), item))
+                continue
             cards = [c for c in self.clusters if c is root or _inside(c, root)]
             groups = [_links(card) for card in cards] if cards else [[a] for a in _links(root)]
             threads: list[str] = []
@@ -436,8 +459,8 @@ class _Scan:
             question = clean(attr(root, "data-q"))
             for link in _links(root):
                 resolved = resolve_link(attr(link, "href"), _BASE, result=True)
-                if resolved is None or resolved.opaque:
-                    continue
+                if resolved is None or resolved.opaque or _is_google_service(resolved.url):
+                    continue  # Google's privacy or help link under an answer cites nothing
                 heading = link.find("h3") or link.select_one('[role="heading"]')
                 source = text_of(heading if isinstance(heading, Tag) else link)
                 item = Item(
@@ -617,6 +640,64 @@ def _card_item(link: Tag, placement: str) -> Item | None:
     return Item(placement, resolved.url, title, snippet, tracking_url=resolved.tracking)
 
 
+def _places(root: Tag) -> list[tuple[Tag, Item]]:
+    """The places of a local pack, one result each, with the link it is read from.
+
+    A place is the largest element around one place name (``[role=heading]``) that holds no
+    other; its result is its first link that leads off the search (its website), titled by
+    its name: its "Directions" and call links are the same place. A sponsored place's
+    website link is Google's click link (``/aclk`` with no ``adurl``); it is still the
+    place's result, with that link as URL and as ``tracking_url``.
+    """
+    headings = [
+        h
+        for h in root.select('[role="heading"]')
+        if text_of(h) and not any(_is_popup(parent) for parent in ancestors(h, root))
+    ]
+    counts = _subtree_counts(headings, root)
+    found = []
+    for heading in headings:
+        card = heading
+        for parent in ancestors(heading, root):
+            if counts.get(id(parent), 0) > 1:
+                break
+            card = parent
+        for link in _links(card):
+            resolved = resolve_link(attr(link, "href"), _BASE)
+            if resolved is None:
+                continue
+            popups = [t for t in heading.find_all(True) if _is_popup(t)]
+            tracking = _absolute(resolved.tracking) if resolved.tracking else None
+            item = Item(
+                Placement.LOCAL,
+                resolved.url,
+                text_of(heading, popups),
+                text_of(card, [heading, *_links(card)]),
+                tracking_url=tracking,
+            )
+            found.append((link, item))
+            break
+    return found
+
+
+def _is_heading(tag: Tag) -> bool:
+    """Whether ``tag`` is a heading or the text of one: a knowledge panel's section heading
+    ("Trailers & clips") wraps its text in a (link-less) ``role=link`` and two ``div``s."""
+    if tag.name in _HEADING_TAGS or attr(tag, "role") == "heading":
+        return True
+    for depth, parent in enumerate(ancestors(tag)):
+        if depth >= 3:
+            return False
+        if parent.name in _HEADING_TAGS or attr(parent, "role") == "heading":
+            return True
+    return False
+
+
+def _is_popup(tag: Tag) -> bool:
+    """A dialog ("Why this ad?", "Scan to call"): its headings name no result."""
+    return tag.name == "g-dialog" or attr(tag, "role") in ("dialog", "heading")
+
+
 def _in_thread(url: str, threads: list[str]) -> bool:
     """Whether ``url`` is a thread already listed or an answer under one, and list it.
 
@@ -736,14 +817,29 @@ def _is_shopping(tag: Tag) -> bool:
     return any("pla-" in name or "commercial-unit" in name for name in classes(tag))
 
 
-def _first(root: Tag, selectors: Sequence[str], outside: Tag | None = None) -> Tag | None:
-    """The first element matching one of ``selectors`` (in priority order) with text."""
+def _first(
+    root: Tag, selectors: Sequence[str], outside: Tag | None = None, *, innermost: bool = False
+) -> Tag | None:
+    """The first element matching one of ``selectors`` (in priority order) with text.
+
+    ``innermost`` takes, of nested matches, the first that holds no other: the basic
+    (no-JavaScript) page gives a result's text block and the snippet inside it the same
+    classes, and the block also holds the result's inline sitelinks in a nested one.
+    """
     for selector in selectors:
-        for tag in root.select(selector):
+        tags = root.select(selector)
+        for index, tag in enumerate(tags):
             if outside is not None and (tag is outside or _inside(tag, outside)):
                 continue
-            if text_of(tag):
-                return tag
+            if not text_of(tag):
+                continue
+            # Matches come in document order: a match's nested ones follow it directly.
+            for nested in tags[index + 1 :] if innermost else ():
+                if not _inside(nested, tag):
+                    break
+                if text_of(nested):
+                    tag = nested
+            return tag
     return None
 
 
@@ -775,7 +871,7 @@ def _organic_item(link: Tag, container: Tag) -> Item | None:
         return None
     heading = link.find("h3") or link.select_one('[role="heading"], [role="link"]')
     title = text_of(heading if isinstance(heading, Tag) else link)
-    snippet_tag = _first(container, _SNIPPETS, outside=link)
+    snippet_tag = _first(container, _SNIPPETS, outside=link, innermost=True)
     snippet = text_of(snippet_tag) if snippet_tag else _rest_text(container, link)
     return Item(Placement.ORGANIC, resolved.url, title, snippet, tracking_url=resolved.tracking)
 
@@ -835,7 +931,9 @@ def _ad_urls(root: Tag, main: Tag, links: Sequence[Tag]) -> tuple[str | None, st
     direct: str | None = None
     unwrapped: str | None = None
     for link in [main, *links]:
-        resolved = resolve_link(attr(link, "href"), _BASE)
+        # The title's link is the ad's, wherever it leads: a Local Services ad leads to the
+        # provider's profile on Google's own host (/localservices/prolist?…).
+        resolved = resolve_link(attr(link, "href"), _BASE, result=True)
         if resolved is None:
             continue
         if resolved.tracking is None:
