@@ -17,7 +17,7 @@ class Colour(StrEnum):
     RED = "red"
 
 
-DOCUMENT: dict[str, Any] = {
+DOCUMENT: dict[Any, Any] = {
     "text": 'Ünïcode — “quotes” \u2028 \x7f \x00 \x1f \b\f\n\r\t \\ " / </script>',
     "emoji": "🙂",
     "numbers": [0, -1, 2**53, 0.1, 1.5, -0.25, 123456.789, 1e-4, 0.0],
