@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import Session
 
-from serptrack import store
+from serptrack import store, suggest
 from serptrack.campaign import parse_campaign
 from serptrack.classify import Labeller
 from serptrack.snapshot import Item
@@ -45,6 +49,74 @@ NOBODY = Labeller([])
 )
 def test_crisis_words_in_english_and_french(text: str, word: str | None) -> None:
     assert crisis_word(text) == word
+
+
+def _lower_fold(text: str) -> str:
+    """The folding the crisis pattern was first matched on, with IGNORECASE: per character,
+    lower-cased, then decomposed without its accents when that leaves one character."""
+    folded = []
+    for char in text:
+        lower = char.lower()
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c)
+        )
+        folded.append(plain if len(plain) == 1 else lower[:1] or char)
+    return "".join(folded)
+
+
+IGNORING_CASE = re.compile(suggest._CRISIS.pattern, re.IGNORECASE)
+# letters the regex module matches across case in its own ways, look-alikes that fold to
+# ASCII capitals, accents to strip, a few non-letters
+TRICKY = "aAeEiIıİsSſkKKcCℂßẞσςΣéÉ\u0301ﬁ \t-'._0"
+SPECIAL = {"i": "ıİ", "s": "ſ", "k": "K", "c": "ℂ", "e": "éÉ", "r": "ℝ"}
+
+
+def spellings(letter: str) -> list[str]:
+    """``letter`` in either case, in mathematical bold of either case, and look-alikes."""
+    bold = ord(letter) - ord("a")
+    return [
+        letter,
+        letter.upper(),
+        chr(0x1D400 + bold),
+        chr(0x1D41A + bold),
+        *SPECIAL.get(letter, ""),
+    ]
+
+
+def spelled(word: str) -> st.SearchStrategy[str]:
+    return st.tuples(*(st.sampled_from(spellings(c)) for c in word)).map("".join)
+
+
+texts = st.lists(
+    st.one_of(
+        st.sampled_from(suggest._STEMS + suggest._WORDS).flatmap(spelled),
+        st.text(TRICKY, max_size=4),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_crisis_words_as_a_case_blind_search_finds_them(text: str) -> None:
+    # the case-sensitive pattern on the folded text finds what IGNORECASE found
+    match = IGNORING_CASE.search(_lower_fold(text))
+    assert crisis_word(text) == (text[match.start() : match.end()] if match else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.sampled_from(["Acme", "ACME ſ", "Kıtchen", "Σιγμα", "ℂorp"]))
+def test_the_brand_is_found_as_a_case_blind_search_finds_it(text: str, brand: str) -> None:
+    folded_brand = _lower_fold(brand)
+    pattern = re.compile(r"(?<!\w)" + re.escape(folded_brand) + r"(?!\w)", re.IGNORECASE)
+    brand_re = suggest._brand_pattern(brand)
+    assert brand_re is not None
+    assert bool(brand_re.search(suggest._fold(text))) == bool(pattern.search(_lower_fold(text)))
+
+
+def test_crisis_vocabulary_is_lower_case_ascii() -> None:
+    # what lets the pattern match folded text case-sensitively (see suggest._Folds)
+    assert all(word.isascii() and word.islower() for word in suggest._STEMS + suggest._WORDS)
 
 
 @pytest.mark.parametrize(
