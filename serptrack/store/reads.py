@@ -1004,6 +1004,7 @@ def unlabelled_exposure(
     checks = _SuccessfulChecks.read(connection, keyword_ids)
     if checks is None:
         return []
+    from orjson import loads  # reads 1.6 M check ids in a third of the time int() takes
     from sqlalchemy import String  # the one cast to text, for PostgreSQL's string_agg
 
     s, r = URL_STANCES, RESULTS
@@ -1030,7 +1031,7 @@ def unlabelled_exposure(
     found: list[Exposure] = []
     elsewhere = labels.unlabelled_overlay_urls()
     for row in connection.execute(statement):
-        exposure = checks.exposure(row)
+        exposure = checks.exposure(row, loads(f"[{row.offsets}]"))
         if exposure is None:
             elsewhere.append(row.norm_url)
         else:
@@ -1128,10 +1129,9 @@ class _SuccessfulChecks(NamedTuple):
         convert = CHECKS.c.observed_at.type.dialect_impl(dialect).result_processor(dialect, None)
         return cls(low, high, moments, keywords, raw_times, {}, convert)
 
-    def exposure(self, row: Any) -> Exposure | None:
-        """The :class:`Exposure` of an aggregated row whose ``offsets`` are its entries'
-        check ids minus ``low``, joined by commas; None if one is not one of these checks."""
-        offsets = list(map(int, row.offsets.split(",")))
+    def exposure(self, row: Any, offsets: list[int]) -> Exposure | None:
+        """The :class:`Exposure` of an aggregated row whose entries are in the checks of ids
+        ``low`` plus ``offsets``; None if one is not one of these checks."""
         moments = list(map(self.moments.__getitem__, offsets))
         first = min(moments)
         if first == 0:
