@@ -11,7 +11,8 @@ The guess, in order:
 
 Exposure is the sum, over every appearance at rank 1-20 of a successful check, of the CTR
 curve's percentage at that rank: what the URL got in front of searchers. Aggregation runs in
-the database over the campaign's unlabelled URLs (``url_stances.rule IS NULL``).
+the database over the campaign's unlabelled URLs (``url_stances.rule IS NULL``), and each
+URL's checks are looked up in Python (see :func:`serptrack.store.reads.unlabelled_exposure`).
 """
 
 from __future__ import annotations
