@@ -160,8 +160,7 @@ def suggest_labels(
     )
     if limit is not None:
         rows = rows[:limit]
-    # in id order, as the rows lie in the table: fewer page visits than in exposure order
-    latest = reads.results_by_id(connection, sorted(row.latest_result for row in rows))
+    latest = reads.exposed_results(connection, rows)
     owned = _owned_labeller(campaign, campaign_rules(session, campaign))
     suggestions = []
     for row in rows:
