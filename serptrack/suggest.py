@@ -11,7 +11,8 @@ The guess, in order:
 
 Exposure is the sum, over every appearance at rank 1-20 of a successful check, of the CTR
 curve's percentage at that rank: what the URL got in front of searchers. Aggregation runs in
-the database over the campaign's unlabelled URLs (``url_stances.rule IS NULL``).
+the database over the campaign's unlabelled URLs (``url_stances.rule IS NULL``), and each
+URL's checks are looked up in Python (see :func:`serptrack.store.reads.unlabelled_exposure`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import string
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,9 +51,8 @@ _WORDS = (
     "sued", "sues", "suing", "probe", "probes", "fire", "fires", "ban", "banned", "bans",
     "crisis", "crises", "crise", "death", "deaths", "dead", "proces", "scam", "scams",
 )  # fmt: skip
-_CRISIS = re.compile(
-    r"\b(?:(?:" + "|".join(_STEMS) + r")\w*|(?:" + "|".join(_WORDS) + r")\b)", re.IGNORECASE
-)
+# Case-sensitive, on folded text (see _fold): IGNORECASE made each search four times slower.
+_CRISIS = re.compile(r"\b(?:(?:" + "|".join(_STEMS) + r")\w*|(?:" + "|".join(_WORDS) + r")\b)")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,11 @@ class Suggestion:
 
 def crisis_word(text: str) -> str | None:
     """The first crisis word (English or French) in ``text``, as written there, or None."""
-    match = _CRISIS.search(_fold(text))
+    return _crisis_word(text, _fold(text))
+
+
+def _crisis_word(text: str, folded: str) -> str | None:
+    match = _CRISIS.search(folded)
     return text[match.start() : match.end()] if match else None
 
 
@@ -115,10 +120,10 @@ def guess_stance(
     rule = owned.rule_for(norm_url)
     if rule is not None:
         return "official", _owned_reason(rule), _owned_pattern(rule)
-    parts = (("title", title), ("snippet", snippet))
-    words = [(part, word) for part, text in parts if (word := crisis_word(text))]
+    parts = (("title", title, _fold(title)), ("snippet", snippet, _fold(snippet)))
+    words = [(part, word) for part, text, folded in parts if (word := _crisis_word(text, folded))]
     brand_re = _brand_pattern(brand)
-    named = [part for part, text in parts if brand_re and brand_re.search(_fold(text))]
+    named = [part for part, _, folded in parts if brand_re and brand_re.search(folded)]
     if words and brand_re is None:
         part, word = words[0]
         return "critical", f"{part} uses crisis vocabulary ({word!r})", norm_url
@@ -155,7 +160,7 @@ def suggest_labels(
     )
     if limit is not None:
         rows = rows[:limit]
-    latest = reads.results_by_id(connection, [row.latest_result for row in rows])
+    latest = reads.exposed_results(connection, rows)
     owned = _owned_labeller(campaign, campaign_rules(session, campaign))
     suggestions = []
     for row in rows:
@@ -232,7 +237,8 @@ def _brand_pattern(brand: str) -> re.Pattern[str] | None:
 
 
 def _fold(text: str) -> str:
-    """Lower-case, accents stripped, same length: "Polémique" reads "polemique"."""
+    """Lower-case, accents stripped, same length: "Polémique" reads "polemique", and "𝐒𝐔𝐄𝐃"
+    (mathematical bold) "sued"."""
     return text.translate(_FOLDED)
 
 
@@ -246,8 +252,13 @@ class _Folds(dict[int, str]):
         plain = "".join(
             c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c)
         )
-        folded = self[code] = plain if len(plain) == 1 else lower[:1] or char
-        return folded
+        folded = plain if len(plain) == 1 else lower[:1] or char
+        # What the regex module matches to an ASCII letter under IGNORECASE (the C that ℂ
+        # decomposes to, a dotless ı) becomes that letter: the crisis pattern, lower-case
+        # ASCII, then finds case-sensitively what it found ignoring case.
+        twin = next((a for a in string.ascii_lowercase if re.fullmatch(a, folded, re.I)), None)
+        self[code] = twin or folded
+        return self[code]
 
 
 _FOLDED = _Folds()

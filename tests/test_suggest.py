@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlmodel import Session
 
+from serptrack import store, suggest
+from serptrack.campaign import parse_campaign
 from serptrack.classify import Labeller
-from serptrack.suggest import crisis_word, guess_stance
+from serptrack.snapshot import Item
+from serptrack.store import checks as store_checks
+from serptrack.suggest import crisis_word, guess_stance, suggest_labels
 from tests.crisis_scenario import BL, HELP, LI, TITLES, TWS, build, invoke, json_of, relabel
 
 SNIPPET = "Everything about Acme and its customers."
@@ -38,6 +49,74 @@ NOBODY = Labeller([])
 )
 def test_crisis_words_in_english_and_french(text: str, word: str | None) -> None:
     assert crisis_word(text) == word
+
+
+def _lower_fold(text: str) -> str:
+    """The folding the crisis pattern was first matched on, with IGNORECASE: per character,
+    lower-cased, then decomposed without its accents when that leaves one character."""
+    folded = []
+    for char in text:
+        lower = char.lower()
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c)
+        )
+        folded.append(plain if len(plain) == 1 else lower[:1] or char)
+    return "".join(folded)
+
+
+IGNORING_CASE = re.compile(suggest._CRISIS.pattern, re.IGNORECASE)
+# letters the regex module matches across case in its own ways, look-alikes that fold to
+# ASCII capitals, accents to strip, a few non-letters
+TRICKY = "aAeEiIıİsSſkKKcCℂßẞσςΣéÉ\u0301ﬁ \t-'._0"
+SPECIAL = {"i": "ıİ", "s": "ſ", "k": "K", "c": "ℂ", "e": "éÉ", "r": "ℝ"}
+
+
+def spellings(letter: str) -> list[str]:
+    """``letter`` in either case, in mathematical bold of either case, and look-alikes."""
+    bold = ord(letter) - ord("a")
+    return [
+        letter,
+        letter.upper(),
+        chr(0x1D400 + bold),
+        chr(0x1D41A + bold),
+        *SPECIAL.get(letter, ""),
+    ]
+
+
+def spelled(word: str) -> st.SearchStrategy[str]:
+    return st.tuples(*(st.sampled_from(spellings(c)) for c in word)).map("".join)
+
+
+texts = st.lists(
+    st.one_of(
+        st.sampled_from(suggest._STEMS + suggest._WORDS).flatmap(spelled),
+        st.text(TRICKY, max_size=4),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_crisis_words_as_a_case_blind_search_finds_them(text: str) -> None:
+    # the case-sensitive pattern on the folded text finds what IGNORECASE found
+    match = IGNORING_CASE.search(_lower_fold(text))
+    assert crisis_word(text) == (text[match.start() : match.end()] if match else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.sampled_from(["Acme", "ACME ſ", "Kıtchen", "Σιγμα", "ℂorp"]))
+def test_the_brand_is_found_as_a_case_blind_search_finds_it(text: str, brand: str) -> None:
+    folded_brand = _lower_fold(brand)
+    pattern = re.compile(r"(?<!\w)" + re.escape(folded_brand) + r"(?!\w)", re.IGNORECASE)
+    brand_re = suggest._brand_pattern(brand)
+    assert brand_re is not None
+    assert bool(brand_re.search(suggest._fold(text))) == bool(pattern.search(_lower_fold(text)))
+
+
+def test_crisis_vocabulary_is_lower_case_ascii() -> None:
+    # what lets the pattern match folded text case-sensitively (see suggest._Folds)
+    assert all(word.isascii() and word.islower() for word in suggest._STEMS + suggest._WORDS)
 
 
 @pytest.mark.parametrize(
@@ -224,3 +303,96 @@ def test_nothing_to_suggest(db_url: str, runner: CliRunner, tmp_path: Path) -> N
         "",
         "No checks stored yet for quiet: run `serptrack check quiet` (or `serptrack backfill`) first.\n",
     )
+
+
+MIXED = """\
+[campaign]
+name = "{name}"
+brand = "Acme"
+
+[defaults]
+provider = "replay"
+
+[providers.replay]
+path = "."
+
+{keywords}
+[labels]
+official = ["acme.example"]
+"""
+
+
+def apply_mixed(engine: Any, tmp_path: Path, name: str, *queries: str) -> dict[str, int]:
+    keywords = "".join(f'[[keywords]]\nquery = "{query}"\n' for query in queries)
+    text_ = MIXED.format(name=name, keywords=keywords)
+    store.apply_campaign(engine, parse_campaign(text_, f"{name}.toml", base_dir=tmp_path))
+    with Session(engine) as session:
+        campaign = store.get_campaign(session, name)
+        return {k.query: k.id for k in store.campaign_keywords(session, campaign) if k.id}
+
+
+@pytest.mark.parametrize("stances_stored", [True, False])
+def test_sightings_outside_the_campaigns_successful_checks_do_not_count(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stances_stored: bool
+) -> None:
+    # Sightings in a failed check (its results written by another writer), in another
+    # campaign's checks (among the campaign's check ids and after them), in an inactive
+    # keyword's and in a second sample do not count; a check stored late for an earlier day
+    # is the first sighting; a URL twice on one page is one check; ranks past the curve's 10
+    # bring no exposure (ties broken by checks, best rank, URL), past the top 20 nothing.
+    # The same whether url_stances holds the URLs or only reads label them (another writer).
+    if not stances_stored:
+        monkeypatch.setattr(store_checks, "remember_url_stances", lambda *args: None)
+    ids = apply_mixed(engine, tmp_path, "mixed", "acme a", "acme b", "acme c")
+    other = apply_mixed(engine, tmp_path, "other", "acme a")["acme a"]
+    a, b, c = ids["acme a"], ids["acme b"], ids["acme c"]
+    o = "organic"
+
+    def day(n: int) -> dt.datetime:
+        return dt.datetime(2026, 4, n, 7, tzinfo=dt.UTC)
+
+    def items(n: int, *placed: tuple[str, str, int]) -> list[Item]:
+        return [
+            Item(placement, f"https://{path}", f"{path} on day {n}", rank=rank)
+            for placement, path, rank in placed
+        ]
+
+    def check(keyword_id: int, n: int, *placed: tuple[str, str, int]) -> int:
+        record = store.CheckRecord(keyword_id, "replay", day(n), items=items(n, *placed))
+        return store.record_check(engine, record)
+
+    check(a, 3, (o, "acme.example/s", 1), (o, "u.example/dup", 2), (o, "u.example/two", 3),
+          (o, "u.example/early", 4), ("news", "u.example/dup", 1))  # fmt: skip
+    check(other, 3, (o, "u.example/two", 1), (o, "u.example/dup", 2))
+    check(b, 4, (o, "u.example/two", 1), (o, "u.example/late", 2))
+    failed = check(a, 5, (o, "u.example/failed", 1), (o, "u.example/two", 2))
+    check(a, 1, (o, "u.example/early", 1), (o, "u.example/zero1", 12), (o, "u.example/zero4", 13))
+    check(c, 2, (o, "u.example/inactive", 1), (o, "u.example/two", 2))
+    check(a, 6, (o, "u.example/early", 1), (o, "u.example/zero3", 12), (o, "u.example/zero2", 15),
+          (o, "u.example/zero4", 13), (o, "u.example/deep", 21))  # fmt: skip
+    first, second = items(8, (o, "u.example/late", 3)), items(8, (o, "u.example/sampled", 1))
+    samples = [store.SampleRecord(1, items=first), store.SampleRecord(2, items=second)]
+    store.record_check(engine, store.CheckRecord(b, "replay", day(8), items=first, samples=samples))
+    check(other, 7, (o, "u.example/late", 1))
+    with engine.begin() as connection:  # as another writer would
+        connection.execute(
+            text("UPDATE checks SET status = 'failed' WHERE id = :id"), {"id": failed}
+        )
+        connection.execute(text("UPDATE keywords SET active = false WHERE id = :id"), {"id": c})
+    with Session(engine) as session:
+        found = suggest_labels(session, store.get_campaign(session, "mixed"))
+
+    assert [
+        (s.norm_url.removeprefix("https://u.example/"), s.checks, s.keywords, s.best_rank,
+         s.exposure, s.first_seen, s.last_seen, s.title)
+        for s in found
+    ] == [
+        ("early", 3, 1, 1, 8.0 + 28.5 + 28.5, day(1), day(6), "u.example/early on day 6"),
+        ("dup", 1, 1, 1, 28.5 + 15.7, day(3), day(3), "u.example/dup on day 3"),
+        ("two", 2, 2, 1, 11.0 + 28.5, day(3), day(4), "u.example/two on day 4"),
+        ("late", 2, 1, 2, 15.7 + 11.0, day(4), day(8), "u.example/late on day 8"),
+        ("zero4", 2, 1, 13, 0.0, day(1), day(6), "u.example/zero4 on day 6"),
+        ("zero1", 1, 1, 12, 0.0, day(1), day(1), "u.example/zero1 on day 1"),
+        ("zero3", 1, 1, 12, 0.0, day(6), day(6), "u.example/zero3 on day 6"),
+        ("zero2", 1, 1, 15, 0.0, day(6), day(6), "u.example/zero2 on day 6"),
+    ]  # fmt: skip
