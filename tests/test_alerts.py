@@ -16,11 +16,18 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from serptrack import store
 from serptrack.cli import cli
-from serptrack.store.schema import ALERT_ATTEMPTS, ALERT_DELIVERIES, ALERT_EVENTS, ALERT_MEMORY
+from serptrack.store import outbox
+from serptrack.store.schema import (
+    ALERT_ATTEMPTS,
+    ALERT_DELIVERIES,
+    ALERT_EVENTS,
+    ALERT_MEMORY,
+    CHECKS,
+)
 from tests.alert_scenario import CN, CW, DAYS, EXPECTED, OS, QUERY, write_scenario
 from tests.loopback_server import Reply, Seen, base_url, loopback
 
@@ -342,6 +349,78 @@ def test_a_lost_memory_is_rebuilt_from_the_history(
             assert connection.execute(select(ALERT_MEMORY.c.check_id)).scalar_one() > 0
         engine.dispose()
     assert facts(listed(runner, scenario)) == EXPECTED
+
+
+def checkpoint(db: str) -> int:
+    """The check the keyword's memory row was last written at (its checkpoint)."""
+    engine = store.connect(db)
+    with engine.connect() as connection:
+        found = connection.execute(select(ALERT_MEMORY.c.check_id)).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def test_a_new_process_replays_the_checks_after_the_checkpoint_and_loses_or_doubles_nothing(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = Receiver()
+    with receiving(monkeypatch, receiver):
+        for number, day in enumerate(DAYS):
+            if number in (3, 4, 7):  # the process stops: only what it committed is left
+                outbox._MEMORIES.clear()
+            check_day(runner, scenario, day)
+            if number == 2:  # days 2 and 3 were stepped in this process, not written
+                assert checkpoint(scenario) < latest_check(scenario)
+    events = listed(runner, scenario)
+    assert facts(events) == EXPECTED
+    assert sorted(b["id"] for b in receiver.bodies) == sorted(e["id"] for e in events)
+
+
+def test_a_batch_that_rolls_back_leaves_no_memory_behind(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Crash(Exception):
+        """The batch's transaction fails after its events were found (before commit)."""
+
+    real = outbox.find_events
+
+    def crashing(*args: Any, **kwargs: Any) -> int:
+        real(*args, **kwargs)
+        raise Crash
+
+    receiver = Receiver()
+    with receiving(monkeypatch, receiver):
+        for number, day in enumerate(DAYS):
+            if number in (4, 6):
+                with monkeypatch.context() as patched:
+                    patched.setattr(outbox, "find_events", crashing)
+                    assert check_day(runner, scenario, day).exit_code != 0
+            check_day(runner, scenario, day)  # stored (again) and its events found once
+    events = listed(runner, scenario)
+    assert facts(events) == EXPECTED
+    assert sorted(b["id"] for b in receiver.bodies) == sorted(e["id"] for e in events)
+
+
+def test_the_checkpoint_is_written_every_so_many_checks(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "_CHECKPOINT_EVERY", 3)
+    written = []
+    with receiving(monkeypatch, Receiver()):
+        for day in DAYS[:7]:
+            check_day(runner, scenario, day)
+            written.append(checkpoint(scenario) == latest_check(scenario))
+    # day 1 builds the memory; then every third check stepped writes it
+    assert written == [True, False, False, True, False, False, True]
+    assert facts(listed(runner, scenario)) == [e for e in EXPECTED if e[0] <= DAYS[6]]
+
+
+def latest_check(db: str) -> int:
+    engine = store.connect(db)
+    with engine.connect() as connection:
+        found = connection.execute(select(func.max(CHECKS.c.id))).scalar_one()
+    engine.dispose()
+    return int(found)
 
 
 def test_relabelling_rebuilds_the_memory_under_the_new_labels(
