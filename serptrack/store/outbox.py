@@ -642,6 +642,7 @@ def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
     stances, depth = how.stances, how.reach
     kept: list[Seen] = []
     keep = kept.append
+    new = tuple.__new__  # Seen's own __new__ is a Python function: a frame per result
     for row in rows:
         norm_url = row[6]
         known = stances.get(norm_url)
@@ -651,7 +652,7 @@ def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
         stance = known[0]
         if stance == "neutral" and (row[3] > depth or row[1] != "organic"):
             continue
-        keep(Seen(row[5], norm_url, row[1], row[2], row[3], row[4], stance, known[1]))
+        keep(new(Seen, (row[5], norm_url, row[1], row[2], row[3], row[4], stance, known[1])))
     return tuple(kept)
 
 
@@ -699,16 +700,27 @@ def _insert_rows(
     row: str,
     rows: Sequence[tuple[Any, ...]],
     tail: str,
-) -> None:
+    returning: bool = False,
+) -> list[Any]:
     """``head VALUES row, row, … tail`` for ``rows``, in statements of at most
     :data:`_ROWS_PER_STATEMENT` rows: one statement for a batch, where ``executemany`` steps
-    the statement once per row (SQLite hands the GIL to the fetching thread at every step)."""
-    for first in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[first : first + _ROWS_PER_STATEMENT]
-        connection.exec_driver_sql(
-            f"{head} VALUES {', '.join([row] * len(chunk))}{tail}",
-            tuple(value for values in chunk for value in values),
-        )
+    the statement once per row (SQLite hands the GIL to the fetching thread at every step).
+    Straight on the DBAPI cursor, as :func:`_fetch`; with ``returning``, the rows the
+    statements return (``tail`` ends with a RETURNING clause)."""
+    returned: list[Any] = []
+    cursor = connection.connection.cursor()
+    try:
+        for first in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[first : first + _ROWS_PER_STATEMENT]
+            cursor.execute(
+                f"{head} VALUES {', '.join([row] * len(chunk))}{tail}",
+                tuple(value for values in chunk for value in values),
+            )
+            if returning:
+                returned.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return returned
 
 
 _ROWS_PER_STATEMENT = 500  # 19 values an event: within SQLite's 32,766 bound parameters
@@ -925,27 +937,24 @@ def _insert_events(
 ) -> int:
     """Insert ``events`` (those whose id is stored already are left as they are) and the
     deliveries of the new ones; return how many were new. Driver-level statements, as the
-    memory's: this runs in the transaction of every batch of checks that fires events."""
-    ids = [row["id"] for row in events]
-    stored = {
+    memory's: this runs in the transaction of every batch of checks that fires events.
+    The insert says which rows it added (``RETURNING``: an id stored already adds none), so
+    no read of the stored ids comes before it."""
+    postgresql = connection.dialect.name == "postgresql"
+    added = {
         row[0]
-        for row in _fetch(
+        for row in _insert_rows(
             connection,
-            f"SELECT id FROM alert_events WHERE id IN ({_markers(connection, len(ids))})",
-            tuple(ids),
+            f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)})",
+            f"({_markers(connection, len(_EVENT_COLUMNS))})",
+            [_event_values(row, postgresql) for row in events],
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            returning=True,
         )
     }
-    new = [row for row in events if row["id"] not in stored]
+    new = [row for row in events if row["id"] in added]
     if not new:
         return 0
-    postgresql = connection.dialect.name == "postgresql"
-    _insert_rows(
-        connection,
-        f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)})",
-        f"({_markers(connection, len(_EVENT_COLUMNS))})",
-        [_event_values(row, postgresql) for row in new],
-        " ON CONFLICT (id) DO NOTHING",
-    )
     deliveries = [
         (row["id"], name, "pending", 0)
         for row in new
