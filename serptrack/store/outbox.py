@@ -50,7 +50,7 @@ import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, and_, func, or_, select, text, update
@@ -368,16 +368,16 @@ def _basis(rules: Sequence[Rule], alert_rules: Sequence[AlertRule], curve: Seque
     return hashlib.sha256(doc.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class _Row:
-    """A keyword's memory row as a batch finds it (locked)."""
+class _Row(NamedTuple):
+    """A keyword's memory row as a batch finds it (locked; a named tuple: one a keyword a
+    batch)."""
 
     stamp: str  # "" for a row holding no memory
     kept: _Kept | None = None  # this process's memory of the keyword, valid for this stamp
     checkpoint: Memory | None = None  # the row's own memory, when ``kept`` is None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Held:
     """A keyword's memory while a batch steps it."""
 
@@ -460,9 +460,9 @@ def _memory_of(database: str, keyword_id: int, stamp: str, state: Any) -> _Row:
     return _Row(stamp, checkpoint=Memory.from_state(state))
 
 
-@dataclass(frozen=True)
-class _Kept:
-    """This process's memory of a keyword: valid while the row's stamp is ``stamp``."""
+class _Kept(NamedTuple):
+    """This process's memory of a keyword: valid while the row's stamp is ``stamp`` (a named
+    tuple: one a keyword a batch)."""
 
     stamp: str
     memory: Memory  # after every check of the keyword stored so far
@@ -973,15 +973,29 @@ def _insert_events(
 
 def _event_values(row: Mapping[str, Any], postgresql: bool) -> tuple[Any, ...]:
     """One event's values in _EVENT_COLUMNS order, bound as the ORM would bind them."""
-    values = []
-    for column in _EVENT_COLUMNS:
-        value: Any = row.get(column)
-        if column in ("at", "created_at"):
-            value = _driver_time(value, postgresql)
-        elif column == "day" and not postgresql:
-            value = value.isoformat()
-        values.append(value)
-    return tuple(values)
+    get = row.get
+    day = get("day")
+    return (
+        row["id"],
+        get("campaign_id"),
+        get("keyword_id"),
+        get("check_id"),
+        get("rule"),
+        get("kind"),
+        get("view"),
+        _driver_time(get("at"), postgresql),
+        day if postgresql or day is None else day.isoformat(),
+        get("url"),
+        get("position"),
+        get("official_url"),
+        get("official_position"),
+        get("critical_url"),
+        get("critical_position"),
+        get("text"),
+        get("suppressed"),
+        get("ordinal"),
+        _driver_time(get("created_at"), postgresql),
+    )
 
 
 def add_event(
