@@ -4,6 +4,7 @@ that verifies every signature."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -20,13 +21,16 @@ from sqlalchemy import delete, func, select
 
 from serptrack import store
 from serptrack.cli import cli
+from serptrack.snapshot import Item
 from serptrack.store import outbox
+from serptrack.store.checks import CheckRecord, record_checks
 from serptrack.store.schema import (
     ALERT_ATTEMPTS,
     ALERT_DELIVERIES,
     ALERT_EVENTS,
     ALERT_MEMORY,
     CHECKS,
+    KEYWORDS,
 )
 from tests.alert_scenario import CN, CW, DAYS, EXPECTED, OS, QUERY, write_scenario
 from tests.loopback_server import Reply, Seen, base_url, loopback
@@ -608,3 +612,55 @@ def test_backfill_alerts_finds_the_events_in_time_order_whatever_order_checks_fi
     assert result.exit_code == 1  # days 3 and 4
     assert facts(listed(runner, scenario)) == EXPECTED
     assert len(receiver.bodies) == len(EXPECTED)
+
+
+def test_a_flood_past_the_daily_cap_is_kept_back_without_counting_again(
+    tmp_path: Path, db_url: str, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checks of one UTC day whose critical result comes and goes: the first entry is sent,
+    the second makes the one notice, the rest are kept back; once the cap is known reached
+    (stored and noticed), a batch keeps its events back without reading the counts."""
+    path = tmp_path / "flood.toml"
+    path.write_text(
+        '[campaign]\nname = "flood"\n\n[defaults]\nprovider = "serpapi"\ncountry = "us"\n'
+        'language = "en"\n\n[labels]\ncritical = ["critic.example"]\n\n'
+        '[alerts]\ndaily_cap = 1\n\n[alerts.channels.ops]\ntype = "webhook"\n'
+        'url_env = "FLOOD_HOOK_URL"\n\n[[alerts.rules]]\non = "critical-enters"\ntop = 3\n'
+        'channels = ["ops"]\n\n[[keywords]]\nquery = "acme flood"\n',
+        encoding="utf-8",
+    )
+    assert run(runner, "apply", str(path), "--db", db_url).exit_code == 0
+    engine = store.connect(db_url)
+    with engine.connect() as connection:
+        keyword_id = connection.execute(select(KEYWORDS.c.id)).scalar_one()
+    reads = []
+    real = outbox._Noise.read.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(outbox._Noise, "read", classmethod(counted))
+    start = dt.datetime(2026, 6, 1, 1, tzinfo=dt.UTC)
+    for hour in range(12):  # the critical result at #1, then #8, then #1 ...
+        critical = Item("organic", "https://critic.example/acme")
+        fillers = [Item("organic", f"https://site{n}.example/acme") for n in range(1, 8)]
+        items = [critical, *fillers] if hour % 2 == 0 else [*fillers, critical]
+        record = CheckRecord(keyword_id, "serpapi", start + dt.timedelta(hours=hour), items=items)
+        record_checks(engine, [record])
+    with engine.connect() as connection:
+        events = connection.execute(
+            select(ALERT_EVENTS.c.kind, ALERT_EVENTS.c.suppressed).order_by(
+                ALERT_EVENTS.c.at, ALERT_EVENTS.c.ordinal
+            )
+        ).all()
+    engine.dispose()
+    # entries at hours 2, 4, ..., 10: one sent, one kept back with the notice, three kept back
+    assert [tuple(e) for e in events] == [
+        ("critical-enters", None),
+        ("critical-enters", "daily-cap"),
+        ("cap-reached", None),
+        *[("critical-enters", "daily-cap")] * 3,
+    ]
+    # read at hours 2 and 4 (the cap is reached there) and 6 (which finds it noticed), not after
+    assert len(reads) == 3

@@ -136,6 +136,9 @@ class _Alerting:
     #: norm_url -> (stance, labelled), as the labeller decides (grows as URLs are seen)
     stances: dict[str, tuple[str, bool]] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)  # query -> the rules' plan for it
+    #: (rule, day) whose daily cap is reached and noticed, as stored (committed): it stays so
+    #: under these settings (events are never deleted), see _insert_findings
+    capped: set[tuple[str, dt.date]] = field(default_factory=set)
 
     def plan(self, query: str) -> Plan:
         """The alert rules' :class:`~serptrack.alerts.events.Plan` for keyword ``query``."""
@@ -753,13 +756,24 @@ def _insert_findings(
     events: list[dict[str, Any]] = []
     channels: dict[str, tuple[str, ...]] = {}
     for campaign_id in sorted({keyword.campaign_id for keyword, _, _ in found}):
-        if connection.dialect.name == "postgresql":  # daily caps count across workers
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:space, :campaign)"),
-                {"space": _LOCK_SPACE, "campaign": campaign_id},
-            )
         mine = [item for item in found if item[0].campaign_id == campaign_id]
-        noise = _Noise.read(connection, campaign_id, mine, alerting[campaign_id].settings)
+        how = alerting[campaign_id]
+        settings = how.settings
+        keys = {(f.rule.key, c.observed_at.astimezone(dt.UTC).date()) for _, c, f in mine}
+        if not settings.cooldown_seconds and keys <= how.capped:
+            # Every event is kept back by a cap reached (and noticed) before: nothing to count,
+            # nothing to admit, so no lock either (a flood costs no read per batch).
+            noise = _Noise(settings, {}, dict.fromkeys(keys, settings.daily_cap), keys)
+        else:
+            if connection.dialect.name == "postgresql":  # daily caps count across workers
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :campaign)"),
+                    {"space": _LOCK_SPACE, "campaign": campaign_id},
+                )
+            noise = _Noise.read(connection, campaign_id, mine, settings)
+            how.capped.update(
+                key for key in noise.noticed if noise.sent.get(key, 0) >= settings.daily_cap
+            )
         for ordinal, (keyword, check, finding) in enumerate(mine):
             row = _event_row(keyword, check, finding, now, ordinal)
             row["suppressed"] = noise.admit(row, finding.rule)
