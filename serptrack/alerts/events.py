@@ -155,17 +155,21 @@ class Plan:
     depth: int  # how much of the organic top the memory keeps (see _depth)
     seen_depth: int  # how deep ``top_seen`` remembers URLs (see _seen_depth)
     lead_keys: tuple[tuple[str, str, int], ...]  # (key, view, hold) of each lead state
+    #: (rule, finder) of each watching rule that a successful check can fire (not ``failing``)
+    finders: tuple[tuple[AlertRule, Callable[[AlertRule, _Compared], list[Finding]]], ...] = ()
 
 
 def plan_for(rules: Sequence[AlertRule], query: str) -> Plan:
     """The :class:`Plan` of ``rules`` for keyword ``query``."""
     keys = tuple((key, key.split(":")[0], int(key.split(":")[1])) for key in _lead_keys(rules))
+    watching = tuple(rule for rule in rules if rule.applies_to(query))
     return Plan(
         query=query,
-        watching=tuple(rule for rule in rules if rule.applies_to(query)),
+        watching=watching,
         depth=_depth(rules),
         seen_depth=_seen_depth(rules),
         lead_keys=keys,
+        finders=tuple((rule, _KIND_FINDERS[rule.on]) for rule in watching if rule.on != "failing"),
     )
 
 
@@ -199,21 +203,32 @@ def advance(
     findings: list[Finding] = []
     leads = dict(memory.leads)
     changes: dict[str, tuple[str, str | None]] = {}
+    leaders = page.leaders
     for key, view, hold in plan.lead_keys:
-        state, change = _advance(leads.get(key, _NO_LEAD), page.leader(view), hold)
+        state, change = _advance(leads.get(key, _NO_LEAD), leaders[view], hold)
         leads[key] = state
         if change is not None:
             changes[key] = change
     if memory.previous is not None:
         compared = _Compared(memory, summary, memory.previous, page, changes, query)
-        for rule in plan.watching:
-            findings.extend(_KIND_FINDERS[rule.on](rule, compared))
+        for rule, finder in plan.finders:
+            found = finder(rule, compared)
+            if found:
+                findings.extend(found)
     top_seen = memory.top_seen
     seen_depth = plan.seen_depth
-    top = [row for row in summary["organic"] if row[2] <= seen_depth]
-    if any(top_seen.get(row[0], seen_depth + 1) > row[2] for row in top):
+    grown = False
+    for row in summary["organic"]:  # in rank order
+        if row[2] > seen_depth:
+            break
+        if top_seen.get(row[0], seen_depth + 1) > row[2]:
+            grown = True
+            break
+    if grown:
         top_seen = dict(top_seen)
-        for url, _, rank, _, _, _ in top:
+        for url, _, rank, _, _, _ in summary["organic"]:
+            if rank > seen_depth:
+                break
             top_seen[url] = min(rank, top_seen.get(url, rank))
     after = Memory(
         check_id=check.check_id,
@@ -427,6 +442,8 @@ def _own_ad_missing(rule: AlertRule, c: _Compared) -> list[Finding]:
 
 
 def _lead(rule: AlertRule, c: _Compared) -> list[Finding]:
+    if not c.changes:  # most checks complete no lead change
+        return []
     return _lead_findings(rule, c.page, c.changes, c.query, c.base)
 
 
