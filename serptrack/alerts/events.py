@@ -533,8 +533,7 @@ class _Page:
         for r in results:
             url, norm_url, placement, block, rank, page_position, stance, labelled = r
             if placement == _ORGANIC:
-                known = organic.get(norm_url)
-                if known is None or rank < known[2]:
+                if norm_url not in organic or rank < organic[norm_url][2]:
                     organic[norm_url] = (norm_url, url, rank, page_position, stance, labelled)
             elif stance == _CRITICAL and placement in FEATURE_PLACEMENTS:
                 if norm_url not in features:

@@ -652,14 +652,16 @@ def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
     new = tuple.__new__  # Seen's own __new__ is a Python function: a frame per result
     for row in rows:
         norm_url = row[6]
-        known = stances.get(norm_url)
-        if known is None:
+        try:  # a subscript, not .get(): nearly every URL is known already
+            stance, labelled = stances[norm_url]
+        except KeyError:
             rule = how.labeller.rule_for(norm_url)
-            known = stances[norm_url] = (rule.stance, True) if rule else ("neutral", False)
-        stance = known[0]
+            stance, labelled = stances[norm_url] = (
+                (rule.stance, True) if rule else ("neutral", False)
+            )
         if stance == "neutral" and (row[3] > depth or row[1] != "organic"):
             continue
-        keep(new(Seen, (row[5], norm_url, row[1], row[2], row[3], row[4], stance, known[1])))
+        keep(new(Seen, (row[5], norm_url, row[1], row[2], row[3], row[4], stance, labelled)))
     return tuple(kept)
 
 
