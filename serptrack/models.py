@@ -390,7 +390,8 @@ class AlertEvent(SQLModel, table=True):
     __tablename__ = "alert_events"
     __table_args__ = (
         Index("ix_alert_events_campaign_at", "campaign_id", "at"),
-        Index("ix_alert_events_rule_day", "campaign_id", "rule", "day"),
+        # covering: the daily cap counts a rule's deliveries of a day from the index alone
+        Index("ix_alert_events_rule_day", "campaign_id", "rule", "day", "suppressed", "kind"),
     )
 
     id: str = Field(primary_key=True)

@@ -4,6 +4,7 @@ that verifies every signature."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -16,11 +17,21 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from serptrack import store
 from serptrack.cli import cli
-from serptrack.store.schema import ALERT_ATTEMPTS, ALERT_DELIVERIES, ALERT_EVENTS, ALERT_MEMORY
+from serptrack.snapshot import Item
+from serptrack.store import outbox
+from serptrack.store.checks import CheckRecord, record_checks
+from serptrack.store.schema import (
+    ALERT_ATTEMPTS,
+    ALERT_DELIVERIES,
+    ALERT_EVENTS,
+    ALERT_MEMORY,
+    CHECKS,
+    KEYWORDS,
+)
 from tests.alert_scenario import CN, CW, DAYS, EXPECTED, OS, QUERY, write_scenario
 from tests.loopback_server import Reply, Seen, base_url, loopback
 
@@ -344,6 +355,78 @@ def test_a_lost_memory_is_rebuilt_from_the_history(
     assert facts(listed(runner, scenario)) == EXPECTED
 
 
+def checkpoint(db: str) -> int:
+    """The check the keyword's memory row was last written at (its checkpoint)."""
+    engine = store.connect(db)
+    with engine.connect() as connection:
+        found = connection.execute(select(ALERT_MEMORY.c.check_id)).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def test_a_new_process_replays_the_checks_after_the_checkpoint_and_loses_or_doubles_nothing(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = Receiver()
+    with receiving(monkeypatch, receiver):
+        for number, day in enumerate(DAYS):
+            if number in (3, 4, 7):  # the process stops: only what it committed is left
+                outbox._MEMORIES.clear()
+            check_day(runner, scenario, day)
+            if number == 2:  # days 2 and 3 were stepped in this process, not written
+                assert checkpoint(scenario) < latest_check(scenario)
+    events = listed(runner, scenario)
+    assert facts(events) == EXPECTED
+    assert sorted(b["id"] for b in receiver.bodies) == sorted(e["id"] for e in events)
+
+
+def test_a_batch_that_rolls_back_leaves_no_memory_behind(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Crash(Exception):
+        """The batch's transaction fails after its events were found (before commit)."""
+
+    real = outbox.find_events
+
+    def crashing(*args: Any, **kwargs: Any) -> int:
+        real(*args, **kwargs)
+        raise Crash
+
+    receiver = Receiver()
+    with receiving(monkeypatch, receiver):
+        for number, day in enumerate(DAYS):
+            if number in (4, 6):
+                with monkeypatch.context() as patched:
+                    patched.setattr(outbox, "find_events", crashing)
+                    assert check_day(runner, scenario, day).exit_code != 0
+            check_day(runner, scenario, day)  # stored (again) and its events found once
+    events = listed(runner, scenario)
+    assert facts(events) == EXPECTED
+    assert sorted(b["id"] for b in receiver.bodies) == sorted(e["id"] for e in events)
+
+
+def test_the_checkpoint_is_written_every_so_many_checks(
+    runner: CliRunner, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "_CHECKPOINT_EVERY", 3)
+    written = []
+    with receiving(monkeypatch, Receiver()):
+        for day in DAYS[:7]:
+            check_day(runner, scenario, day)
+            written.append(checkpoint(scenario) == latest_check(scenario))
+    # day 1 builds the memory; then every third check stepped writes it
+    assert written == [True, False, False, True, False, False, True]
+    assert facts(listed(runner, scenario)) == [e for e in EXPECTED if e[0] <= DAYS[6]]
+
+
+def latest_check(db: str) -> int:
+    engine = store.connect(db)
+    with engine.connect() as connection:
+        found = connection.execute(select(func.max(CHECKS.c.id))).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
 def test_relabelling_rebuilds_the_memory_under_the_new_labels(
     runner: CliRunner, tmp_path: Path, scenario: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -529,3 +612,55 @@ def test_backfill_alerts_finds_the_events_in_time_order_whatever_order_checks_fi
     assert result.exit_code == 1  # days 3 and 4
     assert facts(listed(runner, scenario)) == EXPECTED
     assert len(receiver.bodies) == len(EXPECTED)
+
+
+def test_a_flood_past_the_daily_cap_is_kept_back_without_counting_again(
+    tmp_path: Path, db_url: str, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checks of one UTC day whose critical result comes and goes: the first entry is sent,
+    the second makes the one notice, the rest are kept back; once the cap is known reached
+    (stored and noticed), a batch keeps its events back without reading the counts."""
+    path = tmp_path / "flood.toml"
+    path.write_text(
+        '[campaign]\nname = "flood"\n\n[defaults]\nprovider = "serpapi"\ncountry = "us"\n'
+        'language = "en"\n\n[labels]\ncritical = ["critic.example"]\n\n'
+        '[alerts]\ndaily_cap = 1\n\n[alerts.channels.ops]\ntype = "webhook"\n'
+        'url_env = "FLOOD_HOOK_URL"\n\n[[alerts.rules]]\non = "critical-enters"\ntop = 3\n'
+        'channels = ["ops"]\n\n[[keywords]]\nquery = "acme flood"\n',
+        encoding="utf-8",
+    )
+    assert run(runner, "apply", str(path), "--db", db_url).exit_code == 0
+    engine = store.connect(db_url)
+    with engine.connect() as connection:
+        keyword_id = connection.execute(select(KEYWORDS.c.id)).scalar_one()
+    reads = []
+    real = outbox._Noise.read.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(outbox._Noise, "read", classmethod(counted))
+    start = dt.datetime(2026, 6, 1, 1, tzinfo=dt.UTC)
+    for hour in range(12):  # the critical result at #1, then #8, then #1 ...
+        critical = Item("organic", "https://critic.example/acme")
+        fillers = [Item("organic", f"https://site{n}.example/acme") for n in range(1, 8)]
+        items = [critical, *fillers] if hour % 2 == 0 else [*fillers, critical]
+        record = CheckRecord(keyword_id, "serpapi", start + dt.timedelta(hours=hour), items=items)
+        record_checks(engine, [record])
+    with engine.connect() as connection:
+        events = connection.execute(
+            select(ALERT_EVENTS.c.kind, ALERT_EVENTS.c.suppressed).order_by(
+                ALERT_EVENTS.c.at, ALERT_EVENTS.c.ordinal
+            )
+        ).all()
+    engine.dispose()
+    # entries at hours 2, 4, ..., 10: one sent, one kept back with the notice, three kept back
+    assert [tuple(e) for e in events] == [
+        ("critical-enters", None),
+        ("critical-enters", "daily-cap"),
+        ("cap-reached", None),
+        *[("critical-enters", "daily-cap")] * 3,
+    ]
+    # read at hours 2 and 4 (the cap is reached there) and 6 (which finds it noticed), not after
+    assert len(reads) == 3

@@ -14,6 +14,7 @@ and dropping the findings, so a rebuilt memory and a kept one always agree.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -154,17 +155,21 @@ class Plan:
     depth: int  # how much of the organic top the memory keeps (see _depth)
     seen_depth: int  # how deep ``top_seen`` remembers URLs (see _seen_depth)
     lead_keys: tuple[tuple[str, str, int], ...]  # (key, view, hold) of each lead state
+    #: (rule, finder) of each watching rule that a successful check can fire (not ``failing``)
+    finders: tuple[tuple[AlertRule, Callable[[AlertRule, _Compared], list[Finding]]], ...] = ()
 
 
 def plan_for(rules: Sequence[AlertRule], query: str) -> Plan:
     """The :class:`Plan` of ``rules`` for keyword ``query``."""
     keys = tuple((key, key.split(":")[0], int(key.split(":")[1])) for key in _lead_keys(rules))
+    watching = tuple(rule for rule in rules if rule.applies_to(query))
     return Plan(
         query=query,
-        watching=tuple(rule for rule in rules if rule.applies_to(query)),
+        watching=watching,
         depth=_depth(rules),
         seen_depth=_seen_depth(rules),
         lead_keys=keys,
+        finders=tuple((rule, _KIND_FINDERS[rule.on]) for rule in watching if rule.on != "failing"),
     )
 
 
@@ -198,21 +203,32 @@ def advance(
     findings: list[Finding] = []
     leads = dict(memory.leads)
     changes: dict[str, tuple[str, str | None]] = {}
+    leaders = page.leaders
     for key, view, hold in plan.lead_keys:
-        state, change = _advance(leads.get(key, _NO_LEAD), page.leader(view), hold)
+        state, change = _advance(leads.get(key, _NO_LEAD), leaders[view], hold)
         leads[key] = state
         if change is not None:
             changes[key] = change
     if memory.previous is not None:
         compared = _Compared(memory, summary, memory.previous, page, changes, query)
-        for rule in plan.watching:
-            findings.extend(_KIND_FINDERS[rule.on](rule, compared))
+        for rule, finder in plan.finders:
+            found = finder(rule, compared)
+            if found:
+                findings.extend(found)
     top_seen = memory.top_seen
     seen_depth = plan.seen_depth
-    top = [row for row in summary["organic"] if row[2] <= seen_depth]
-    if any(top_seen.get(row[0], seen_depth + 1) > row[2] for row in top):
+    grown = False
+    for row in summary["organic"]:  # in rank order
+        if row[2] > seen_depth:
+            break
+        if top_seen.get(row[0], seen_depth + 1) > row[2]:
+            grown = True
+            break
+    if grown:
         top_seen = dict(top_seen)
-        for url, _, rank, _, _, _ in top:
+        for url, _, rank, _, _, _ in summary["organic"]:
+            if rank > seen_depth:
+                break
             top_seen[url] = min(rank, top_seen.get(url, rank))
     after = Memory(
         check_id=check.check_id,
@@ -314,35 +330,58 @@ class _Compared:
 
 
 def _critical_enters(rule: AlertRule, c: _Compared) -> list[Finding]:
+    # Summaries' organic rows are in rank order: each loop stops past the rule's top.
     top = rule.top
-    was = {
-        u for u, _, rank, _, stance, _ in c.before["organic"] if rank <= top and stance == _CRITICAL
-    }
+    entered = []
+    for row in c.now["organic"]:
+        if row[2] > top:
+            break
+        if row[4] == _CRITICAL:
+            entered.append(row)
+    if not entered:
+        return []
+    was = set()
+    for row in c.before["organic"]:
+        if row[2] > top:
+            break
+        if row[4] == _CRITICAL:
+            was.add(row[0])
     return [
         c.finding(
             rule,
             url,
             shown,
             rank,
-            f"Critical result {shown} entered the top {rule.top} at #{rank} for {_quoted(c.query)}",
+            f"Critical result {shown} entered the top {top} at #{rank} for {_quoted(c.query)}",
         )
-        for url, shown, rank, _, stance, _ in c.now["organic"]
-        if rank <= top and stance == _CRITICAL and url not in was
+        for url, shown, rank, _, _, _ in entered
+        if url not in was
     ]
 
 
 def _official_leaves(rule: AlertRule, c: _Compared) -> list[Finding]:
     top = rule.top
-    here = {
-        u for u, _, rank, _, stance, _ in c.now["organic"] if rank <= top and stance == _OFFICIAL
-    }
+    were = []
+    for row in c.before["organic"]:
+        if row[2] > top:
+            break
+        if row[4] == _OFFICIAL:
+            were.append(row)
+    if not were:
+        return []
+    here = set()
+    for row in c.now["organic"]:
+        if row[2] > top:
+            break
+        if row[4] == _OFFICIAL:
+            here.add(row[0])
     found = []
-    for url, shown, rank, _, stance, _ in c.before["organic"]:
-        if rank <= top and stance == _OFFICIAL and url not in here:
+    for url, shown, rank, _, _, _ in were:
+        if url not in here:
             ranks = {u: r for u, _, r, _, _, _ in c.page.organic}  # only when one left
             where = f"now #{ranks[url]}" if url in ranks else "no longer in the results read"
             text = (
-                f"Official result {shown} left the top {rule.top} for {_quoted(c.query)} "
+                f"Official result {shown} left the top {top} for {_quoted(c.query)} "
                 f"(was #{rank}, {where})"
             )
             found.append(c.finding(rule, url, shown, ranks.get(url), text))
@@ -351,18 +390,18 @@ def _official_leaves(rule: AlertRule, c: _Compared) -> list[Finding]:
 
 def _new_url(rule: AlertRule, c: _Compared) -> list[Finding]:
     seen = c.memory.top_seen
-    return [
-        c.finding(
-            rule,
-            url,
-            shown,
-            rank,
-            f"A new unlabelled result {shown} is at #{rank} for {_quoted(c.query)}; label it "
-            "official, critical or neutral",
-        )
-        for url, shown, rank, _, _, labelled in c.now["organic"]
-        if rank <= rule.top and not labelled and seen.get(url, rule.top + 1) > rule.top
-    ]
+    top = rule.top
+    found = []
+    for url, shown, rank, _, _, labelled in c.now["organic"]:
+        if rank > top:
+            break
+        if not labelled and seen.get(url, top + 1) > top:
+            text = (
+                f"A new unlabelled result {shown} is at #{rank} for {_quoted(c.query)}; label "
+                "it official, critical or neutral"
+            )
+            found.append(c.finding(rule, url, shown, rank, text))
+    return found
 
 
 def _critical_in_feature(rule: AlertRule, c: _Compared) -> list[Finding]:
@@ -403,6 +442,8 @@ def _own_ad_missing(rule: AlertRule, c: _Compared) -> list[Finding]:
 
 
 def _lead(rule: AlertRule, c: _Compared) -> list[Finding]:
+    if not c.changes:  # most checks complete no lead change
+        return []
     return _lead_findings(rule, c.page, c.changes, c.query, c.base)
 
 
@@ -477,46 +518,74 @@ _KIND_FINDERS: dict[str, Callable[[AlertRule, _Compared], list[Finding]]] = {
 class _Page:
     """One successful check, read in one pass: what every rule compares."""
 
-    __slots__ = ("_best", "features", "organic", "share", "top_ad")
+    __slots__ = ("_best", "features", "leaders", "organic", "share", "top_ad")
 
     def __init__(self, results: Sequence[Seen], curve: Sequence[float]) -> None:
         """Index ``results``: organic by URL (best rank), critical features, the best of each
         side per view, the official top ad and the critical share."""
         organic: dict[str, tuple[str, str, int, int, str, bool]] = {}
         features: dict[str, tuple[str, str, int, str]] = {}
-        best: dict[tuple[str, str], Seen] = {}
         top_ad = False
+        # The best of each side, by page position and by organic rank: locals, not a dict
+        # keyed by (stance, view), in the loop every result of a check goes through.
+        official_page = official_organic = critical_page = critical_organic = None
         # Unpacked, not read by attribute: a page of 100 results goes through here per check.
         for r in results:
             url, norm_url, placement, block, rank, page_position, stance, labelled = r
             if placement == _ORGANIC:
-                known = organic.get(norm_url)
-                if known is None or rank < known[2]:
+                if norm_url not in organic or rank < organic[norm_url][2]:
                     organic[norm_url] = (norm_url, url, rank, page_position, stance, labelled)
             elif stance == _CRITICAL and placement in FEATURE_PLACEMENTS:
                 if norm_url not in features:
                     features[norm_url] = (norm_url, url, rank, placement)
             elif placement == _PAID and stance == _OFFICIAL and block == "top":
                 top_ad = True
-            if stance in _SIDES:
-                mark = best.get((stance, "page"))
-                if mark is None or page_position < mark[5]:
-                    best[(stance, "page")] = r
-                if placement == _ORGANIC:
-                    mark = best.get((stance, "organic"))
-                    if mark is None or rank < mark[4]:
-                        best[(stance, "organic")] = r
+            if stance == _OFFICIAL:
+                if official_page is None or page_position < official_page[5]:
+                    official_page = r
+                if placement == _ORGANIC and (
+                    official_organic is None or rank < official_organic[4]
+                ):
+                    official_organic = r
+            elif stance == _CRITICAL:
+                if critical_page is None or page_position < critical_page[5]:
+                    critical_page = r
+                if placement == _ORGANIC and (
+                    critical_organic is None or rank < critical_organic[4]
+                ):
+                    critical_organic = r
+        best: dict[tuple[str, str], Seen] = {}
+        for key, found in (
+            ((_OFFICIAL, "page"), official_page),
+            ((_OFFICIAL, "organic"), official_organic),
+            ((_CRITICAL, "page"), critical_page),
+            ((_CRITICAL, "organic"), critical_organic),
+        ):
+            if found is not None:
+                best[key] = found
         self.top_ad = top_ad
         self.organic = sorted(organic.values(), key=_RANK)
         self.features = list(features.values())
         self._best = best
         self.share = _critical_share(self.organic, curve)
+        self.leaders = {
+            "organic": leader_of(
+                official_organic and official_organic.rank,
+                critical_organic and critical_organic.rank,
+            ),
+            "page": leader_of(
+                official_page and official_page.page_position,
+                critical_page and critical_page.page_position,
+            ),
+        }
 
     def summary(self, depth: int) -> dict[str, Any]:
-        """What the next check compares with (kept in the memory, as JSON)."""
+        """What the next check compares with (kept in the memory, as JSON): the organic rows
+        up to ``depth``, by rank (the finders stop at the first row past their ``top``)."""
+        organic = self.organic
         return {
-            "organic": [list(row) for row in self.organic if row[2] <= depth],
-            "features": sorted(features[0] for features in self.features),
+            "organic": organic[: bisect.bisect_right(organic, depth, key=_RANK)],
+            "features": sorted(features[0] for features in self.features) if self.features else [],
             "top_ad": self.top_ad,
             "share": self.share,
         }
@@ -530,11 +599,7 @@ class _Page:
 
     def leader(self, view: str) -> str | None:
         """Who leads ``view`` at this check."""
-        official = self._best.get((_OFFICIAL, view))
-        critical = self._best.get((_CRITICAL, view))
-        if view == "organic":
-            return leader_of(official and official.rank, critical and critical.rank)
-        return leader_of(official and official.page_position, critical and critical.page_position)
+        return self.leaders[view]
 
     def norm_of(self, ref: Ref | None) -> str | None:
         """The normalised URL of a best result."""

@@ -99,6 +99,10 @@ class CheckRecord:
 #: CPU (5 % of a stored check's) for 3-4 % more bytes
 _PAYLOAD_LEVEL = 3
 
+#: ``connection.info`` key: what to run once the batch's transaction has committed (the alert
+#: outbox holds the memories a batch stepped from then on; a batch that rolls back drops them)
+AFTER_COMMIT = "serptrack.after_commit"
+
 _RESULT_COLUMNS = (  # the outbox reads rows by index: new columns go at the end
     "check_id",
     "placement",
@@ -130,7 +134,12 @@ def record_checks(engine: Engine, records: Sequence[CheckRecord]) -> list[int]:
     if not records:
         return []
     with engine.begin() as connection:
-        return write_checks(connection, records)
+        connection.info.pop(AFTER_COMMIT, None)  # a rolled-back batch's, never to be run
+        ids = write_checks(connection, records)
+        committed = connection.info.pop(AFTER_COMMIT, ())
+    for callback in committed:
+        callback()
+    return ids
 
 
 def write_checks(connection: Any, records: Sequence[CheckRecord]) -> list[int]:

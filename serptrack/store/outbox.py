@@ -7,6 +7,33 @@ stored, so racing workers take turns per keyword. The events :func:`serptrack.al
 finds are inserted under a stable id (the rule, keyword, kind, view, URL and the check compared
 against): the same event can never be stored twice, whichever process finds it.
 
+Checkpoints. A keyword's memory is a pure fold of its stored checks (oldest first), so its row
+need not be rewritten at every batch: the row holds a checkpoint, the memory after the check
+it names (``check_id``, ``observed_at``), under a ``stamp`` (``<basis>/<nonce>``, a fresh
+nonce each time a row is written). A batch takes a keyword's memory, with its row locked
+(PostgreSQL ``FOR UPDATE``, SQLite's write lock: the turnstile), from
+
+1. this process, when the row's stamp is the one this process holds the memory for;
+2. else the checkpoint, with every check of the keyword stored after it replayed (their
+   events are not found again: they were inserted with their checks); a new row, or one
+   computed under other rules, replays the whole history;
+
+and writes the row (a new stamp) when it took the memory by 2., when a check older than the
+memory came (a replay in time order would step it, the batch did not), or every
+:data:`_CHECKPOINT_EVERY` checks; otherwise this process holds the memory from the moment
+the batch commits (``AFTER_COMMIT``), and not before. Why no event is lost or doubled:
+
+- Only the process that wrote a stamp holds a memory for it, and any batch that takes the
+  memory by 2. writes a new stamp in the transaction that stores its checks. So while a row
+  keeps a stamp, every check stored after it was stored by its writer, whose memory has
+  stepped them all: 1. is the fold of the stored checks.
+- A batch that rolls back (or never commits: a crash) stores no checks and writes no row;
+  the memory it stepped was never held (a batch's memories are marked pending while it
+  runs, held after its commit), so the next batch takes the committed state by 2.
+- A crash after a commit loses only what the process held; the checkpoint and the checks
+  after it, all committed, give the same memory by 2. Events are inserted in the batch
+  that stores their check, never by a replay, under ids that are unique in the outbox.
+
 Delivery (:func:`lease_deliveries`, :func:`record_attempts`): a sender leases pending
 deliveries for a while before it sends, so two senders never send the same one at once and a
 sender that dies leaves them to the next.
@@ -18,10 +45,12 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, and_, func, or_, select, text, update
@@ -32,6 +61,7 @@ from ..alerts.settings import AlertRule, AlertSettings, Channel, from_settings
 from ..classify import Labeller, Rule
 from ..ctr import curve_from_settings
 from ..vocabulary import CheckStatus
+from .checks import AFTER_COMMIT
 from .schema import (
     ALERT_ATTEMPTS,
     ALERT_DELIVERIES,
@@ -106,6 +136,9 @@ class _Alerting:
     #: norm_url -> (stance, labelled), as the labeller decides (grows as URLs are seen)
     stances: dict[str, tuple[str, bool]] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)  # query -> the rules' plan for it
+    #: (rule, day) whose daily cap is reached and noticed, as stored (committed): it stays so
+    #: under these settings (events are never deleted), see _insert_findings
+    capped: set[tuple[str, dt.date]] = field(default_factory=set)
 
     def plan(self, query: str) -> Plan:
         """The alert rules' :class:`~serptrack.alerts.events.Plan` for keyword ``query``."""
@@ -131,25 +164,30 @@ def find_events(connection: Connection, stored: Sequence[StoredCheck], now: dt.d
     )
     if not mine:
         return 0
-    memories = _lock_memories(connection, sorted({c.keyword_id for c in mine}), keywords)
-    batch_ids = {c.check_id for c in mine}
+    how_of = {k: alerting[keywords[k].campaign_id] for k in {c.keyword_id for c in mine}}
+    held = _held(connection, keywords, how_of, {c.check_id for c in mine})
     found: list[tuple[_Keyword, StoredCheck, Finding]] = []
-    changed: dict[int, Memory] = {}
     for check in mine:
         keyword = keywords[check.keyword_id]
-        how = alerting[keyword.campaign_id]
-        memory = changed.get(check.keyword_id)
-        if memory is None:
-            basis, kept = memories.get(check.keyword_id, ("", None))
-            memory = kept if kept is not None and basis == how.basis else None
-        if memory is None:  # new, or computed under other rules: from the stored history
-            memory = _rebuilt(connection, keyword, how, batch_ids)
-        observed = _observed(check, how)
-        memory, findings = advance(memory, observed, how.plan(keyword.query), how.curve)
-        changed[check.keyword_id] = memory
+        how = how_of[check.keyword_id]
+        kept = held[check.keyword_id]
+        memory = kept.memory
+        if memory.at is not None and (check.observed_at, check.check_id) <= (
+            memory.at,
+            memory.check_id,
+        ):
+            # Older than the memory: it fires nothing and changes nothing. A replay from the
+            # checkpoint would step it (time order), so the memory is saved as it is.
+            kept.save = True
+            continue
+        memory, findings = advance(
+            memory, _observed(check, how), how.plan(keyword.query), how.curve
+        )
+        kept.memory = memory
+        kept.since += 1
         if check.alerts:
             found.extend((keyword, check, finding) for finding in findings)
-    _save_memories(connection, changed, {k: alerting[keywords[k].campaign_id] for k in changed})
+    _keep_memories(connection, held, how_of)
     return _insert_findings(connection, found, alerting, now) if found else 0
 
 
@@ -238,6 +276,19 @@ def _keywords(
     }
 
 
+def _database(connection: Connection) -> str:
+    """The database ``connection`` is on, as the process-wide caches key it (rendering an
+    engine's URL costs more than the memory lookups it keys, so it is done once an engine)."""
+    engine = connection.engine
+    found = _DATABASES.get(engine)
+    if found is None:
+        found = _DATABASES[engine] = str(engine.url)
+    return found
+
+
+_DATABASES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def _fetch(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
     """The rows of a read on the write path, straight from the DBAPI cursor: SQLAlchemy's
     statement and result handling cost several times these small indexed reads, which run
@@ -264,7 +315,7 @@ def _alerting(connection: Connection, campaigns: Mapping[int, dt.datetime]) -> d
     """
     found = {}
     for campaign_id, updated_at in campaigns.items():
-        key = (str(connection.engine.url), campaign_id, updated_at)
+        key = (_database(connection), campaign_id, updated_at)
         if key not in _ALERTING:
             _ALERTING[key] = _read_alerting(connection, campaign_id)
             while len(_ALERTING) > 256:
@@ -320,17 +371,35 @@ def _basis(rules: Sequence[Rule], alert_rules: Sequence[AlertRule], curve: Seque
     return hashlib.sha256(doc.encode()).hexdigest()[:16]
 
 
+class _Row(NamedTuple):
+    """A keyword's memory row as a batch finds it (locked; a named tuple: one a keyword a
+    batch)."""
+
+    stamp: str  # "" for a row holding no memory
+    kept: _Kept | None = None  # this process's memory of the keyword, valid for this stamp
+    checkpoint: Memory | None = None  # the row's own memory, when ``kept`` is None
+
+
+@dataclass(slots=True)
+class _Held:
+    """A keyword's memory while a batch steps it."""
+
+    stamp: str  # the row's stamp as read
+    memory: Memory  # after every stored check stepped so far
+    since: int  # checks stepped past the row's checkpoint
+    save: bool  # the batch writes the row (a checkpoint)
+
+
 def _lock_memories(
     connection: Connection,
     keyword_ids: list[int],
     keywords: Mapping[int, _Keyword] | None = None,
-) -> dict[int, tuple[str, Memory | None]]:
-    """(basis, memory) of each keyword's memory row, created when missing and locked
-    (PostgreSQL: ``FOR UPDATE``, in keyword order, so batches never wait on each other in
-    opposite orders). A memory of another version is None; a row just created holds none.
+) -> dict[int, _Row]:
+    """Each keyword's memory row, created when missing and locked (PostgreSQL: ``FOR
+    UPDATE``, in keyword order, so batches never wait on each other in opposite orders).
     Rows ``keywords`` carry already (read with them on SQLite) are not read again."""
-    database = str(connection.engine.url)
-    found: dict[int, tuple[str, Memory | None]] = {}
+    database = _database(connection)
+    found: dict[int, _Row] = {}
     unread = []
     for keyword_id in keyword_ids:
         row = keywords[keyword_id].memory if keywords else None
@@ -352,24 +421,22 @@ def _lock_memories(
     return found
 
 
-def _memory_rows(
-    connection: Connection, keyword_ids: list[int]
-) -> dict[int, tuple[str, Memory | None]]:
-    """(basis, memory) of the rows of ``keyword_ids``, locked; a memory this process wrote
-    and finds unchanged (same ``stamp``) is taken from :data:`_MEMORIES`, not parsed again."""
+def _memory_rows(connection: Connection, keyword_ids: list[int]) -> dict[int, _Row]:
+    """The rows of ``keyword_ids``, locked; the state of a row whose memory this process
+    holds (same ``stamp``) is not read, nor parsed."""
     sql = (
         "SELECT keyword_id, stamp FROM alert_memory"
         f" WHERE keyword_id IN ({_markers(connection, len(keyword_ids))})"
     )
     if connection.dialect.name == "postgresql":
         sql += " ORDER BY keyword_id FOR UPDATE"
-    database = str(connection.engine.url)
-    found: dict[int, tuple[str, Memory | None]] = {}
+    database = _database(connection)
+    found: dict[int, _Row] = {}
     unknown: list[int] = []
     for keyword_id, stamp in _fetch(connection, sql, tuple(keyword_ids)):
         kept = _MEMORIES.get((database, keyword_id))
-        if kept is not None and stamp and kept[0] == stamp:
-            found[keyword_id] = (_basis_of(stamp), kept[1])
+        if isinstance(kept, _Kept) and stamp and kept.stamp == stamp:
+            found[keyword_id] = _Row(stamp, kept)
         else:
             unknown.append(keyword_id)
     if unknown:
@@ -383,24 +450,36 @@ def _memory_rows(
     return found
 
 
-def _memory_of(database: str, keyword_id: int, stamp: str, state: Any) -> tuple[str, Memory | None]:
-    """(basis, memory) of a memory row: the one this process wrote when the stamp is its own
+def _memory_of(database: str, keyword_id: int, stamp: str, state: Any) -> _Row:
+    """A memory row: the memory this process holds when the stamp is the one it holds it for
     (nothing to parse), else the row's JSON ``state``."""
     kept = _MEMORIES.get((database, keyword_id))
-    if kept is not None and stamp and kept[0] == stamp:
-        return _basis_of(stamp), kept[1]
+    if isinstance(kept, _Kept) and stamp and kept.stamp == stamp:
+        return _Row(stamp, kept)
     if not stamp:
-        return "", None
+        return _Row("")
     if isinstance(state, str | bytes):
         state = orjson.loads(state)
-    return _basis_of(stamp), Memory.from_state(state)
+    return _Row(stamp, checkpoint=Memory.from_state(state))
 
 
-#: (database, keyword id) -> (stamp, memory) of the memories this process last wrote. A stamp
-#: is written once (a fresh nonce per batch), so a row with the same stamp holds that memory;
-#: a batch rolled back leaves stamps no row has.
-_MEMORIES: dict[tuple[str, int], tuple[str, Memory]] = {}
+class _Kept(NamedTuple):
+    """This process's memory of a keyword: valid while the row's stamp is ``stamp`` (a named
+    tuple: one a keyword a batch)."""
+
+    stamp: str
+    memory: Memory  # after every check of the keyword stored so far
+    since: int  # checks it stepped past the row's checkpoint (the row's own state)
+
+
+#: (database, keyword id) -> this process's memory of the keyword (see the module docstring,
+#: "Checkpoints"), or a batch's pending marker while that batch has not committed. A stamp is
+#: written once (a fresh nonce per batch that writes the row), so a row with the same stamp
+#: was written by this process, and only this process has stored checks of it since.
+_MEMORIES: dict[tuple[str, int], _Kept | object] = {}
 _MEMORIES_KEPT = 20_000
+_MEMORIES_LOCK = threading.Lock()  # a pending marker is replaced only by its own batch
+_CHECKPOINT_EVERY = 16  # checks stepped past a checkpoint before the row is written again
 
 
 def _basis_of(stamp: str | None) -> str:
@@ -408,29 +487,115 @@ def _basis_of(stamp: str | None) -> str:
     return (stamp or "").partition("/")[0]
 
 
-def _rebuilt(
-    connection: Connection, keyword: _Keyword, how: _Alerting, batch_ids: set[int]
-) -> Memory:
-    """A keyword's memory from its stored checks, those of this batch left out."""
-    memory, plan = Memory(), how.plan(keyword.query)
-    for observed in _history(connection, keyword.id, batch_ids, how):
-        memory, _ = advance(memory, observed, plan, how.curve)
-    return memory
+def _held(
+    connection: Connection,
+    keywords: Mapping[int, _Keyword],
+    how_of: Mapping[int, _Alerting],
+    batch_ids: set[int],
+) -> dict[int, _Held]:
+    """Each keyword's memory before this batch's checks, its row locked: the one this process
+    holds; else the row's checkpoint and the checks stored after it (replayed); else, for a
+    new row or one computed under other rules, the keyword's whole stored history. The
+    batch's own checks are left out of a replay: they are stepped next, finding events."""
+    rows = _lock_memories(connection, sorted(how_of), keywords)
+    held: dict[int, _Held] = {}
+    replay: dict[int, Memory] = {}
+    for keyword_id, how in how_of.items():
+        row = rows[keyword_id]
+        if _basis_of(row.stamp) != how.basis:
+            replay[keyword_id] = Memory()  # new, or computed under other rules: everything
+        elif row.kept is not None:
+            kept = row.kept
+            held[keyword_id] = _Held(row.stamp, kept.memory, kept.since, save=False)
+        else:
+            replay[keyword_id] = row.checkpoint or Memory()
+    if replay:
+        histories = _histories(connection, replay, batch_ids, how_of)
+        for keyword_id, memory in replay.items():
+            how = how_of[keyword_id]
+            plan = how.plan(keywords[keyword_id].query)
+            for observed in histories.get(keyword_id, ()):
+                memory, _ = advance(memory, observed, plan, how.curve)
+            held[keyword_id] = _Held(rows[keyword_id].stamp, memory, 0, save=True)
+    return held
+
+
+def _keep_memories(
+    connection: Connection, held: Mapping[int, _Held], how_of: Mapping[int, _Alerting]
+) -> None:
+    """Write the rows the batch checkpoints; hold the other memories in this process from
+    the moment the batch commits (see :func:`_commit_memories`)."""
+    saved = {k: h.memory for k, h in held.items() if h.save or h.since >= _CHECKPOINT_EVERY}
+    if saved:
+        _save_memories(connection, saved, how_of)
+    lazy = [(k, h) for k, h in held.items() if k not in saved]
+    if not lazy:
+        return
+    database = _database(connection)
+    marker = object()
+    pending = [((database, k), _Kept(h.stamp, h.memory, h.since)) for k, h in lazy]
+    with _MEMORIES_LOCK:
+        for key, _ in pending:  # until the batch commits, nobody may take the old memory
+            _MEMORIES.pop(key, None)
+            _MEMORIES[key] = marker
+        while len(_MEMORIES) > _MEMORIES_KEPT:
+            _MEMORIES.pop(next(iter(_MEMORIES)))
+    callbacks = connection.info.setdefault(AFTER_COMMIT, [])
+    callbacks.append(functools.partial(_commit_memories, marker, pending))
+
+
+def _commit_memories(marker: object, pending: Sequence[tuple[tuple[str, int], _Kept]]) -> None:
+    """Once a batch has committed: hold the memories it stepped without writing their rows,
+    unless a later batch of this process has taken the keyword meanwhile."""
+    with _MEMORIES_LOCK:
+        for key, kept in pending:
+            if _MEMORIES.get(key) is marker:
+                _MEMORIES[key] = kept
+
+
+def _histories(
+    connection: Connection,
+    since: Mapping[int, Memory],
+    leave_out: set[int],
+    how_of: Mapping[int, _Alerting],
+) -> dict[int, list[Observed]]:
+    """The stored checks of each keyword of ``since`` after its memory (all of them for an
+    empty memory), oldest first, those of ``leave_out`` left out (one query for them all)."""
+    c = CHECKS
+    keyword_ids = sorted(since)
+    query = (
+        select(c.c.id, c.c.keyword_id, c.c.observed_at, c.c.status, c.c.error_kind)
+        .where(c.c.keyword_id.in_(keyword_ids))
+        .order_by(c.c.keyword_id, c.c.observed_at, c.c.id)
+    )
+    if all(memory.at is not None for memory in since.values()):
+        query = query.where(c.c.observed_at >= min(m.at for m in since.values() if m.at))
+    checks: list[Any] = []
+    for row in connection.execute(query):
+        memory = since[row.keyword_id]
+        if row.id in leave_out:
+            continue
+        if memory.at is not None and (row.observed_at, row.id) <= (memory.at, memory.check_id):
+            continue
+        checks.append(row)
+    return _observations(connection, checks, how_of)
 
 
 def _history(
     connection: Connection, keyword_id: int, leave_out: set[int], how: _Alerting
 ) -> list[Observed]:
-    c, r = CHECKS, RESULTS
-    checks = [
-        row
-        for row in connection.execute(
-            select(c.c.id, c.c.observed_at, c.c.status, c.c.error_kind)
-            .where(c.c.keyword_id == keyword_id)
-            .order_by(c.c.observed_at, c.c.id)
-        )
-        if row.id not in leave_out
-    ]
+    """Every stored check of a keyword, oldest first, those of ``leave_out`` left out."""
+    return _histories(connection, {keyword_id: Memory()}, leave_out, {keyword_id: how}).get(
+        keyword_id, []
+    )
+
+
+def _observations(
+    connection: Connection, checks: Sequence[Any], how_of: Mapping[int, _Alerting]
+) -> dict[int, list[Observed]]:
+    """``checks`` (rows of id, keyword_id, observed_at, status, error_kind) with their
+    results, per keyword, in the given order."""
+    r = RESULTS
     rows: dict[int, list[Any]] = {}
     ok = [row.id for row in checks if row.status == CheckStatus.OK]
     for first in range(0, len(ok), 500):
@@ -446,25 +611,31 @@ def _history(
             ).where(r.c.check_id.in_(ok[first : first + 500]), r.c.sample == 1)
         ):
             rows.setdefault(row.check_id, []).append(row)
-    return [
-        Observed(
-            check_id=row.id,
-            at=row.observed_at,
-            ok=row.status == CheckStatus.OK,
-            error_kind=row.error_kind,
-            results=_seen(rows.get(row.id, ()), how),
+    found: dict[int, list[Observed]] = {}
+    for row in checks:
+        found.setdefault(row.keyword_id, []).append(
+            Observed(
+                check_id=row.id,
+                at=row.observed_at,
+                ok=row.status == CheckStatus.OK,
+                error_kind=row.error_kind,
+                results=_seen(rows.get(row.id, ()), how_of[row.keyword_id]),
+            )
         )
-        for row in checks
-    ]
+    return found
 
 
 def _observed(check: StoredCheck, how: _Alerting) -> Observed:
-    return Observed(
-        check_id=check.check_id,
-        at=check.observed_at,
-        ok=check.status == CheckStatus.OK,
-        error_kind=check.error_kind,
-        results=_seen(check.rows, how),
+    # tuple.__new__: Observed's own __new__ is a Python function, called once a check
+    return tuple.__new__(
+        Observed,
+        (
+            check.check_id,
+            check.observed_at,
+            check.status == CheckStatus.OK,
+            _seen(check.rows, how),
+            check.error_kind,
+        ),
     )
 
 
@@ -478,16 +649,19 @@ def _seen(rows: Iterable[Sequence[Any]], how: _Alerting) -> tuple[Seen, ...]:
     stances, depth = how.stances, how.reach
     kept: list[Seen] = []
     keep = kept.append
+    new = tuple.__new__  # Seen's own __new__ is a Python function: a frame per result
     for row in rows:
         norm_url = row[6]
-        known = stances.get(norm_url)
-        if known is None:
+        try:  # a subscript, not .get(): nearly every URL is known already
+            stance, labelled = stances[norm_url]
+        except KeyError:
             rule = how.labeller.rule_for(norm_url)
-            known = stances[norm_url] = (rule.stance, True) if rule else ("neutral", False)
-        stance = known[0]
+            stance, labelled = stances[norm_url] = (
+                (rule.stance, True) if rule else ("neutral", False)
+            )
         if stance == "neutral" and (row[3] > depth or row[1] != "organic"):
             continue
-        keep(Seen(row[5], norm_url, row[1], row[2], row[3], row[4], stance, known[1]))
+        keep(new(Seen, (row[5], norm_url, row[1], row[2], row[3], row[4], stance, labelled)))
     return tuple(kept)
 
 
@@ -519,12 +693,14 @@ def _save_memories(
         " ON CONFLICT (keyword_id) DO UPDATE SET check_id = excluded.check_id,"
         " observed_at = excluded.observed_at, stamp = excluded.stamp, state = excluded.state",
     )
-    database = str(connection.engine.url)
-    for keyword_id, memory in memories.items():
-        _MEMORIES.pop((database, keyword_id), None)
-        _MEMORIES[(database, keyword_id)] = (stamps[keyword_id], memory)
-    while len(_MEMORIES) > _MEMORIES_KEPT:
-        _MEMORIES.pop(next(iter(_MEMORIES)))
+    # Held at once: a fresh stamp, which no row has if the batch rolls back.
+    database = _database(connection)
+    with _MEMORIES_LOCK:
+        for keyword_id, memory in memories.items():
+            _MEMORIES.pop((database, keyword_id), None)
+            _MEMORIES[(database, keyword_id)] = _Kept(stamps[keyword_id], memory, 0)
+        while len(_MEMORIES) > _MEMORIES_KEPT:
+            _MEMORIES.pop(next(iter(_MEMORIES)))
 
 
 def _insert_rows(
@@ -533,16 +709,27 @@ def _insert_rows(
     row: str,
     rows: Sequence[tuple[Any, ...]],
     tail: str,
-) -> None:
+    returning: bool = False,
+) -> list[Any]:
     """``head VALUES row, row, … tail`` for ``rows``, in statements of at most
     :data:`_ROWS_PER_STATEMENT` rows: one statement for a batch, where ``executemany`` steps
-    the statement once per row (SQLite hands the GIL to the fetching thread at every step)."""
-    for first in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[first : first + _ROWS_PER_STATEMENT]
-        connection.exec_driver_sql(
-            f"{head} VALUES {', '.join([row] * len(chunk))}{tail}",
-            tuple(value for values in chunk for value in values),
-        )
+    the statement once per row (SQLite hands the GIL to the fetching thread at every step).
+    Straight on the DBAPI cursor, as :func:`_fetch`; with ``returning``, the rows the
+    statements return (``tail`` ends with a RETURNING clause)."""
+    returned: list[Any] = []
+    cursor = connection.connection.cursor()
+    try:
+        for first in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[first : first + _ROWS_PER_STATEMENT]
+            cursor.execute(
+                f"{head} VALUES {', '.join([row] * len(chunk))}{tail}",
+                tuple(value for values in chunk for value in values),
+            )
+            if returning:
+                returned.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return returned
 
 
 _ROWS_PER_STATEMENT = 500  # 19 values an event: within SQLite's 32,766 bound parameters
@@ -575,13 +762,24 @@ def _insert_findings(
     events: list[dict[str, Any]] = []
     channels: dict[str, tuple[str, ...]] = {}
     for campaign_id in sorted({keyword.campaign_id for keyword, _, _ in found}):
-        if connection.dialect.name == "postgresql":  # daily caps count across workers
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:space, :campaign)"),
-                {"space": _LOCK_SPACE, "campaign": campaign_id},
-            )
         mine = [item for item in found if item[0].campaign_id == campaign_id]
-        noise = _Noise.read(connection, campaign_id, mine, alerting[campaign_id].settings)
+        how = alerting[campaign_id]
+        settings = how.settings
+        keys = {(f.rule.key, c.observed_at.astimezone(dt.UTC).date()) for _, c, f in mine}
+        if not settings.cooldown_seconds and keys <= how.capped:
+            # Every event is kept back by a cap reached (and noticed) before: nothing to count,
+            # nothing to admit, so no lock either (a flood costs no read per batch).
+            noise = _Noise(settings, {}, dict.fromkeys(keys, settings.daily_cap), keys)
+        else:
+            if connection.dialect.name == "postgresql":  # daily caps count across workers
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :campaign)"),
+                    {"space": _LOCK_SPACE, "campaign": campaign_id},
+                )
+            noise = _Noise.read(connection, campaign_id, mine, settings)
+            how.capped.update(
+                key for key in noise.noticed if noise.sent.get(key, 0) >= settings.daily_cap
+            )
         for ordinal, (keyword, check, finding) in enumerate(mine):
             row = _event_row(keyword, check, finding, now, ordinal)
             row["suppressed"] = noise.admit(row, finding.rule)
@@ -759,27 +957,24 @@ def _insert_events(
 ) -> int:
     """Insert ``events`` (those whose id is stored already are left as they are) and the
     deliveries of the new ones; return how many were new. Driver-level statements, as the
-    memory's: this runs in the transaction of every batch of checks that fires events."""
-    ids = [row["id"] for row in events]
-    stored = {
+    memory's: this runs in the transaction of every batch of checks that fires events.
+    The insert says which rows it added (``RETURNING``: an id stored already adds none), so
+    no read of the stored ids comes before it."""
+    postgresql = connection.dialect.name == "postgresql"
+    added = {
         row[0]
-        for row in _fetch(
+        for row in _insert_rows(
             connection,
-            f"SELECT id FROM alert_events WHERE id IN ({_markers(connection, len(ids))})",
-            tuple(ids),
+            f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)})",
+            f"({_markers(connection, len(_EVENT_COLUMNS))})",
+            [_event_values(row, postgresql) for row in events],
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            returning=True,
         )
     }
-    new = [row for row in events if row["id"] not in stored]
+    new = [row for row in events if row["id"] in added]
     if not new:
         return 0
-    postgresql = connection.dialect.name == "postgresql"
-    _insert_rows(
-        connection,
-        f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)})",
-        f"({_markers(connection, len(_EVENT_COLUMNS))})",
-        [_event_values(row, postgresql) for row in new],
-        " ON CONFLICT (id) DO NOTHING",
-    )
     deliveries = [
         (row["id"], name, "pending", 0)
         for row in new
@@ -798,15 +993,29 @@ def _insert_events(
 
 def _event_values(row: Mapping[str, Any], postgresql: bool) -> tuple[Any, ...]:
     """One event's values in _EVENT_COLUMNS order, bound as the ORM would bind them."""
-    values = []
-    for column in _EVENT_COLUMNS:
-        value: Any = row.get(column)
-        if column in ("at", "created_at"):
-            value = _driver_time(value, postgresql)
-        elif column == "day" and not postgresql:
-            value = value.isoformat()
-        values.append(value)
-    return tuple(values)
+    get = row.get
+    day = get("day")
+    return (
+        row["id"],
+        get("campaign_id"),
+        get("keyword_id"),
+        get("check_id"),
+        get("rule"),
+        get("kind"),
+        get("view"),
+        _driver_time(get("at"), postgresql),
+        day if postgresql or day is None else day.isoformat(),
+        get("url"),
+        get("position"),
+        get("official_url"),
+        get("official_position"),
+        get("critical_url"),
+        get("critical_position"),
+        get("text"),
+        get("suppressed"),
+        get("ordinal"),
+        _driver_time(get("created_at"), postgresql),
+    )
 
 
 def add_event(

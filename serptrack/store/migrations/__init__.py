@@ -2,4 +2,4 @@
 
 #: The newest revision in ``versions/``: a database already there opens without importing
 #: Alembic (tests/test_migration_safety.py checks it against the scripts).
-HEAD = "0010"
+HEAD = "0011"
