@@ -33,12 +33,7 @@ HERE = Path(__file__).parent / "fixtures" / "real" / "serp-parser-mobile"
 EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
 
 #: (page, expectation) → why serptrack's reading differs from what serp-parser's tests assert.
-KNOWN: dict[tuple[str, str], str] = {
-    ("google-no-results-mobile", "device"): (
-        "the device is inferred from result cards only; a results-free smartphone page has "
-        "none, and its #center_col reads as desktop"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @cache
