@@ -17,7 +17,8 @@ tests assert instead (``claims``: sources found, or none). The se-scraper pages 
 DuckDuckGo and Google) carry what its mocha tests assert: at least so many results, ads,
 right-column ads and (Google) right-column product ads, each with its fields at least so long;
 serp-parser's pages, what its jest tests assert (the keyword; the organic count; a result's
-title, snippet, URL or domain; "no results": nothing read, no looser query answered instead). The parse budget is 50 ms for a
+title, snippet, URL or domain; "no results": nothing read, no looser query answered instead),
+and of its smartphone pages also that the reading is ``mobile``. The parse budget is 50 ms for a
 600 KB page: the figure printed is the median time per 600 KB of page, and its ratio to
 that budget.
 """
@@ -50,6 +51,7 @@ SOURCES = {
 }
 SE_SCRAPER = ("se-scraper", "se-scraper (Bing, DuckDuckGo and Google desktop, 2019)")
 SERP_PARSER = ("serp-parser", "serp-parser (Google without JavaScript, 2023)")
+SERP_PARSER_MOBILE = ("serp-parser-mobile", "serp-parser (Google smartphone, 2023)")
 ENGINES = {"bing": parse_bing, "duckduckgo": parse_duckduckgo, "google": parse_google}
 #: se-scraper's result fields → the serptrack item field that carries them
 FIELDS = {
@@ -75,6 +77,8 @@ def main() -> None:
         measure(REAL / folder, name, per_600kb)
     measure_se_scraper(REAL / SE_SCRAPER[0], SE_SCRAPER[1], per_600kb)
     measure_serp_parser(REAL / SERP_PARSER[0], SERP_PARSER[1], per_600kb)
+    if (REAL / SERP_PARSER_MOBILE[0]).is_dir():  # absent from revisions before it was added
+        measure_serp_parser(REAL / SERP_PARSER_MOBILE[0], SERP_PARSER_MOBILE[1], per_600kb)
     median = statistics.median(per_600kb)
     print(
         f"parse time: median {median:.1f} ms per 600 KB of page over {len(per_600kb)} pages "
@@ -171,6 +175,8 @@ def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
         if entry.get("no_results"):
             answered = getattr(snapshot, "answered_query", None)
             checks["no results"] = snapshot is not None and not results and answered is None
+        if "device" in entry:  # a page serp-parser files and parses as a smartphone page
+            checks["device"] = snapshot is not None and snapshot.device == entry["device"]
         for check, held in checks.items():
             total[check] += 1
             met[check] += held

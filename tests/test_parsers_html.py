@@ -17,7 +17,13 @@ from click.testing import CliRunner
 from serptrack.cli import cli
 from serptrack.errors import BlockedError, BlockedPageError, ParseError
 from serptrack.parsers import HTML_FORMATS, parse_content
-from serptrack.parsers.html import detect_engine, displayed_url, prepare, resolve_link
+from serptrack.parsers.html import (
+    declares_device_width,
+    detect_engine,
+    displayed_url,
+    prepare,
+    resolve_link,
+)
 from serptrack.snapshot import Snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
@@ -887,3 +893,34 @@ def test_forum_answers_are_folded_into_their_thread() -> None:
         "https://www.reddit.com/r/acme/comments/abc/kettle_fire/",
         "https://www.quora.com/Is-Acme-safe?top_ans=1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ('<meta content="width=device-width,initial-scale=1.0" name="viewport">', True),
+        ("<META NAME=viewport CONTENT='initial-scale=1, width = device-width'>", True),
+        ('<meta name="viewport" content="width=1024">', False),
+        ('<meta name="description" content="width=device-width">', False),
+        ('<meta name="viewport-fit" content="width=device-width">', False),
+        ("", False),
+    ],
+)
+def test_a_device_width_viewport_is_a_phone_layout(head: str, expected: bool) -> None:
+    assert declares_device_width(f"<html><head>{head}</head><body></body></html>") is expected
+
+
+def test_a_google_page_sized_to_the_device_is_mobile_even_without_results() -> None:
+    """Google's smartphone page declares a device-width viewport; its desktop page declares
+    none. A smartphone "no results" page has no result card to infer the layout from."""
+    head = '<meta content="width=device-width,initial-scale=1.0" name="viewport">'
+    page = (
+        f"<html><head><title>zzqx - Google Search</title>{head}</head><body>"
+        '<div id="center_col"><div id="topstuff"><div class="mnr-c"><div class="card-section">'
+        "<p>Your search - <em>zzqx</em> - did not match any documents.</p></div></div></div>"
+        '<div id="rso"></div></div></body></html>'
+    )
+    mobile = parse_content(page.encode(), where="mobile.html")
+    assert (mobile.engine, mobile.device, mobile.results) == ("google", "mobile", [])
+    desktop = parse_content(page.replace(head, "").encode(), where="desktop.html")
+    assert (desktop.engine, desktop.device, desktop.results) == ("google", "desktop", [])

@@ -48,6 +48,7 @@ from .html import (
     attr,
     classes,
     clean,
+    declares_device_width,
     displayed_url,
     is_engine_page,
     page_language,
@@ -203,7 +204,7 @@ def parse_google(data: bytes, *, parser: str = "lxml", targeted: bool = True) ->
         engine="google",
         country=_country(page.soup),
         language=page_language(page.markup),
-        device=scan.device(),
+        device=Device.MOBILE if declares_device_width(page.markup) else scan.device(),
         source=SOURCE,
         answered_query=answered_query(page, items),
     )

@@ -820,3 +820,19 @@ def page_language(markup: str) -> str | None:
 
 
 _HTML_LANG = re.compile(r"""<html\b[^>]*?\blang=["']?([A-Za-z]{2,3})(?![A-Za-z])""")
+
+
+def declares_device_width(markup: str) -> bool:
+    """Whether the page declares a ``<meta name="viewport">`` as wide as the device.
+
+    A page sized to the device's screen is laid out for a phone: Google's smartphone
+    result pages declare ``width=device-width``, its desktop pages declare no viewport.
+    """
+    return _DEVICE_WIDTH_VIEWPORT.search(markup) is not None
+
+
+_DEVICE_WIDTH_VIEWPORT = re.compile(
+    r"""<meta\b(?=[^>]*\bname=["']?viewport["'\s/>])(?=[^>]*\bcontent=["'][^"']*"""
+    r"""\bwidth\s*=\s*device-width)[^>]*>""",
+    re.IGNORECASE,
+)
