@@ -245,7 +245,17 @@ def run(
             else:
                 loopback.day.value = day
             started = time.process_time()
-            tracker.run_checks(engine, tasks, providers, concurrency=concurrency, client=client)
+            # each day's checks observed on that day, as a daily cron run's are: on the wall
+            # clock, thirty days of pages would all fall on one UTC day, and the rules' daily
+            # caps would hold most of their events back
+            tracker.run_checks(
+                engine,
+                tasks,
+                providers,
+                concurrency=concurrency,
+                client=client,
+                clock=lambda when=when: when,
+            )
             total += time.process_time() - started
     finally:
         store_outbox.find_events = real  # type: ignore[assignment]
