@@ -16,11 +16,6 @@ names the expectations that do not hold yet, with the reason; they are strict xf
 
 from __future__ import annotations
 
-import hashlib
-import json
-import lzma
-from functools import cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,11 +23,10 @@ from _pytest.mark import ParameterSet
 from bs4 import BeautifulSoup
 
 from serptrack.parsers.google import parse_google
-from serptrack.snapshot import Item, Snapshot
+from serptrack.snapshot import Item
 from serptrack.urls import unwrap_redirect
+from tests.saved_pages import SavedPages
 
-HERE = Path(__file__).parent / "fixtures" / "real" / "serp-parser"
-EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
 #: Where the basic (no-JavaScript) Google page puts an organic result: a card's first
 #: block, whose link holds the title heading (2020's ``ZINbbc`` and 2023's ``Gx5Zad`` cards).
 CONTAINER, TITLE = "div.kCrYT", "div.kCrYT > a[href]:has(h3)"
@@ -40,37 +34,13 @@ CONTAINER, TITLE = "div.kCrYT", "div.kCrYT > a[href]:has(h3)"
 #: (page, expectation) → why serptrack's reading differs from what serp-parser's tests assert.
 KNOWN: dict[tuple[str, str], str] = {}
 
-
-@cache
-def page_bytes(page: str) -> bytes:
-    return lzma.decompress((HERE / f"{page}.html.xz").read_bytes())
-
-
-@cache
-def snapshot(page: str) -> Snapshot:
-    return parse_google(page_bytes(page))
-
-
-def placed(page: str, placement: str) -> list[Item]:
-    return [item for item in snapshot(page).results if item.placement == placement]
-
-
-def cases(name: str, *, only: str | None = None) -> list[ParameterSet]:
-    out = []
-    for page, entry in EXPECTED.items():
-        if only is not None and only not in entry:
-            continue
-        reason = KNOWN.get((page, name))
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        out.append(pytest.param(page, id=f"{page}-{name}", marks=marks))
-    return out
+PAGES = SavedPages("serp-parser", parse_google, KNOWN)
+EXPECTED = PAGES.expected
+page_bytes, snapshot, placed, cases = PAGES.page_bytes, PAGES.snapshot, PAGES.placed, PAGES.cases
 
 
 def test_every_page_is_the_saved_one() -> None:
-    for page, entry in EXPECTED.items():
-        data = page_bytes(page)
-        assert hashlib.sha256(data).hexdigest() == entry["sha256"], page
-        assert len(data.decode("utf-8")) == entry["chars"], page
+    PAGES.check_saved()
 
 
 @pytest.mark.parametrize("page", cases("query"))

@@ -16,56 +16,22 @@ reason; they are strict xfails.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import lzma
-from functools import cache
-from pathlib import Path
-
 import pytest
-from _pytest.mark import ParameterSet
 from bs4 import BeautifulSoup
 
 from serptrack.parsers.google import parse_google
-from serptrack.snapshot import Item, Snapshot
-
-HERE = Path(__file__).parent / "fixtures" / "real" / "serp-parser-mobile"
-EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
+from tests.saved_pages import SavedPages
 
 #: (page, expectation) → why serptrack's reading differs from what serp-parser's tests assert.
 KNOWN: dict[tuple[str, str], str] = {}
 
-
-@cache
-def page_bytes(page: str) -> bytes:
-    return lzma.decompress((HERE / f"{page}.html.xz").read_bytes())
-
-
-@cache
-def snapshot(page: str) -> Snapshot:
-    return parse_google(page_bytes(page))
-
-
-def placed(page: str, placement: str) -> list[Item]:
-    return [item for item in snapshot(page).results if item.placement == placement]
-
-
-def cases(name: str, *, only: str | None = None) -> list[ParameterSet]:
-    out = []
-    for page, entry in EXPECTED.items():
-        if only is not None and only not in entry:
-            continue
-        reason = KNOWN.get((page, name))
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        out.append(pytest.param(page, id=f"{page}-{name}", marks=marks))
-    return out
+PAGES = SavedPages("serp-parser-mobile", parse_google, KNOWN)
+EXPECTED = PAGES.expected
+page_bytes, snapshot, placed, cases = PAGES.page_bytes, PAGES.snapshot, PAGES.placed, PAGES.cases
 
 
 def test_every_page_is_the_saved_one() -> None:
-    for page, entry in EXPECTED.items():
-        data = page_bytes(page)
-        assert hashlib.sha256(data).hexdigest() == entry["sha256"], page
-        assert len(data.decode("utf-8")) == entry["chars"], page
+    PAGES.check_saved()
 
 
 @pytest.mark.parametrize("page", cases("query"))
