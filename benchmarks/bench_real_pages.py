@@ -19,8 +19,9 @@ right-column ads and (Google) right-column product ads, each with its fields at 
 serp-parser's pages, what its jest tests assert (the keyword; the organic count; a result's
 title, snippet, URL or domain; "no results": nothing read, no looser query answered instead),
 and of its smartphone pages also that the reading is ``mobile``. The parse budget is 50 ms for a
-600 KB page: the figure printed is the median time per 600 KB of page, and its ratio to
-that budget.
+600 KB page: the figure printed is the median over pages of each page's CPU time per 600 KB
+(the best of three parses, so a shared machine's load does not count), and its ratio to that
+budget.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def main() -> None:
         measure_serp_parser(REAL / SERP_PARSER_MOBILE[0], SERP_PARSER_MOBILE[1], per_600kb)
     median = statistics.median(per_600kb)
     print(
-        f"parse time: median {median:.1f} ms per 600 KB of page over {len(per_600kb)} pages "
+        f"parse time (CPU, best of {PARSES}): median {median:.1f} ms per 600 KB of page over "
+        f"{len(per_600kb)} pages "
         f"(budget {BUDGET_MS_PER_600KB:.0f} ms, ratio {median / BUDGET_MS_PER_600KB:.2f})"
     )
 
@@ -183,18 +185,27 @@ def measure_serp_parser(root: Path, name: str, per_600kb: list[float]) -> None:
     _print_tally(name, len(expected), met, total)
 
 
+#: parses timed per page; the best counts (CPU time: the machine may be shared)
+PARSES = 3
+
+
 def _timed_parse(
     parse: Callable[[bytes], Snapshot], path: Path, per_600kb: list[float]
 ) -> Snapshot | None:
     """The page at ``path`` parsed (None when refused: an older revision may refuse a page,
-    and its expectations fail), its parse time per 600 KB added to ``per_600kb``."""
+    and its expectations fail), its parse time per 600 KB added to ``per_600kb``: the best
+    CPU time of :data:`PARSES` parses."""
     html = lzma.decompress(path.read_bytes())
-    start = time.perf_counter()
-    try:
-        snapshot: Snapshot | None = parse(html)
-    except SerptrackError:
-        snapshot = None
-    per_600kb.append((time.perf_counter() - start) * 1000 * 600_000 / len(html))
+    best = float("inf")
+    snapshot: Snapshot | None = None
+    for _ in range(PARSES):
+        start = time.process_time()
+        try:
+            snapshot = parse(html)
+        except SerptrackError:
+            snapshot = None
+        best = min(best, time.process_time() - start)
+    per_600kb.append(best * 1000 * 600_000 / len(html))
     return snapshot
 
 
